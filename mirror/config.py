@@ -1,0 +1,403 @@
+"""``config.json`` (version sources and tag filters) as frozen dataclasses.
+
+Every field the seed's ``retrieve-image-tags.py`` reads is modelled. All
+problems are collected and raised together as one :class:`ConfigError`, each
+naming the entry key and the field, so a user fixes a file in one pass. Regexes
+and constraints are compiled here, so a typo fails ``validate`` rather than a
+discovery run half an hour later.
+
+A key that appears twice in the JSON object is an error: ``json.load`` would
+silently keep the last one (the seed's own example had two ``longhorn`` keys).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from . import ref as imageref
+from .errors import ConfigError, InvalidReference
+from .filters import compile_helm_constraint, compile_version_constraint
+
+__all__ = [
+    "ChartConfig",
+    "Config",
+    "Entry",
+    "HelmChart",
+    "SourceKind",
+    "VersionSource",
+    "load",
+    "parse",
+]
+
+
+class SourceKind(StrEnum):
+    GITHUB_RELEASES = "github-releases"
+    GITHUB_LATEST_RELEASE = "github-latest-release"
+    GITHUB_TAGGED_IMAGES_FILE = "github-tagged-images-file"
+    REGISTRY = "registry"
+    HELM_LATEST = "helm-latest"
+    HELM_OCI = "helm-oci"
+    HELM_DIRECTORY = "helm-directory"
+
+    @property
+    def is_helm(self) -> bool:
+        return self in (SourceKind.HELM_LATEST, SourceKind.HELM_OCI, SourceKind.HELM_DIRECTORY)
+
+    @property
+    def gives_full_images(self) -> bool:
+        """Helm and tagged-file sources yield ``repo:tag`` lists, not tags for known images."""
+        return self.is_helm or self is SourceKind.GITHUB_TAGGED_IMAGES_FILE
+
+
+_NEEDS_TARGET = {
+    SourceKind.GITHUB_RELEASES: "OWNER/REPO",
+    SourceKind.GITHUB_LATEST_RELEASE: "OWNER/REPO",
+    SourceKind.GITHUB_TAGGED_IMAGES_FILE: "OWNER/REPO",
+    SourceKind.HELM_LATEST: "URL",
+    SourceKind.HELM_DIRECTORY: "/path",
+}
+_OWNER_REPO = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+\Z")
+
+
+@dataclass(frozen=True)
+class VersionSource:
+    """``versionSource``: a kind and, for most kinds, a target after the first colon."""
+
+    kind: SourceKind
+    target: str | None = None
+
+    def __str__(self) -> str:
+        return self.kind.value if self.target is None else f"{self.kind.value}:{self.target}"
+
+
+@dataclass(frozen=True)
+class ChartConfig:
+    """One ``helm template`` variant: ``--set`` values and an optional ``--kube-version``."""
+
+    name: str
+    values: tuple[str, ...] = ()
+    kube_version: str | None = None
+
+
+@dataclass(frozen=True)
+class HelmChart:
+    """A chart under ``helmCharts``: its name (or ``oci://`` reference) and render options."""
+
+    name: str
+    devel: bool = False
+    version_filter: str | None = None  # a Helm version constraint, e.g. "v1.4.*"
+    chart_configs: tuple[ChartConfig, ...] = ()
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One key of config.json."""
+
+    key: str
+    source: VersionSource
+    images: tuple[str, ...] = ()
+    version_constraint: str | None = None
+    version_filter: str | None = None  # a regex, searched in each tag
+    latest: bool = False
+    latest_entry: bool = False
+    images_file_path: str | None = None
+    image_denylist: tuple[str, ...] = ()
+    additional_version_filter: tuple[str, ...] = ()  # Helm version constraints
+    helm_charts: tuple[HelmChart, ...] = ()
+
+
+@dataclass(frozen=True)
+class Config:
+    entries: tuple[Entry, ...]
+    path: str = "config.json"
+
+    def entry(self, key: str) -> Entry:
+        for candidate in self.entries:
+            if candidate.key == key:
+                return candidate
+        raise KeyError(key)
+
+
+_ENTRY_FIELDS = {
+    "images",
+    "versionSource",
+    "versionConstraint",
+    "versionFilter",
+    "latest",
+    "latest_entry",
+    "imagesFilePath",
+    "imageDenylist",
+    "additionalVersionFilter",
+    "helmCharts",
+}
+_CHART_FIELDS = {"devel", "versionFilter", "chartConfig"}
+_CHART_CONFIG_FIELDS = {"values", "kubeVersion"}
+
+
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise _DuplicateKey(key)
+        result[key] = value
+    return result
+
+
+@dataclass
+class _Collector:
+    """Gathers problems while parsing, so one run reports all of them."""
+
+    path: str
+    problems: list[str] = field(default_factory=list)
+
+    def add(self, where: str, message: str) -> None:
+        self.problems.append(f"{self.path}: {where}: {message}")
+
+
+def load(path: str | Path) -> Config:
+    """Read and validate a config.json; raise ConfigError naming every problem."""
+    path_text = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError([f"{path_text}: file not found"]) from None
+    except OSError as exc:
+        raise ConfigError([f"{path_text}: cannot read: {exc.strerror}"]) from None
+    return parse(text, path=path_text)
+
+
+def parse(text: str, *, path: str = "config.json") -> Config:
+    try:
+        data = json.loads(text, object_pairs_hook=_no_duplicates)
+    except _DuplicateKey as exc:
+        raise ConfigError([f"{path}: key {exc.args[0]!r} appears more than once"]) from None
+    except json.JSONDecodeError as exc:
+        raise ConfigError([f"{path}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}"]) from None
+    if not isinstance(data, dict):
+        raise ConfigError([f"{path}: the top level must be an object of entries"])
+    collector = _Collector(path)
+    entries = []
+    for key, value in data.items():
+        entry = _parse_entry(key, value, collector)
+        if entry is not None:
+            entries.append(entry)
+    if collector.problems:
+        raise ConfigError(collector.problems)
+    return Config(tuple(entries), path)
+
+
+def _bool(value: Any) -> bool | None:
+    if value is True or value == "true":
+        return True
+    if value is False or value == "false":
+        return False
+    return None
+
+
+def _str_list(value: Any) -> tuple[str, ...] | None:
+    if isinstance(value, list) and all(isinstance(item, str) and item for item in value):
+        return tuple(value)
+    return None
+
+
+def _parse_source(key: str, raw: Any, c: _Collector) -> VersionSource | None:
+    where = f"entry {key!r} field 'versionSource'"
+    if not isinstance(raw, str) or not raw:
+        c.add(where, "is required and must be a string")
+        return None
+    kind_text, sep, target = raw.partition(":")
+    try:
+        kind = SourceKind(kind_text)
+    except ValueError:
+        known = ", ".join(kind.value for kind in SourceKind)
+        c.add(where, f"unknown version source {kind_text!r} (known: {known})")
+        return None
+    if kind in _NEEDS_TARGET:
+        if not sep or not target:
+            c.add(where, f"{kind.value} needs a target: '{kind.value}:{_NEEDS_TARGET[kind]}'")
+            return None
+        if _NEEDS_TARGET[kind] == "OWNER/REPO" and not _OWNER_REPO.match(target):
+            c.add(where, f"{target!r} is not OWNER/REPO")
+            return None
+        if kind is SourceKind.HELM_LATEST and not re.match(r"(https?|oci)://", target):
+            c.add(where, f"{target!r} is not an http(s) URL")
+            return None
+        return VersionSource(kind, target)
+    if sep:
+        c.add(where, f"{kind.value} takes no target, got {raw!r}")
+        return None
+    return VersionSource(kind)
+
+
+def _parse_entry(key: str, raw: Any, c: _Collector) -> Entry | None:
+    if not isinstance(raw, dict):
+        c.add(f"entry {key!r}", "must be an object")
+        return None
+    before = len(c.problems)
+    for unknown in sorted(set(raw) - _ENTRY_FIELDS):
+        c.add(f"entry {key!r} field {unknown!r}", "unknown field")
+    source = _parse_source(key, raw.get("versionSource"), c)
+
+    def field_where(name: str) -> str:
+        return f"entry {key!r} field {name!r}"
+
+    images: tuple[str, ...] = ()
+    if "images" in raw:
+        parsed = _str_list(raw["images"])
+        if parsed is None:
+            c.add(field_where("images"), "must be a list of image names")
+        else:
+            images = parsed
+            for image in images:
+                try:
+                    imageref.parse(image)
+                except InvalidReference as exc:
+                    c.add(field_where("images"), str(exc))
+    version_filter = raw.get("versionFilter")
+    if version_filter is not None:
+        if not isinstance(version_filter, str):
+            c.add(field_where("versionFilter"), "must be a string (a regular expression)")
+            version_filter = None
+        else:
+            try:
+                re.compile(version_filter)
+            except re.error as exc:
+                c.add(field_where("versionFilter"), f"invalid regular expression {version_filter!r}: {exc}")
+    constraint = raw.get("versionConstraint")
+    if constraint is not None:
+        if not isinstance(constraint, str):
+            c.add(field_where("versionConstraint"), "must be a string")
+            constraint = None
+        else:
+            try:
+                compile_version_constraint(constraint)
+            except ValueError as exc:
+                c.add(field_where("versionConstraint"), f"invalid version constraint {constraint!r}: {exc}")
+    flags: dict[str, bool] = {}
+    for name in ("latest", "latest_entry"):
+        value = _bool(raw.get(name, False))
+        if value is None:
+            c.add(field_where(name), "must be true or false")
+            value = False
+        flags[name] = value
+    images_file_path = raw.get("imagesFilePath")
+    if images_file_path is not None and (not isinstance(images_file_path, str) or not images_file_path):
+        c.add(field_where("imagesFilePath"), "must be a path inside the repository")
+        images_file_path = None
+    denylist: tuple[str, ...] = ()
+    if "imageDenylist" in raw:
+        parsed = _str_list(raw["imageDenylist"])
+        if parsed is None:
+            c.add(field_where("imageDenylist"), "must be a list of image names")
+        else:
+            denylist = parsed
+    additional: tuple[str, ...] = ()
+    if "additionalVersionFilter" in raw:
+        parsed = _str_list(raw["additionalVersionFilter"])
+        if parsed is None:
+            c.add(field_where("additionalVersionFilter"), "must be a list of Helm version constraints")
+        else:
+            additional = parsed
+            for item in additional:
+                _check_helm_constraint(item, field_where("additionalVersionFilter"), c)
+    charts = _parse_charts(key, raw.get("helmCharts"), c)
+
+    if source is not None:
+        kind = source.kind
+        if kind in (SourceKind.GITHUB_RELEASES, SourceKind.GITHUB_LATEST_RELEASE, SourceKind.REGISTRY):
+            if not images:
+                c.add(field_where("images"), f"{kind.value} needs at least one image")
+        if kind is SourceKind.GITHUB_TAGGED_IMAGES_FILE and not images_file_path:
+            c.add(field_where("imagesFilePath"), "github-tagged-images-file needs imagesFilePath")
+        if kind.is_helm and not charts:
+            c.add(field_where("helmCharts"), f"{kind.value} needs at least one chart")
+        if kind is SourceKind.HELM_OCI:
+            for chart in charts:
+                if not chart.name.startswith("oci://"):
+                    c.add(f"entry {key!r} field 'helmCharts.{chart.name}'", "helm-oci charts must be oci:// references")
+        if flags["latest"] and flags["latest_entry"]:
+            c.add(field_where("latest_entry"), "latest and latest_entry cannot both be set")
+    if source is None or len(c.problems) > before:
+        return None
+    return Entry(
+        key=key,
+        source=source,
+        images=images,
+        version_constraint=constraint,
+        version_filter=version_filter,
+        latest=flags["latest"],
+        latest_entry=flags["latest_entry"],
+        images_file_path=images_file_path,
+        image_denylist=denylist,
+        additional_version_filter=additional,
+        helm_charts=charts,
+    )
+
+
+def _check_helm_constraint(text: str, where: str, c: _Collector) -> None:
+    try:
+        compile_helm_constraint(text)
+    except ValueError as exc:
+        c.add(where, f"invalid Helm version constraint {text!r}: {exc}")
+
+
+def _parse_charts(key: str, raw: Any, c: _Collector) -> tuple[HelmChart, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, dict):
+        c.add(f"entry {key!r} field 'helmCharts'", "must be an object of charts")
+        return ()
+    charts = []
+    for name, spec in raw.items():
+        where = f"entry {key!r} field 'helmCharts.{name}"
+        if not isinstance(spec, dict):
+            c.add(where + "'", "must be an object")
+            continue
+        for unknown in sorted(set(spec) - _CHART_FIELDS):
+            c.add(f"{where}.{unknown}'", "unknown field")
+        devel = _bool(spec.get("devel", False))
+        if devel is None:
+            c.add(f"{where}.devel'", "must be true or false")
+            devel = False
+        version_filter = spec.get("versionFilter")
+        if version_filter is not None:
+            if not isinstance(version_filter, str):
+                c.add(f"{where}.versionFilter'", "must be a Helm version constraint string")
+                version_filter = None
+            else:
+                _check_helm_constraint(version_filter, f"{where}.versionFilter'", c)
+        configs = []
+        raw_configs = spec.get("chartConfig", {})
+        if not isinstance(raw_configs, dict):
+            c.add(f"{where}.chartConfig'", "must be an object")
+            raw_configs = {}
+        for config_name, config in raw_configs.items():
+            config_where = f"{where}.chartConfig.{config_name}"
+            if not isinstance(config, dict):
+                c.add(config_where + "'", "must be an object")
+                continue
+            for unknown in sorted(set(config) - _CHART_CONFIG_FIELDS):
+                c.add(f"{config_where}.{unknown}'", "unknown field")
+            values: tuple[str, ...] = ()
+            if "values" in config:
+                parsed = _str_list(config["values"])
+                if parsed is None or any("=" not in v for v in parsed):
+                    c.add(f"{config_where}.values'", "must be a list of key=value strings")
+                else:
+                    values = parsed
+            kube_version = config.get("kubeVersion")
+            if kube_version is not None and not isinstance(kube_version, str):
+                c.add(f"{config_where}.kubeVersion'", "must be a string such as '1.30.0'")
+                kube_version = None
+            configs.append(ChartConfig(config_name, values, kube_version))
+        charts.append(HelmChart(name, devel, version_filter, tuple(configs)))
+    return tuple(charts)

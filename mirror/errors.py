@@ -1,0 +1,124 @@
+"""The typed error tree of image-mirror.
+
+Every failure the tool reports is one of these, so the CLI can choose an exit
+code from the type alone and library code never has to print::
+
+    MirrorError
+    ├── InputError                  bad input from the user: exit code 2
+    │   ├── InvalidReference        an image reference that does not parse
+    │   ├── ImagesListError         a bad images-list line (carries file:line)
+    │   ├── ConfigError             a bad config.json entry (carries key and field)
+    │   └── RegistriesFileError     a bad registries.yaml
+    ├── RegistryError               a registry said no, or could not be reached
+    │   ├── AuthError               401/403 after the credentials we have
+    │   ├── NotFound                404: repository, manifest or blob unknown
+    │   ├── RateLimited             429 (or GitHub quota) that outlasted our patience
+    │   └── ProtocolError           the server broke the protocol (pagination loop, bad digest)
+    ├── GitHubError                 the GitHub API said no
+    ├── HelmError                   helm is missing or a render failed
+    ├── CopyError                   a copier failed for one line
+    └── CacheError                  the state database could not be used
+
+Messages never contain secrets: code that builds an error from a request uses
+the URL without credentials and never includes headers.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AuthError",
+    "CacheError",
+    "ConfigError",
+    "CopyError",
+    "GitHubError",
+    "HelmError",
+    "ImagesListError",
+    "InputError",
+    "MirrorError",
+    "NotFound",
+    "ProtocolError",
+    "RateLimited",
+    "InvalidReference",
+    "RegistriesFileError",
+    "RegistryError",
+]
+
+
+class MirrorError(Exception):
+    """Base of every error image-mirror raises on purpose."""
+
+
+class InputError(MirrorError):
+    """The user's input (arguments, images-list, config) is wrong: exit code 2."""
+
+
+class InvalidReference(InputError, ValueError):
+    """An image reference could not be parsed; the message quotes the input."""
+
+
+class ImagesListError(InputError):
+    """One or more bad lines in an images-list file.
+
+    ``problems`` holds one ``path:line: message`` string per problem so that
+    ``validate`` can list every problem at once instead of stopping at the first.
+    """
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = list(problems)
+        super().__init__("\n".join(self.problems))
+
+
+class ConfigError(InputError):
+    """One or more problems in config.json, each naming the entry key and field."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = list(problems)
+        super().__init__("\n".join(self.problems))
+
+
+class RegistriesFileError(InputError):
+    """The registries file is malformed; the message names the host and field."""
+
+
+class RegistryError(MirrorError):
+    """A registry request failed after retries."""
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        self.status = status
+        super().__init__(message)
+
+
+class AuthError(RegistryError):
+    """Authentication failed or access was denied (never contains the secret)."""
+
+
+class NotFound(RegistryError):
+    """The repository, manifest, tag or blob does not exist."""
+
+
+class RateLimited(RegistryError):
+    """The server kept rate limiting beyond what we were allowed to wait."""
+
+
+class ProtocolError(RegistryError):
+    """The server's answers break the protocol (pagination loop, digest mismatch, …)."""
+
+
+class GitHubError(MirrorError):
+    """A GitHub API request failed."""
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        self.status = status
+        super().__init__(message)
+
+
+class HelmError(MirrorError):
+    """helm is not available, or fetching or rendering a chart failed."""
+
+
+class CopyError(MirrorError):
+    """Copying one image failed; the message says why and what to try."""
+
+
+class CacheError(MirrorError):
+    """The embedded state database could not be opened or written."""

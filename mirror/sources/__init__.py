@@ -1,0 +1,1 @@
+"""Version sources: one module per ``versionSource`` kind, all behind :class:`Source`."""
