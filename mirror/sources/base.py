@@ -8,12 +8,15 @@ so tests build exactly the client they need.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
+from .. import ref as imageref
 from ..config import Entry
+from ..errors import InvalidReference
 
-__all__ = ["Found", "Source"]
+__all__ = ["Found", "Source", "normalize_full_images"]
 
 
 @dataclass(frozen=True)
@@ -32,3 +35,36 @@ class Found:
 
 class Source(Protocol):
     async def discover(self, entry: Entry) -> Found: ...
+
+
+def normalize_full_images(candidates: Iterable[str], denylist: Iterable[str] = ()) -> tuple[str, ...]:
+    """The seed's post-processing of ``repo:tag`` candidates (Helm, tagged files).
+
+    Strip ``@digest`` and a leading ``docker.io/``; skip ``rancher/…`` (our own
+    images), images without a tag and the tag ``latest``; drop repositories on
+    the denylist (compared normalised, so ``docker.io/x/y`` matches ``x/y``);
+    skip strings that are not image references; de-duplicate and sort.
+    """
+    denied = set()
+    for item in denylist:
+        try:
+            denied.add(imageref.parse(item).name)
+        except InvalidReference:
+            denied.add(item)
+    result: set[str] = set()
+    for raw in candidates:
+        text = raw.strip().split("@", 1)[0]
+        text = text.removeprefix("docker.io/")
+        if not text or text.startswith("rancher/"):
+            continue
+        name, tag = imageref.split_tag(text)
+        if not tag or tag == "latest":
+            continue
+        try:
+            parsed = imageref.parse(text)
+        except InvalidReference:
+            continue
+        if parsed.name in denied or name in denied:
+            continue
+        result.add(text)
+    return tuple(sorted(result))
