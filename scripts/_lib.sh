@@ -45,8 +45,31 @@ apt_retry() {
     return 1
 }
 
-# ensure_apt BINARY:PACKAGE... — install the packages whose binaries are not on PATH.
-# `apt-get update` runs at most once per run (APT_UPDATED is exported to child scripts).
+# apt_install PACKAGE... — install packages; `apt-get update` runs at most once per run
+# (APT_UPDATED is exported, so scripts started from this one skip it too).
+apt_install() {
+    log "installing Debian packages: $*"
+    if [ "${APT_UPDATED:-0}" != 1 ]; then
+        apt_retry update -q
+        export APT_UPDATED=1
+    fi
+    # Packages such as prometheus-pushgateway start a system service from their postinst.
+    # Tests start their own instances, so forbid that the standard Debian way (policy-rc.d
+    # exiting 101) unless the machine already has a policy (Docker images ship one).
+    local made_policy=0 rc=0
+    if [ ! -e /usr/sbin/policy-rc.d ] && [ "$(id -u)" -eq 0 ]; then
+        printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+        chmod 0755 /usr/sbin/policy-rc.d
+        made_policy=1
+    fi
+    apt_retry install -y -q --no-install-recommends "$@" || rc=$?
+    if [ "$made_policy" = 1 ]; then
+        rm -f /usr/sbin/policy-rc.d
+    fi
+    return "$rc"
+}
+
+# ensure_apt BINARY:PACKAGE... — install the packages whose binaries are missing.
 ensure_apt() {
     local pair bin pkg missing=()
     for pair in "$@"; do
@@ -56,25 +79,7 @@ ensure_apt() {
             missing+=("$pkg")
         fi
     done
-    [ "${#missing[@]}" -eq 0 ] && return 0
-    log "installing Debian packages: ${missing[*]}"
-    if [ "${APT_UPDATED:-0}" != 1 ]; then
-        apt_retry update -q
-        export APT_UPDATED=1
+    if [ "${#missing[@]}" -gt 0 ]; then
+        apt_install "${missing[@]}"
     fi
-    # Packages such as prometheus-pushgateway start a system service from their postinst.
-    # Tests start their own instances, so forbid that the standard Debian way (policy-rc.d
-    # exiting 101) unless the machine already has a policy (Docker images ship one).
-    local made_policy=0
-    if [ ! -e /usr/sbin/policy-rc.d ] && [ "$(id -u)" -eq 0 ]; then
-        printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
-        chmod 0755 /usr/sbin/policy-rc.d
-        made_policy=1
-    fi
-    local rc=0
-    apt_retry install -y -q --no-install-recommends "${missing[@]}" || rc=$?
-    if [ "$made_policy" = 1 ]; then
-        rm -f /usr/sbin/policy-rc.d
-    fi
-    return "$rc"
 }

