@@ -83,7 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     common = _common_parser(suppress=True)
     for name in COMMANDS:
-        module: Command = import_module(f".commands.{name}", __package__)  # type: ignore[assignment]
+        module: Command = import_module(f".commands.{name}", __package__)
         module.register(subparsers, common)
     return parser
 

@@ -1,0 +1,194 @@
+"""discover: every config entry concurrently, source → filters → diff → result.
+
+One task group for the run. Each entry ends in an :class:`EntryResult`; a
+failing entry is reported and never cancels the others. The sources share the
+per-host limits of the clients they were built with.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import anyio
+
+from ..config import Config, Entry
+from ..diff import NewTags, missing_full_images, missing_tags, resolve_mapping, split_full_image
+from ..errors import InputError, NotFound
+from ..events import EventSink, NullSink
+from ..imageslist import ImagesList, Line
+from ..ref import ImageRef
+from ..sources.base import Found
+
+__all__ = [
+    "Addition",
+    "EntryResult",
+    "SourceRunner",
+    "check_additions",
+    "discover",
+    "pairs_to_add",
+    "to_seed_json",
+]
+
+SourceRunner = Callable[[Entry], Awaitable[Found]]
+ExistsCheck = Callable[[ImageRef], Awaitable[bool]]
+
+
+@dataclass(frozen=True)
+class EntryResult:
+    key: str
+    source: str
+    full_image_kind: bool
+    images: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    full_images: tuple[str, ...] = ()
+    seen: int = 0
+    found: int = 0
+    error: str | None = None
+    elapsed: float = 0.0
+
+    @property
+    def new_count(self) -> int:
+        return len(self.full_images) if self.full_image_kind else len(self.images) * len(self.tags)
+
+    def seed_json(self) -> dict[str, list[str]]:
+        if self.full_image_kind:
+            return {"full_images": list(self.full_images)}
+        return {"images": list(self.images), "tags": list(self.tags)}
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    return text if isinstance(exc, InputError) or "error" in type(exc).__name__.lower() else f"{type(exc).__name__}: {text}"
+
+
+async def discover(
+    config: Config,
+    current: ImagesList,
+    run_source: SourceRunner,
+    events: EventSink | None = None,
+    clock: Callable[[], float] = time.monotonic,
+) -> list[EntryResult]:
+    """Run every entry concurrently; results come back in config order."""
+    sink = events or NullSink()
+    results: dict[str, EntryResult] = {}
+
+    async def one(entry: Entry) -> None:
+        started = clock()
+        kind = entry.source.kind
+        sink.emit("discover.entry.start", entry=entry.key, source=str(entry.source))
+        try:
+            found = await run_source(entry)
+            if kind.gives_full_images:
+                result = EntryResult(
+                    entry.key, str(entry.source), True,
+                    full_images=missing_full_images(found.full_images, current),
+                    seen=found.seen, found=len(found.full_images),
+                )
+            else:
+                new: NewTags = missing_tags(entry.images, found.tags, current)
+                result = EntryResult(
+                    entry.key, str(entry.source), False, images=new.images, tags=new.tags,
+                    seen=found.seen, found=len(found.tags),
+                )
+        except Exception as exc:  # one entry's failure must not cancel the run
+            result = EntryResult(entry.key, str(entry.source), kind.gives_full_images, error=_describe(exc))
+        result = EntryResult(**{**result.__dict__, "elapsed": round(clock() - started, 3)})
+        results[entry.key] = result
+        if result.error:
+            sink.emit("discover.entry.failed", entry=entry.key, source=result.source, error=result.error,
+                      elapsed=result.elapsed)
+        else:
+            sink.emit("discover.entry.done", entry=entry.key, source=result.source, seen=result.seen,
+                      found=result.found, new=result.new_count, elapsed=result.elapsed,
+                      **result.seed_json())
+
+    async with anyio.create_task_group() as group:
+        for entry in config.entries:
+            group.start_soon(one, entry)
+    ordered = [results[entry.key] for entry in config.entries]
+    failed = sum(1 for r in ordered if r.error)
+    sink.emit("discover.done", entries=len(ordered), failed=failed,
+              new=sum(r.new_count for r in ordered if not r.error))
+    return ordered
+
+
+def to_seed_json(results: Iterable[EntryResult]) -> dict[str, dict[str, list[str]]]:
+    """The seed's output: failed entries left out, entries with nothing new kept with empty lists."""
+    return {r.key: r.seed_json() for r in results if r.error is None}
+
+
+def pairs_to_add(results: Iterable[EntryResult]) -> list[tuple[str, str]]:
+    """(image, tag) pairs that discover found, for ``--apply``."""
+    pairs: list[tuple[str, str]] = []
+    for result in results:
+        if result.error:
+            continue
+        if result.full_image_kind:
+            pairs.extend(split_full_image(text) for text in result.full_images)
+        else:
+            pairs.extend((image, tag) for image in result.images for tag in result.tags)
+    return list(dict.fromkeys(pairs))
+
+
+@dataclass(frozen=True)
+class Addition:
+    """One (image, tag) through the add-tag checks."""
+
+    image: str
+    tag: str
+    status: str  # "add", "skipped", "failed", "needs approval"
+    message: str
+    line: Line | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {"image": self.image, "tag": self.tag, "status": self.status, "message": self.message,
+                "line": self.line.text if self.line else None}
+
+
+async def check_additions(current: ImagesList, pairs: Iterable[tuple[str, str]], exists: ExistsCheck) -> list[Addition]:
+    """The four add-tag checks for every pair; upstream HEADs run concurrently.
+
+    1. the image has an entry (else "needs approval": a human adds the first line);
+    2. exactly one destination mapping, or exactly one containing ``/mirrored-``;
+    3. the tag is new for that mapping (else skipped, as the seed did);
+    4. ``image:tag`` exists upstream (HEAD: no pull is counted).
+    """
+    pending: list[tuple[int, Line]] = []
+    outcome: dict[int, Addition] = {}
+    mappings = {}
+    ordered = list(pairs)
+    for index, (image, tag) in enumerate(ordered):
+        if image not in mappings:
+            mappings[image] = resolve_mapping(current, image)
+        mapping = mappings[image]
+        if mapping.error:
+            status = "needs approval" if mapping.needs_approval else "failed"
+            outcome[index] = Addition(image, tag, status, mapping.error)
+            continue
+        line = mapping.line(tag)
+        if any(existing.key == line.key for existing in current):
+            outcome[index] = Addition(image, tag, "skipped", f"Found existing tag {tag} for image {image}, skipping", line)
+            continue
+        pending.append((index, line))
+
+    async def probe(index: int, line: Line) -> None:
+        image, tag = ordered[index]
+        try:
+            ok = await exists(line.source_image)
+            reason = None if ok else f"Image {image}:{tag} does not exist"
+        except NotFound:
+            reason = f"Image {image}:{tag} does not exist"
+        except Exception as exc:  # network trouble: report, never guess
+            reason = f"Could not check whether {image}:{tag} exists: {_describe(exc)}"
+        if reason:
+            outcome[index] = Addition(image, tag, "failed", reason, line)
+        else:
+            outcome[index] = Addition(image, tag, "add", f"Adding tag {tag} for image {image} -> {line.text}", line)
+
+    async with anyio.create_task_group() as group:
+        for index, line in pending:
+            group.start_soon(probe, index, line)
+    return [outcome[index] for index in range(len(ordered))]
