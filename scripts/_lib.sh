@@ -26,7 +26,7 @@ as_root() {
 # failure is reported at once with apt's own output.
 apt_retry() {
     local out attempt
-    for attempt in $(seq 1 120); do
+    for attempt in $(seq 1 20); do
         if out=$(as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=60 "$@" 2>&1); then
             return 0
         fi

@@ -64,12 +64,19 @@ fi
 
 stamp="$TOOLS_DIR/pip-install.stamp"
 interp="$("$PYTHON" -c 'import sys; print(sys.executable)')"
-if ! "$PYTHON" -c 'import mirror, pytest' >/dev/null 2>&1 \
+# The editable install must point at THIS checkout: CI runs from a fresh clone elsewhere and
+# re-points the shared site-packages, so check from outside the tree (cwd would shadow it).
+installed_here() {
+    (cd / && "$PYTHON" -c 'import os, sys, mirror, pytest
+sys.exit(os.path.realpath(os.path.dirname(mirror.__file__)) != os.path.realpath(sys.argv[1]))' \
+        "$REPO_ROOT/mirror") >/dev/null 2>&1
+}
+if ! installed_here \
     || [ ! -f "$stamp" ] \
     || [ pyproject.toml -nt "$stamp" ] \
     || [ "$(cat "$stamp")" != "$interp" ]; then
     log "installing the project and its test dependencies with $interp"
-    "$PYTHON" -m pip install -q --disable-pip-version-check -e '.[test]'
+    "$PYTHON" -m pip install -q --disable-pip-version-check --root-user-action=ignore -e '.[test]'
     printf '%s\n' "$interp" >"$stamp"
 fi
 

@@ -114,7 +114,9 @@ def _start(server: RegistryServer) -> RegistryServer:
 
 
 @pytest.fixture(scope="session")
-def source_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeededRegistry]:
+def source_registry(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[SeededRegistry]:
     """The session's source registry, seeded once with ``tests.support.seed.SOURCE_IMAGES``
     and then restarted read-only (by convention and by config)."""
     storage = Path(tempfile.mkdtemp(prefix="reg-source-", dir=scratch_root()))
@@ -192,5 +194,3 @@ def token_server_factory() -> Iterator[TokenServerFactory]:
     finally:
         for server in servers:
             server.stop()
-
-

@@ -182,18 +182,24 @@ class _Client:
         self.base_url = base_url.rstrip("/")
         self.auth = auth
         self._opener = urllib.request.build_opener(
-            urllib.request.ProxyHandler({}), urllib.request.HTTPSHandler(context=ssl_context)
+            urllib.request.ProxyHandler({}),
+            urllib.request.HTTPSHandler(context=ssl_context),
         )
         self._authorization = self._basic() if auth else None
 
     def _basic(self) -> str:
         assert self.auth is not None
-        return "Basic " + base64.b64encode(f"{self.auth[0]}:{self.auth[1]}".encode()).decode()
+        return (
+            "Basic "
+            + base64.b64encode(f"{self.auth[0]}:{self.auth[1]}".encode()).decode()
+        )
 
     def _send(
         self, method: str, url: str, data: bytes | None, headers: Mapping[str, str]
     ) -> _Response:
-        req = urllib.request.Request(url, data=data, method=method, headers=dict(headers))
+        req = urllib.request.Request(
+            url, data=data, method=method, headers=dict(headers)
+        )
         if self._authorization and "Authorization" not in headers:
             req.add_header("Authorization", self._authorization)
         try:
@@ -229,7 +235,9 @@ class _Client:
         realm = params.pop("realm", "")
         if not realm:
             raise RegistryHTTPError("GET", self.base_url, 401, challenge.encode())
-        query = urllib.parse.urlencode({k: v for k, v in params.items() if k in ("service", "scope")})
+        query = urllib.parse.urlencode(
+            {k: v for k, v in params.items() if k in ("service", "scope")}
+        )
         headers = {"Authorization": self._basic()} if self.auth else {}
         token_url = f"{realm}?{query}" if query else realm
         # The token endpoint is another host: never send the registry's Bearer token there.
@@ -241,7 +249,9 @@ class _Client:
             raise RegistryHTTPError("GET", token_url, err.code, err.read()) from None
         token = payload.get("token") or payload.get("access_token")
         if not isinstance(token, str):
-            raise RegistryHTTPError("GET", token_url, 200, b"token response without a token")
+            raise RegistryHTTPError(
+                "GET", token_url, 200, b"token response without a token"
+            )
         return token
 
 
@@ -266,8 +276,12 @@ def _push_blob(client: _Client, repo: str, data: bytes) -> str:
     digest = sha256_digest(data)
     if _blob_exists(client, repo, digest):
         return digest
-    started = client.request("POST", f"/v2/{repo}/blobs/uploads/", data=b"", expect=(202,))
-    location = urllib.parse.urljoin(client.base_url + "/", _header(started.headers, "Location"))
+    started = client.request(
+        "POST", f"/v2/{repo}/blobs/uploads/", data=b"", expect=(202,)
+    )
+    location = urllib.parse.urljoin(
+        client.base_url + "/", _header(started.headers, "Location")
+    )
     sep = "&" if "?" in location else "?"
     client.request(
         "PUT",
@@ -279,7 +293,9 @@ def _push_blob(client: _Client, repo: str, data: bytes) -> str:
     return digest
 
 
-def _push_manifest(client: _Client, repo: str, ref: str, body: bytes, media_type: str) -> str:
+def _push_manifest(
+    client: _Client, repo: str, ref: str, body: bytes, media_type: str
+) -> str:
     resp = client.request(
         "PUT",
         f"/v2/{repo}/manifests/{ref}",
@@ -316,7 +332,9 @@ def push_manifest(
 
     Also the way to add a second tag to an existing image: re-put its manifest bytes.
     """
-    return _push_manifest(_Client(base_url, auth, ssl_context), repo, ref, body, media_type)
+    return _push_manifest(
+        _Client(base_url, auth, ssl_context), repo, ref, body, media_type
+    )
 
 
 def get_manifest(
@@ -348,7 +366,11 @@ def get_blob(
     ssl_context: ssl.SSLContext | None = None,
 ) -> bytes:
     """Download a blob (follows redirects)."""
-    return _Client(base_url, auth, ssl_context).request("GET", f"/v2/{repo}/blobs/{digest}").body
+    return (
+        _Client(base_url, auth, ssl_context)
+        .request("GET", f"/v2/{repo}/blobs/{digest}")
+        .body
+    )
 
 
 def blob_exists(
@@ -486,11 +508,16 @@ def push_image(
             "created": created,
             **plat,
             "config": {"Env": ["PATH=/usr/bin:/bin"]},
-            "rootfs": {"type": "layers", "diff_ids": [diff_id for _, diff_id in layer_blobs]},
+            "rootfs": {
+                "type": "layers",
+                "diff_ids": [diff_id for _, diff_id in layer_blobs],
+            },
         }
         config_bytes = _json_bytes(config)
         configs[platform] = _push_blob(client, repo, config_bytes)
-        layers[platform] = tuple(_push_blob(client, repo, blob) for blob, _ in layer_blobs)
+        layers[platform] = tuple(
+            _push_blob(client, repo, blob) for blob, _ in layer_blobs
+        )
         manifest = {
             "schemaVersion": 2,
             "mediaType": child_type,
@@ -503,9 +530,15 @@ def push_image(
         entries = []
         for platform in platforms:
             body = child_bodies[platform]
-            children[platform] = _push_manifest(client, repo, sha256_digest(body), body, child_type)
-            entries.append({**_descriptor(child_type, body), "platform": _parse_platform(platform)})
-        top = _json_bytes({"schemaVersion": 2, "mediaType": top_type, "manifests": entries})
+            children[platform] = _push_manifest(
+                client, repo, sha256_digest(body), body, child_type
+            )
+            entries.append(
+                {**_descriptor(child_type, body), "platform": _parse_platform(platform)}
+            )
+        top = _json_bytes(
+            {"schemaVersion": 2, "mediaType": top_type, "manifests": entries}
+        )
     else:
         top = child_bodies[platforms[0]]
     digest = _push_manifest(client, repo, tag, top, top_type)

@@ -30,7 +30,7 @@ import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from .tls import TLSFiles
 
@@ -196,11 +196,13 @@ class RegistryServer:
 
     # -- lifecycle -------------------------------------------------------------------------
 
-    def start(self) -> RegistryServer:
+    def start(self) -> Self:
         """Start and wait until ``GET /v2/`` answers. Retries on a lost port race."""
         if self.running:
             return self
-        if not (os.path.isfile(self.executable) and os.access(self.executable, os.X_OK)):
+        if not (
+            os.path.isfile(self.executable) and os.access(self.executable, os.X_OK)
+        ):
             raise RegistryStartError(
                 f"CNCF distribution registry not found at {self.executable}: install the Debian "
                 "package docker-registry (scripts/test.sh does it) and run the tests through "
@@ -213,7 +215,9 @@ class RegistryServer:
         try:
             if self.htpasswd:
                 (self._workdir / "htpasswd").write_text(
-                    "".join(_htpasswd_line(u, p) + "\n" for u, p in self.htpasswd.items())
+                    "".join(
+                        _htpasswd_line(u, p) + "\n" for u, p in self.htpasswd.items()
+                    )
                 )
             last_error = ""
             for _attempt in range(5):
@@ -234,14 +238,13 @@ class RegistryServer:
         """Terminate the process (kill after 5 s) and delete the work directory and, unless it
         was given to us, the storage. Idempotent."""
         proc, self._proc = self._proc, None
-        if proc is not None:
-            if proc.poll() is None:
-                proc.terminate()
-                try:
-                    proc.wait(timeout=5)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait(timeout=5)
+        if proc is not None and proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=5)
         _RUNNING.discard(self)
         if self._workdir is not None:
             shutil.rmtree(self._workdir, ignore_errors=True)
@@ -249,7 +252,7 @@ class RegistryServer:
         if self._own_storage:
             self._storage_dir = None
 
-    def __enter__(self) -> RegistryServer:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -343,10 +346,11 @@ class RegistryServer:
             # Readiness only: whether the CA is right is for the tests to find out.
             context = ssl._create_unverified_context()
         opener = urllib.request.build_opener(
-            urllib.request.ProxyHandler({}), urllib.request.HTTPSHandler(context=context)
+            urllib.request.ProxyHandler({}),
+            urllib.request.HTTPSHandler(context=context),
         )
         try:
-            with opener.open(f"{self.url}/v2/", timeout=0.5) as resp:
+            with opener.open(f"{self.url}/v2/", timeout=0.25) as resp:
                 return bool(resp.status == 200)
         except urllib.error.HTTPError as err:
             return err.code == 401

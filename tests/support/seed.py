@@ -46,7 +46,9 @@ SOURCE_IMAGES: tuple[SourceImage, ...] = (
 )
 
 
-def seed_images(base_url: str, images: tuple[SourceImage, ...] = SOURCE_IMAGES) -> dict[str, PushedImage]:
+def seed_images(
+    base_url: str, images: tuple[SourceImage, ...] = SOURCE_IMAGES
+) -> dict[str, PushedImage]:
     """Push ``images`` to ``base_url``; tags get increasing ``created`` dates in the order
     listed (2024-01-01, 2024-01-02, ...). Returns what was pushed keyed by ``repo:tag``."""
     pushed: dict[str, PushedImage] = {}

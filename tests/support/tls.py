@@ -43,7 +43,9 @@ def run_openssl(*args: str, stdin: bytes | None = None) -> bytes:
     """Run ``openssl ARGS...`` (no shell) and return stdout; raise with stderr on failure."""
     exe = shutil.which("openssl")
     if exe is None:
-        raise RuntimeError("openssl is not installed; run scripts/test.sh, which installs it")
+        raise RuntimeError(
+            "openssl is not installed; run scripts/test.sh, which installs it"
+        )
     proc = subprocess.run(
         [exe, *args], input=stdin, capture_output=True, check=False, timeout=60
     )
@@ -97,4 +99,6 @@ def make_tls_files(directory: Path, *, days: int = 2) -> TLSFiles:
         "-out", str(cert), "-days", str(days), "-extfile", str(ext),
     )  # fmt: skip
     csr.unlink()
-    return TLSFiles(ca_cert=ca_cert, ca_key=ca_key, cert=cert, key=key, cert_dir=cert_dir)
+    return TLSFiles(
+        ca_cert=ca_cert, ca_key=ca_key, cert=cert, key=key, cert_dir=cert_dir
+    )

@@ -32,12 +32,18 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from .registry import TokenAuth, scratch_root
 from .tls import run_openssl
 
-__all__ = ["Access", "TokenRequest", "TokenServer", "TokenServerFactory", "parse_scopes"]
+__all__ = [
+    "Access",
+    "TokenRequest",
+    "TokenServer",
+    "TokenServerFactory",
+    "parse_scopes",
+]
 
 #: authorize(user or None for anonymous, type, name, requested actions) -> granted actions
 Authorizer = Callable[[str | None, str, str, list[str]], list[str]]
@@ -179,7 +185,8 @@ class TokenServer:
             "iat": now,
             "jti": uuid.uuid4().hex,
             "access": [
-                {"type": a.type, "name": a.name, "actions": list(a.actions)} for a in access
+                {"type": a.type, "name": a.name, "actions": list(a.actions)}
+                for a in access
             ],
         }
         signing_input = (
@@ -194,7 +201,7 @@ class TokenServer:
         )  # fmt: skip
         return signing_input + "." + _b64url(signature)
 
-    def start(self) -> TokenServer:
+    def start(self) -> Self:
         if self._httpd is not None:
             return self
         self._workdir = Path(tempfile.mkdtemp(prefix="tokensrv-", dir=scratch_root()))
@@ -211,7 +218,10 @@ class TokenServer:
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(
-            target=self._httpd.serve_forever, name="token-server", daemon=True
+            target=self._httpd.serve_forever,
+            args=(0.05,),
+            name="token-server",
+            daemon=True,
         )
         self._thread.start()
         return self
@@ -228,7 +238,7 @@ class TokenServer:
             shutil.rmtree(self._workdir, ignore_errors=True)
             self._workdir = None
 
-    def __enter__(self) -> TokenServer:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -267,10 +277,10 @@ class _Handler(BaseHTTPRequestHandler):
     owner: TokenServer
     protocol_version = "HTTP/1.1"
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib name
+    def log_message(self, format: str, *args: Any) -> None:
         """Silence the per-request stderr log."""
 
-    def do_GET(self) -> None:  # noqa: N802 - stdlib name
+    def do_GET(self) -> None:
         url = urllib.parse.urlsplit(self.path)
         if url.path != "/token":
             self._send(404, {"error": "not found"})
@@ -279,7 +289,7 @@ class _Handler(BaseHTTPRequestHandler):
         user, password = self._basic()
         self._issue("GET", query, user, password)
 
-    def do_POST(self) -> None:  # noqa: N802 - stdlib name
+    def do_POST(self) -> None:
         url = urllib.parse.urlsplit(self.path)
         length = int(self.headers.get("Content-Length") or 0)
         form = urllib.parse.parse_qs(self.rfile.read(length).decode())
@@ -305,7 +315,11 @@ class _Handler(BaseHTTPRequestHandler):
         return user, password
 
     def _issue(
-        self, method: str, params: dict[str, list[str]], user: str | None, password: str | None
+        self,
+        method: str,
+        params: dict[str, list[str]],
+        user: str | None,
+        password: str | None,
     ) -> None:
         owner = self.owner
         service = params.get("service", [""])[0]

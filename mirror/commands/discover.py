@@ -1,0 +1,78 @@
+"""``image-mirror discover [--apply] [--output FILE]``: find new tags from every config entry."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import TYPE_CHECKING
+
+import anyio
+
+from .. import config as configfile
+from .. import imageslist
+from ..pipeline.discover import Addition, check_additions, discover, pairs_to_add, to_seed_json
+from ..runtime import open_runtime
+from ..ui import open_sink
+
+if TYPE_CHECKING:
+    from ..cli import Settings
+    from ..output import Output
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
+    parser = subparsers.add_parser(
+        "discover",
+        parents=[common],
+        help="find new tags from every config entry; print the seed-compatible JSON",
+        description="Run every config.json entry concurrently and print, as one JSON object on stdout, "
+        "the tags (or full images) not yet in images-list. Failed entries are left out of the JSON, "
+        "reported on stderr, and make the exit code 1. --apply adds what was found through the "
+        "add-tag checks in one atomic write; images without an entry yet are reported as "
+        "'needs approval' and not added.",
+    )
+    parser.add_argument("--apply", action="store_true", help="add the found tags to images-list")
+    parser.add_argument("--output", metavar="FILE", help="write the JSON here instead of stdout")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace, settings: Settings, out: Output) -> int:
+    config = configfile.load(settings.config)
+    current = imageslist.load(settings.images_list)
+    return anyio.run(_run, args, settings, out, config, current)
+
+
+async def _run(args: argparse.Namespace, settings: Settings, out: Output,
+               config: configfile.Config, current: imageslist.ImagesList) -> int:
+    async with open_runtime(settings) as runtime:
+        with open_sink(settings.log_format, runtime.stats, out.stderr, "image-mirror discover") as sink:
+            runtime.events = sink
+            results = await discover(config, current, runtime.run_source, sink)
+            additions: list[Addition] = []
+            if args.apply:
+                additions = await check_additions(current, pairs_to_add(results), runtime.image_exists)
+                for addition in additions:
+                    sink.emit("discover.apply", **addition.as_json())
+    document = json.dumps(to_seed_json(results))
+    if args.output:
+        await anyio.Path(args.output).write_text(document + "\n", encoding="utf-8")
+    else:
+        out.data(document)
+    failed = [r for r in results if r.error]
+    for result in failed:
+        out.error(f"entry {result.key!r} ({result.source}) failed: {result.error}")
+    apply_failed = False
+    if args.apply:
+        new_lines = [a.line for a in additions if a.status == "add" and a.line is not None]
+        if new_lines:
+            await anyio.to_thread.run_sync(
+                lambda: imageslist.update(settings.images_list, lambda cur: cur.with_lines(new_lines))
+            )
+        for addition in additions:
+            if addition.status == "failed":
+                apply_failed = True
+                out.error(addition.message)
+            elif addition.status == "needs approval":
+                out.status(f"needs approval: {addition.image}:{addition.tag} has no entry in images-list yet; "
+                           "add its first line by hand (new destination repositories must exist first)")
+        out.status(f"{settings.images_list}: added {len(new_lines)} line(s)")
+    return 1 if failed or apply_failed else 0
