@@ -12,9 +12,9 @@ port (in a thread, so it works under any async backend), with chart URLs that
 are relative to the repository or absolute on another path, as real
 repositories have both. It records every path requested.
 
-:class:`UrllibFetcher` and :class:`StdlibOciReader` are test-side clients that
-satisfy ``mirror.helm.Fetcher``/``OciReader`` with the stdlib only, for tests
-that must not depend on the product's registry client.
+:class:`UrllibFetcher` is a test-side ``mirror.helm.Fetcher`` on the stdlib, so
+the chart-repository tests do not depend on the product's registry client (the
+OCI tests use that client, which is both ``Fetcher`` and ``OciReader``).
 """
 
 from __future__ import annotations
@@ -33,20 +33,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal, NamedTuple, Self
 
 import anyio
 import yaml
 
 from mirror.errors import NotFound, RegistryError
-from mirror.ref import ImageRef
-
-from . import images as stdimages
 
 __all__ = [
     "ChartRepoServer",
     "ChartSpec",
-    "StdlibOciReader",
     "UrllibFetcher",
     "deployment",
     "find_helm",
@@ -114,27 +110,26 @@ def package_chart(spec: ChartSpec) -> bytes:
     return buffer.getvalue()
 
 
-def deployment(name: str, images: list[str], *, extra: str = "", annotations: str = "") -> str:
-    """A Deployment template with one container per image; ``extra`` is appended inside
-    ``containers:`` (for conditional containers), ``annotations`` under metadata."""
+def deployment(name: str, images: list[str]) -> str:
+    """A Deployment template with one container per image (each written as a JSON string,
+    so any text, even an invalid reference, reaches the rendered YAML unchanged)."""
     lines = [
         "apiVersion: apps/v1",
         "kind: Deployment",
         "metadata:",
         f"  name: {{{{ .Release.Name }}}}-{name}",
-    ]
-    if annotations:
-        lines += ["  annotations:", *(f"    {line}" for line in annotations.splitlines())]
-    lines += [
         "spec:",
         "  template:",
         "    spec:",
         "      containers:",
     ]
     for index, image in enumerate(images):
-        lines += [f"        - name: c{index}", f"          image: {json.dumps(image)}", "          imagePullPolicy: IfNotPresent"]
-    text = "\n".join(lines) + "\n"
-    return text + extra
+        lines += [
+            f"        - name: c{index}",
+            f"          image: {json.dumps(image)}",
+            "          imagePullPolicy: IfNotPresent",
+        ]
+    return "\n".join(lines) + "\n"
 
 
 # -- a chart repository over HTTP ------------------------------------------------------------
@@ -196,11 +191,11 @@ class ChartRepoServer:
         doc = {"apiVersion": "v1", "entries": self._entries, "generated": "2024-12-01T00:00:00Z"}
         return yaml.safe_dump(doc, sort_keys=False).encode()
 
-    def start(self) -> ChartRepoServer:
+    def start(self) -> Self:
         files, requests = self._files, self.requests
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 - stdlib API
+            def do_GET(self) -> None:
                 requests.append(self.path)
                 served = files.get(self.path.split("?", 1)[0])
                 if served is None:
@@ -234,7 +229,7 @@ class ChartRepoServer:
             self._thread.join(timeout=5)
             self._thread = None
 
-    def __enter__(self) -> ChartRepoServer:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -265,44 +260,6 @@ class UrllibFetcher:
     async def fetch(self, url: str) -> bytes:
         self.fetched.append(url)
         return await anyio.to_thread.run_sync(self._get, url)
-
-
-@dataclass(frozen=True)
-class _Manifest:
-    data: bytes
-    media_type: str
-    digest: str
-
-
-class StdlibOciReader:
-    """``mirror.helm.OciReader`` over ``tests.support.images`` (plain HTTP registries)."""
-
-    def __init__(self, base_url: str) -> None:
-        self.base_url = base_url
-
-    @staticmethod
-    def _map(exc: stdimages.RegistryHTTPError) -> RegistryError:
-        cls = NotFound if exc.status == 404 else RegistryError
-        return cls(str(exc), status=exc.status)
-
-    async def list_tags(self, ref: ImageRef) -> list[str]:
-        try:
-            return await anyio.to_thread.run_sync(stdimages.list_tags, self.base_url, ref.repository)
-        except stdimages.RegistryHTTPError as exc:
-            raise self._map(exc) from None
-
-    async def get_manifest(self, ref: ImageRef) -> _Manifest:
-        try:
-            m = await anyio.to_thread.run_sync(stdimages.get_manifest, self.base_url, ref.repository, ref.reference)
-        except stdimages.RegistryHTTPError as exc:
-            raise self._map(exc) from None
-        return _Manifest(m.body, m.media_type, m.digest)
-
-    async def read_blob(self, ref: ImageRef, digest: str) -> bytes:
-        try:
-            return await anyio.to_thread.run_sync(stdimages.get_blob, self.base_url, ref.repository, digest)
-        except stdimages.RegistryHTTPError as exc:
-            raise self._map(exc) from None
 
 
 # -- the helm CLI for test setup -------------------------------------------------------------
