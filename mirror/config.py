@@ -139,17 +139,33 @@ _CHART_FIELDS = {"devel", "versionFilter", "chartConfig"}
 _CHART_CONFIG_FIELDS = {"values", "kubeVersion"}
 
 
-class _DuplicateKey(ValueError):
-    pass
+class _Object(dict):  # type: ignore[type-arg]
+    duplicates: list[str]
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
+    result = _Object()
+    result.duplicates = []
     for key, value in pairs:
         if key in result:
-            raise _DuplicateKey(key)
-        result[key] = value
+            result.duplicates.append(key)
+        else:
+            result[key] = value
     return result
+
+
+def _duplicate_problems(value: Any, where: list[str], path: str) -> list[str]:
+    found = []
+    if isinstance(value, dict):
+        for key in getattr(value, "duplicates", ()):
+            if not where:
+                found.append(f"{path}: key {key!r} appears more than once")
+            else:
+                field = ".".join([*where[1:], key])
+                found.append(f"{path}: entry {where[0]!r} field {field!r}: appears more than once")
+        for key, child in value.items():
+            found.extend(_duplicate_problems(child, [*where, key], path))
+    return found
 
 
 @dataclass
@@ -178,12 +194,13 @@ def load(path: str | Path) -> Config:
 def parse(text: str, *, path: str = "config.json") -> Config:
     try:
         data = json.loads(text, object_pairs_hook=_no_duplicates)
-    except _DuplicateKey as exc:
-        raise ConfigError([f"{path}: key {exc.args[0]!r} appears more than once"]) from None
     except json.JSONDecodeError as exc:
         raise ConfigError([f"{path}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}"]) from None
     if not isinstance(data, dict):
         raise ConfigError([f"{path}: the top level must be an object of entries"])
+    duplicates = _duplicate_problems(data, [], path)
+    if duplicates:
+        raise ConfigError(duplicates)
     collector = _Collector(path)
     entries = []
     for key, value in data.items():

@@ -84,7 +84,7 @@ def compile_version_constraint(text: str) -> Predicate:
     alternatives = [part.strip() for part in text.split("||")]
     if not text.strip() or any(not part for part in alternatives):
         raise ValueError(f"empty clause in version constraint {text!r}")
-    specs = [sv.SimpleSpec(_LEADING_V.sub("", part)) for part in alternatives]
+    specs = [sv.SimpleSpec(re.sub(r"\s*,\s*", ",", _LEADING_V.sub("", part))) for part in alternatives]
 
     def match(tag: str) -> bool:
         version = parse_semver(tag)
@@ -101,12 +101,17 @@ def compile_helm_constraint(text: str) -> Predicate:
     specs = []
     for part in alternatives:
         cleaned = re.sub(r"\s*,\s*", " ", _LEADING_V.sub("", part))
-        cleaned = re.sub(r"([<>=~^]+)\s+", r"\1", cleaned)
-        specs.append(sv.NpmSpec(cleaned))
+        cleaned = cleaned.replace("=>", ">=").replace("=<", "<=").replace("~>", "~")
+        cleaned = re.sub(r"([<>=~^!]+)\s+", r"\1", cleaned)
+        excluded = [sv.NpmSpec(item) for item in re.findall(r"!=(\S+)", cleaned)]
+        rest = re.sub(r"!=\S+", "", cleaned).strip() or "*"
+        specs.append((sv.NpmSpec(rest), excluded))
 
     def match(tag: str) -> bool:
         version = parse_semver(tag)
-        return version is not None and any(spec.match(version) for spec in specs)
+        return version is not None and any(
+            spec.match(version) and not any(ex.match(version) for ex in excluded) for spec, excluded in specs
+        )
 
     return match
 

@@ -218,7 +218,10 @@ def load(path: str | Path, *, strict: bool = True) -> ImagesList:
 def locked(path: str | Path) -> Iterator[None]:
     """Hold an exclusive lock on ``<path>.lock`` (blocking) for a read-modify-write."""
     lock_path = Path(f"{path}.lock")
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise ImagesListError([f"{path}: cannot create lock file {lock_path}: {exc.strerror}"]) from None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield
@@ -256,6 +259,8 @@ def update(path: str | Path, change: Callable[[ImagesList], ImagesList]) -> tupl
 
     Nothing is written when the change leaves the rendered text as it was.
     """
+    if not Path(path).is_file():
+        raise ImagesListError([f"{path}: file not found"])
     with locked(path):
         before = load(path)
         after = change(before)

@@ -51,7 +51,7 @@ def normalize_full_images(candidates: Iterable[str], denylist: Iterable[str] = (
             denied.add(imageref.parse(item).name)
         except InvalidReference:
             denied.add(item)
-    result: set[str] = set()
+    result: dict[tuple[str, str], str] = {}
     for raw in candidates:
         text = raw.strip().split("@", 1)[0]
         text = text.removeprefix("docker.io/")
@@ -66,5 +66,9 @@ def normalize_full_images(candidates: Iterable[str], denylist: Iterable[str] = (
             continue
         if parsed.name in denied or name in denied:
             continue
-        result.add(text)
-    return tuple(sorted(result))
+        if parsed.host == imageref.DOCKER_HUB and parsed.repository.startswith("rancher/"):
+            continue
+        key = (parsed.name, tag)
+        if key not in result or (len(text), text) < (len(result[key]), result[key]):
+            result[key] = text
+    return tuple(sorted(result.values()))
