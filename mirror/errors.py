@@ -15,6 +15,8 @@ code from the type alone and library code never has to print::
     │   ├── RateLimited             429 (or GitHub quota) that outlasted our patience
     │   └── ProtocolError           the server broke the protocol (pagination loop, bad digest)
     ├── GitHubError                 the GitHub API said no
+    │   ├── GitHubNotFound          404: repository, release, file or ref (names OWNER/REPO, path, ref)
+    │   └── GitHubRateLimited       quota or secondary limit beyond --max-wait (also a RateLimited)
     ├── HelmError                   helm is missing or a render failed
     ├── CopyError                   a copier failed for one line
     └── CacheError                  the state database could not be used
@@ -31,6 +33,8 @@ __all__ = [
     "ConfigError",
     "CopyError",
     "GitHubError",
+    "GitHubNotFound",
+    "GitHubRateLimited",
     "HelmError",
     "ImagesListError",
     "InputError",
@@ -110,6 +114,28 @@ class GitHubError(MirrorError):
     def __init__(self, message: str, *, status: int | None = None) -> None:
         self.status = status
         super().__init__(message)
+
+
+class GitHubNotFound(GitHubError):
+    """404 from GitHub: the repository, a release, or a file at a ref does not exist.
+
+    GitHub also answers 404 for private repositories the token cannot see, so
+    the message says so rather than claiming the repository does not exist.
+    """
+
+
+class GitHubRateLimited(GitHubError, RateLimited):
+    """GitHub's quota (or a secondary limit) would outlast ``--max-wait``.
+
+    Also a :class:`RateLimited`, so code that handles rate limiting in general
+    catches it. ``reset_at`` is the epoch second the quota resets, when known.
+    """
+
+    def __init__(self, message: str, *, status: int | None = None, reset_at: float | None = None) -> None:
+        super().__init__(message, status=status)
+        # RegistryError's __init__ runs last in the MRO and resets ``status``; set it again.
+        self.status = status
+        self.reset_at = reset_at
 
 
 class HelmError(MirrorError):

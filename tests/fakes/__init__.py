@@ -1,0 +1,1 @@
+"""Fakes of services tests cannot reach or must break on purpose (GitHub, proxies, registries)."""
