@@ -24,7 +24,16 @@ __all__ = ["Settings", "main"]
 EXIT_OK, EXIT_FAILED, EXIT_INPUT = 0, 1, 2
 
 # Subcommand modules under mirror/commands/, in --help order.
-COMMANDS = ("sort", "validate")
+COMMANDS = (
+    "sort",
+    "validate",
+    "discover",
+    "add_tag",
+    "add_full_image",
+    "check_new_images",
+    "sync",
+    "compare",
+)
 
 
 @dataclass(frozen=True)

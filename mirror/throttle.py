@@ -68,7 +68,7 @@ def parse_link_next(header: str | None, base_url: str) -> str | None:
         for param in params.split(";"):
             name, _, value = param.strip().partition("=")
             if name.strip().lower() == "rel" and "next" in value.strip().strip('"').lower().split():
-                return urljoin(base_url, match.group(1))
+                return str(urljoin(base_url, match.group(1)))
     return None
 
 
@@ -123,7 +123,7 @@ class RetryPolicy:
         """Seconds to wait before retry number ``attempt`` (1-based)."""
         if server_delay is not None:
             return min(server_delay, self.max_server_wait)
-        ceiling = min(self.cap, self.base * (2 ** (attempt - 1)))
+        ceiling = min(self.cap, self.base * 2.0 ** (attempt - 1))
         if not self.jitter:
             return ceiling
         return (rng or random).uniform(0, ceiling)

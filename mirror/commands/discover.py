@@ -11,6 +11,7 @@ import anyio
 from .. import config as configfile
 from .. import imageslist
 from ..pipeline.discover import Addition, check_additions, discover, pairs_to_add, to_seed_json
+from ..events import Stats
 from ..runtime import open_runtime
 from ..ui import open_sink
 
@@ -43,9 +44,9 @@ def run(args: argparse.Namespace, settings: Settings, out: Output) -> int:
 
 async def _run(args: argparse.Namespace, settings: Settings, out: Output,
                config: configfile.Config, current: imageslist.ImagesList) -> int:
-    async with open_runtime(settings) as runtime:
-        with open_sink(settings.log_format, runtime.stats, out.stderr, "image-mirror discover") as sink:
-            runtime.events = sink
+    stats = Stats()
+    with open_sink(settings.log_format, stats, out.stderr, "image-mirror discover") as sink:
+        async with open_runtime(settings, stats, sink) as runtime:
             results = await discover(config, current, runtime.run_source, sink)
             additions: list[Addition] = []
             if args.apply:

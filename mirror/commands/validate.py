@@ -50,10 +50,8 @@ def run(args: argparse.Namespace, settings: Settings, out: Output) -> int:
 
 
 def _registries_problems(path: str) -> list[str]:
-    try:
-        from ..registry import load_registries  # type: ignore[attr-defined]
-    except ImportError:  # registry client not available yet
-        return []
+    from ..registry import load_registries
+
     try:
         load_registries(path)
     except InputError as exc:

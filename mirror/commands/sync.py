@@ -1,0 +1,162 @@
+"""``image-mirror sync``: mirror every images-list line (the seed's image-mirror.sh).
+
+Reads every valid line (bad lines are reported and make the exit code 1, they
+do not stop the others), applies ``DEST_REGISTRY_OVERRIDE`` / ``DEST_ORG_OVERRIDE``
+and ``--shard``, then runs :func:`mirror.pipeline.sync.sync`. Bad options exit 2
+before any request is made.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import anyio
+
+from .. import imageslist
+from ..copy import COPIERS, check_supported, make_copier
+from ..errors import InputError
+from ..events import EventSink, Stats
+from ..pipeline.plan import Overrides, PlatformSpec, Shard, parse_platforms
+from ..pipeline.sync import Outcome, SyncOptions, SyncReport, WorkItem, sync
+from ..registry import CredentialStore, Registries, RegistryClient, load_registries
+from ..ui import open_sink
+
+if TYPE_CHECKING:
+    from ..cli import Settings
+    from ..output import Output
+
+__all__ = ["Selection", "open_client", "register", "run", "select_lines"]
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
+    parser = subparsers.add_parser(
+        "sync",
+        parents=[common],
+        help="mirror every images-list line (copy source:tag to destination:tag unless up to date)",
+        description="Plan every line (HEAD source and destination; equal digests are skipped), then copy "
+        "what differs with a bounded pool of workers. Every platform and digest is preserved unless "
+        "--platforms is given. The destination's host and first path component can be replaced with "
+        "DEST_REGISTRY_OVERRIDE and DEST_ORG_OVERRIDE. Exit 1 when any line failed or was invalid.",
+    )
+    parser.add_argument("--missing", action="store_true",
+                        help="only copy tags absent at the destination (one tag list per repository, "
+                             "no digest comparison)")
+    parser.add_argument("--dry-run", action="store_true", help="print the plan; copy nothing")
+    parser.add_argument("--jobs", type=int, default=4, metavar="N", help="copies at the same time (default 4)")
+    parser.add_argument("--copier", choices=COPIERS, default="native",
+                        help="native (default, aiohttp), skopeo (skopeo copy --all) or oras (OCI artifacts)")
+    parser.add_argument("--platforms", metavar="LIST",
+                        help="copy only these platforms of an index, e.g. linux/amd64,linux/arm64 "
+                             "(the index is re-written, so its digest changes)")
+    parser.add_argument("--arch-tags", action="store_true",
+                        help="also tag each platform as TAG-<arch><variant> (amd64, arm64, arm, s390x), "
+                             "as the seed's image-mirror.sh did")
+    parser.add_argument("--shard", metavar="I/N",
+                        help="only lines whose destination repository hashes to shard I of N (I from 0)")
+    parser.add_argument("--report", metavar="FILE", help="write every line's result as JSON to FILE")
+    parser.set_defaults(handler=run)
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The lines a command works on, and the images-list problems to report."""
+
+    work: list[WorkItem]
+    problems: list[str]
+    total: int  # valid lines before sharding
+
+
+def select_lines(path: str, env: Mapping[str, str], shard: Shard | None) -> Selection:
+    """Valid lines (bad ones listed in ``problems``), overrides applied, this shard only (blocking)."""
+    images = imageslist.load(path, strict=False)
+    overrides = Overrides.from_env(env)
+    work = [WorkItem(line, overrides.destination(line)) for line in images]
+    total = len(work)
+    if shard is not None:
+        work = [item for item in work if shard.owns(item.destination)]
+    return Selection(work, list(images.problems), total)
+
+
+@asynccontextmanager
+async def open_client(registries: Registries, stats: Stats, credentials: CredentialStore) -> AsyncIterator[RegistryClient]:
+    async with RegistryClient.open(hosts=registries, stats=stats, credentials=credentials) as client:
+        yield client
+
+
+def _options(args: argparse.Namespace) -> tuple[SyncOptions, Shard | None]:
+    if args.jobs < 1:
+        raise InputError(f"--jobs {args.jobs}: must be at least 1")
+    platforms: tuple[PlatformSpec, ...] = parse_platforms(args.platforms) if args.platforms is not None else ()
+    if args.copier == "skopeo":
+        check_supported(platforms=bool(platforms))
+    shard = Shard.parse(args.shard) if args.shard is not None else None
+    options = SyncOptions(jobs=args.jobs, missing=args.missing, dry_run=args.dry_run, platforms=platforms,
+                          arch_tags=args.arch_tags)
+    return options, shard
+
+
+def run(args: argparse.Namespace, settings: Settings, out: Output) -> int:
+    options, shard = _options(args)
+    selection = select_lines(settings.images_list, os.environ, shard)
+    registries = load_registries(settings.registries)
+    credentials = CredentialStore.from_environment()
+    report = anyio.run(_run, args, settings, out, options, selection, registries, credentials)
+    return _finish(args, settings, out, options, selection, shard, report)
+
+
+async def _run(args: argparse.Namespace, settings: Settings, out: Output, options: SyncOptions,
+               selection: Selection, registries: Registries, credentials: CredentialStore) -> SyncReport:
+    stats = Stats()
+    async with open_client(registries, stats, credentials) as client:
+        with open_sink(settings.log_format, stats, out.stderr, "image-mirror sync") as sink:
+            _report_problems(sink, selection.problems)
+            copier = make_copier(args.copier, client, credentials)
+            return await sync(selection.work, client, copier, options, sink)
+
+
+def _report_problems(sink: EventSink, problems: list[str]) -> None:
+    for problem in problems:
+        sink.emit("sync.invalid", reason=problem)
+
+
+def _finish(args: argparse.Namespace, settings: Settings, out: Output, options: SyncOptions,
+            selection: Selection, shard: Shard | None, report: SyncReport) -> int:
+    if options.dry_run:
+        for result in report.results:
+            action = "copy" if result.outcome == Outcome.PLANNED else str(result.outcome)
+            if result.outcome == Outcome.SKIPPED:
+                action = "skip"
+            out.data(f"{action:<6} {result.source}:{result.tag} -> {result.destination}:{result.tag}"
+                     f"  ({result.reason})")
+    if args.report:
+        document = {
+            "images_list": settings.images_list,
+            "copier": args.copier,
+            "shard": str(shard) if shard else None,
+            "dry_run": options.dry_run,
+            "totals": {**report.totals(), "invalid": len(selection.problems)},
+            "invalid": selection.problems,
+            "results": [result.as_json() for result in report.results],
+        }
+        with open(args.report, "w", encoding="utf-8") as handle:
+            json.dump(document, handle, indent=2)
+            handle.write("\n")
+    for problem in selection.problems:
+        out.error(f"invalid line skipped: {problem}")
+    for result in report.failed:
+        out.error(f"{result.source}:{result.tag} -> {result.destination}:{result.tag}: {result.reason}")
+    totals = report.totals()
+    scope = f" (shard {shard}: {len(selection.work)} of {selection.total} lines)" if shard else ""
+    out.status(
+        f"sync{scope}: {totals['copied']} copied, {totals['skipped']} skipped, {totals['failed']} failed"
+        + (f", {totals['planned']} to copy (dry run)" if options.dry_run else "")
+        + (f", {len(selection.problems)} invalid line(s)" if selection.problems else "")
+        + f" in {totals['elapsed']:.1f}s"
+    )
+    return 1 if report.failed or selection.problems else 0

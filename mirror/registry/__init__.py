@@ -1,0 +1,74 @@
+"""Async registry client: the one aiohttp session of a run and everything around it.
+
+Public API (everything else in this package is private)::
+
+    async with RegistryClient.open(hosts=load_registries(path), stats=stats) as client:
+        tags = await client.list_tags(ref)
+        desc = await client.head_manifest(ref.with_tag("v1"))
+
+Modules, in dependency order:
+
+* ``media``       media type constants, Descriptor, Manifest (pure)
+* ``hosts``       the registries file and endpoint/scheme/TLS resolution
+* ``credentials`` docker ``config.json`` and credential helpers
+* ``auth``        WWW-Authenticate parsing, Basic, Bearer tokens and their cache
+* ``_http``       the one request function: limits, retries, redirects, typed errors
+* ``ordering``    newest-first tag orders (Docker Hub, quay.io, config ``created``)
+* ``client``      :class:`RegistryClient`, the facade
+
+Errors raised are those of :mod:`mirror.errors`: ``AuthError``, ``NotFound``,
+``RateLimited``, ``ProtocolError`` (all ``RegistryError``) and
+``RegistriesFileError`` for a bad registries file.
+"""
+
+from __future__ import annotations
+
+from .auth import Challenge, parse_challenges
+from .blobs import BlobReader
+from .client import RegistryClient
+from .credentials import Credential, CredentialStore
+from .hosts import (
+    HostConfig,
+    Registries,
+    ResolvedHost,
+    is_loopback,
+    load_registries,
+    parse_registries,
+)
+from .media import (
+    ACCEPT_MANIFESTS,
+    DOCKER_MANIFEST,
+    DOCKER_MANIFEST_LIST,
+    OCI_ARTIFACT_MANIFEST,
+    OCI_INDEX,
+    OCI_MANIFEST,
+    Descriptor,
+    Manifest,
+    Platform,
+)
+from .ordering import parse_created
+
+__all__ = [
+    "ACCEPT_MANIFESTS",
+    "DOCKER_MANIFEST",
+    "DOCKER_MANIFEST_LIST",
+    "OCI_ARTIFACT_MANIFEST",
+    "OCI_INDEX",
+    "OCI_MANIFEST",
+    "BlobReader",
+    "Challenge",
+    "Credential",
+    "CredentialStore",
+    "Descriptor",
+    "HostConfig",
+    "Manifest",
+    "Platform",
+    "Registries",
+    "RegistryClient",
+    "ResolvedHost",
+    "is_loopback",
+    "load_registries",
+    "parse_challenges",
+    "parse_created",
+    "parse_registries",
+]

@@ -1,0 +1,160 @@
+"""Blob operations of one repository: exists, stream, read, upload, mount.
+
+Digests are checked wherever we hold the bytes: before an upload of ``bytes``,
+after the last chunk of a download. A streamed upload is sent once (a consumed
+stream cannot be replayed) and the registry checks its digest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import AsyncIterable, AsyncIterator
+from contextlib import asynccontextmanager, suppress
+from dataclasses import dataclass, field
+from urllib.parse import quote, urljoin, urlsplit
+
+import aiohttp
+
+from ..errors import ProtocolError, RegistryError
+from ._http import Transport
+from .auth import repository_scope
+from .hosts import ResolvedHost
+from .media import compute_digest
+
+__all__ = ["CHUNK_SIZE", "SMALL_BLOB_LIMIT", "BlobReader", "BlobStore", "digest_algorithm"]
+
+CHUNK_SIZE = 1024 * 1024
+SMALL_BLOB_LIMIT = 16 * 1024 * 1024
+
+
+def digest_algorithm(digest: str) -> str:
+    return digest.split(":", 1)[0]
+
+
+@dataclass
+class BlobReader:
+    """A blob being downloaded: iterate it for chunks; the digest is checked at the end.
+
+    A mismatch raises :class:`ProtocolError` after the last chunk, so a
+    consumer that writes chunks elsewhere must drop its copy when iteration
+    raises. A connection lost mid-stream is a :class:`RegistryError` (a stream
+    is not retried here; the caller may start the blob again).
+    """
+
+    response: aiohttp.ClientResponse = field(repr=False)
+    digest: str
+    what: str
+
+    @property
+    def size(self) -> int | None:
+        return self.response.content_length
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return self.chunks()
+
+    async def chunks(self, chunk_size: int = CHUNK_SIZE) -> AsyncIterator[bytes]:
+        algorithm = digest_algorithm(self.digest)
+        if algorithm not in ("sha256", "sha512"):
+            raise ProtocolError(f"{self.what}: unsupported digest algorithm {algorithm!r}")
+        hasher = hashlib.new(algorithm)
+        try:
+            async for chunk in self.response.content.iter_chunked(chunk_size):
+                hasher.update(chunk)
+                yield chunk
+        except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError, TimeoutError) as exc:
+            raise RegistryError(f"{self.what}: connection lost while reading ({type(exc).__name__})") from None
+        actual = f"{algorithm}:{hasher.hexdigest()}"
+        if actual != self.digest:
+            raise ProtocolError(f"{self.what}: content has digest {actual}, expected {self.digest}")
+
+
+@dataclass(frozen=True)
+class BlobStore:
+    """The blobs of one repository on one resolved host (``name`` is the remote name)."""
+
+    transport: Transport
+    target: ResolvedHost
+    name: str
+    display: str  # the repository as the user wrote it, for messages
+
+    def _url(self, digest: str) -> str:
+        return self.target.url(f"/v2/{self.name}/blobs/{digest}")
+
+    def _what(self, digest: str) -> str:
+        return f"blob {digest} in {self.display}"
+
+    async def exists(self, digest: str) -> bool:
+        reply = await self.transport.request(
+            self.target, "HEAD", self._url(digest), what=self._what(digest),
+            scopes=[repository_scope(self.name, "pull")], ok=(200, 404),
+        )  # fmt: skip
+        return reply.status == 200
+
+    @asynccontextmanager
+    async def stream(self, digest: str) -> AsyncIterator[BlobReader]:
+        async with self.transport.stream(
+            self.target, "GET", self._url(digest), what=self._what(digest),
+            scopes=[repository_scope(self.name, "pull")],
+        ) as response:  # fmt: skip
+            yield BlobReader(response, digest, self._what(digest))
+
+    async def read(self, digest: str, *, limit: int = SMALL_BLOB_LIMIT) -> bytes:
+        reply = await self.transport.request(
+            self.target, "GET", self._url(digest), what=self._what(digest),
+            scopes=[repository_scope(self.name, "pull")], limit=limit,
+        )  # fmt: skip
+        actual = compute_digest(reply.body, digest_algorithm(digest))
+        if actual != digest:
+            raise ProtocolError(f"{self._what(digest)}: content has digest {actual}")
+        return reply.body
+
+    async def upload(self, digest: str, data: bytes | AsyncIterable[bytes], size: int | None) -> None:
+        what = f"blob {digest} upload to {self.display}"
+        scopes = [repository_scope(self.name, "pull", "push")]
+        if isinstance(data, bytes):
+            actual = compute_digest(data, digest_algorithm(digest))
+            if actual != digest:
+                raise ProtocolError(f"{what}: the data has digest {actual}")
+            size = len(data)
+        post_url = self.target.url(f"/v2/{self.name}/blobs/uploads/")
+        started = await self.transport.request(self.target, "POST", post_url, what=what, scopes=scopes, ok=(202,))
+        location = _location(started.headers.get("Location"), post_url, what)
+        headers = {"Content-Type": "application/octet-stream"}
+        if size is not None:
+            headers["Content-Length"] = str(size)
+        reply = await self.transport.request(
+            self.target, "PUT", _with_query(location, "digest", digest),
+            what=what, scopes=scopes, headers=headers, body=data, ok=(201, 204),
+        )  # fmt: skip
+        stored = reply.headers.get("Docker-Content-Digest")
+        if stored and digest_algorithm(stored) == digest_algorithm(digest) and stored != digest:
+            raise ProtocolError(f"{what}: registry stored {stored}")
+
+    async def mount(self, digest: str, source: str, source_display: str) -> bool:
+        """Mount ``digest`` from the remote repository ``source`` on the same host."""
+        what = f"blob {digest} mount from {source_display} to {self.display}"
+        query = f"mount={quote(digest, safe=':')}&from={quote(source, safe='/')}"
+        post_url = self.target.url(f"/v2/{self.name}/blobs/uploads/?{query}")
+        scopes = [repository_scope(self.name, "pull", "push"), repository_scope(source, "pull")]
+        reply = await self.transport.request(self.target, "POST", post_url, what=what, scopes=scopes, ok=(201, 202))
+        if reply.status == 201:
+            return True
+        location = reply.headers.get("Location")
+        if location:
+            with suppress(RegistryError):  # an abandoned upload session expires on its own
+                await self.transport.request(
+                    self.target, "DELETE", urljoin(post_url, location), what=what, scopes=scopes, check=False
+                )
+        return False
+
+
+def _location(value: str | None, request_url: str, what: str) -> str:
+    """The upload URL: ``Location`` may be relative or absolute and may carry a query."""
+    if not value:
+        raise ProtocolError(f"{what}: upload started without a Location")
+    return urljoin(request_url, value)
+
+
+def _with_query(url: str, name: str, value: str) -> str:
+    separator = "&" if urlsplit(url).query else ("" if url.endswith("?") else "?")
+    return f"{url}{separator}{name}={quote(value, safe=':')}"

@@ -1,0 +1,353 @@
+"""``RegistryClient``: the distribution API on one aiohttp session per run.
+
+The client is a thin facade: it builds URLs (endpoint, ``repository_prefix``),
+picks scopes and media types, and checks digests; every request goes through
+:class:`~._http.Transport`, which owns limits, auth, redirects, retries and
+status → error mapping. The newest-first orderings live in :mod:`.ordering`.
+
+One session per run keeps TCP and TLS connections alive across thousands of
+requests; make it with :meth:`RegistryClient.open` or pass your own.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections.abc import AsyncIterable, AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import aiohttp
+import anyio
+
+from ..errors import NotFound, ProtocolError
+from ..events import Stats
+from ..ref import ImageRef, normalize_host
+from ..throttle import Clock, RetryPolicy, Sleep, parse_link_next
+from . import ordering
+from ._http import Transport
+from ._status import origin, safe_url
+from .auth import repository_scope
+from .blobs import SMALL_BLOB_LIMIT, BlobReader, BlobStore, digest_algorithm
+from .credentials import CredentialStore
+from .hosts import Registries, ResolvedHost
+from .media import (
+    ACCEPT_MANIFESTS,
+    MANIFEST_TYPES,
+    Descriptor,
+    Manifest,
+    base,
+    compute_digest,
+    detect_media_type,
+)
+
+__all__ = ["RegistryClient"]
+
+TAGS_PAGE_SIZE = 1000
+MAX_PAGES = 1000
+MANIFEST_LIMIT = 4 * 1024 * 1024  # distribution's own limit for manifests
+FETCH_LIMIT = 256 * 1024 * 1024  # big Helm repository indexes are tens of MiB
+PROBE_TIMEOUT = aiohttp.ClientTimeout(total=10)
+
+
+class RegistryClient:
+    """Async client for OCI distribution registries (one per run, shared by all tasks)."""
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        *,
+        hosts: Registries | None = None,
+        stats: Stats | None = None,
+        credentials: CredentialStore | None = None,
+        retry: RetryPolicy | None = None,
+        clock: Clock = time.monotonic,
+        sleep: Sleep = anyio.sleep,
+        rng: random.Random | None = None,
+        hub_api: str | None = ordering.HUB_API,
+        quay_api: str | None = ordering.QUAY_API,
+        max_pages: int = MAX_PAGES,
+    ) -> None:
+        """``credentials`` defaults to none (anonymous); :meth:`open` reads docker's files."""
+        self.session = session
+        self.registries = hosts or Registries()
+        self.stats = stats or Stats()
+        self.hub_api = hub_api
+        self.quay_api = quay_api
+        self.max_pages = max_pages
+        self.transport = Transport(
+            session,
+            registries=self.registries,
+            stats=self.stats,
+            credentials=credentials or CredentialStore(),
+            retry=retry or RetryPolicy(),
+            clock=clock,
+            sleep=sleep,
+            rng=rng,
+        )
+        self._resolved: dict[str, ResolvedHost] = {}
+        self._resolve_locks: dict[str, anyio.Lock] = {}
+
+    def __repr__(self) -> str:
+        return f"RegistryClient(hosts={sorted(self.registries.hosts)!r})"
+
+    @classmethod
+    @asynccontextmanager
+    async def open(
+        cls,
+        *,
+        hosts: Registries | None = None,
+        stats: Stats | None = None,
+        credentials: CredentialStore | None = None,
+        **options: Any,
+    ) -> AsyncIterator[RegistryClient]:
+        """A client on a new keep-alive session, closed on exit.
+
+        Without ``credentials`` the docker config files of the environment are
+        read (in a worker thread: file reads block).
+        """
+        if credentials is None:
+            credentials = await anyio.to_thread.run_sync(CredentialStore.from_environment)
+        timeout = aiohttp.ClientTimeout(total=None, sock_connect=30, sock_read=300)
+        async with aiohttp.ClientSession(
+            timeout=timeout,
+            cookie_jar=aiohttp.DummyCookieJar(),  # no cookie may carry state across hosts
+        ) as session:
+            yield cls(session, hosts=hosts, stats=stats, credentials=credentials, **options)
+
+    # -- hosts -------------------------------------------------------------------------
+
+    async def endpoint(self, host: str) -> ResolvedHost:
+        """Where requests for ``host`` go (base URL, TLS, CA file, repository prefix).
+
+        For loopback and ``insecure`` hosts without a scheme, HTTPS is probed
+        once per run and plain HTTP used when the handshake fails.
+        """
+        key = normalize_host(host)
+        found = self._resolved.get(key)
+        if found is not None:
+            return found
+        lock = self._resolve_locks.setdefault(key, anyio.Lock())
+        async with lock:
+            found = self._resolved.get(key)
+            if found is None:
+                found = self.registries.resolve(key)
+                if found.may_fall_back:
+                    found = await self._probe(found)
+                self._resolved[key] = found
+        return found
+
+    async def _probe(self, target: ResolvedHost) -> ResolvedHost:
+        gate = self.transport.gate(target)
+        async with gate.limiter:
+            with gate.stats.request():
+                try:
+                    async with self.session.get(
+                        target.url("/v2/"), ssl=target.ssl, allow_redirects=False, timeout=PROBE_TIMEOUT
+                    ) as response:
+                        gate.stats.record_status(response.status)
+                except aiohttp.ClientConnectorCertificateError:
+                    pass  # it speaks TLS; the real request will explain the certificate problem
+                except (aiohttp.ClientConnectionError, TimeoutError):
+                    return target.with_scheme("http")
+        return target.with_scheme("https")
+
+    async def _target(self, ref: ImageRef) -> tuple[ResolvedHost, str]:
+        target = await self.endpoint(ref.host)
+        return target, target.remote_name(ref.repository)
+
+    # -- tags --------------------------------------------------------------------------
+
+    async def list_tags(self, ref: ImageRef) -> list[str]:
+        """All tags of the repository, following ``Link: rel="next"`` pages.
+
+        Next links must stay on the endpoint's origin; a repeated link or more
+        than ``max_pages`` pages is a :class:`ProtocolError`, never a loop.
+        """
+        target, name = await self._target(ref)
+        url = target.url(f"/v2/{name}/tags/list?n={TAGS_PAGE_SIZE}")
+        seen_urls = {url}
+        tags: list[str] = []
+        known: set[str] = set()
+        what = f"tags of {ref.name}"
+        for _ in range(self.max_pages):
+            reply = await self.transport.request(
+                target, "GET", url, what=what, scopes=[repository_scope(name, "pull")], limit=64 * 1024 * 1024
+            )
+            for tag in _tags_page(reply.body, what):
+                if tag not in known:
+                    known.add(tag)
+                    tags.append(tag)
+            next_url = parse_link_next(", ".join(reply.headers.getall("Link", [])), url)
+            if next_url is None:
+                return tags
+            if origin(next_url) != target.origin:
+                raise ProtocolError(f"{what}: next page link leaves {target.netloc} (to {urlsplit(next_url).netloc})")
+            if next_url in seen_urls:
+                raise ProtocolError(f"{what}: pagination loops (link to {safe_url(next_url)} repeated)")
+            seen_urls.add(next_url)
+            url = next_url
+        raise ProtocolError(f"{what}: more than {self.max_pages} pages of tags")
+
+    async def tags_newest_first(self, ref: ImageRef, candidates: Sequence[str] | None = None) -> list[str]:
+        """Tags ordered newest first; only ``candidates`` when given.
+
+        Docker Hub and quay.io (unless redirected by an endpoint) have APIs
+        that list by push time; elsewhere the image config's ``created`` time
+        is read for each candidate — pass the filtered candidates, not every tag.
+        """
+        return await ordering.newest_first(self, ref, candidates)
+
+    async def order_by_created(self, ref: ImageRef, tags: Sequence[str]) -> list[str]:
+        """``tags`` by their image config's ``created`` time, newest first; unknown times last."""
+        return await ordering.order_by_created(self, ref, tags)
+
+    async def created(self, ref: ImageRef) -> datetime | None:
+        """The ``created`` time of the image (for an index: linux/amd64 or the first child)."""
+        return await ordering.created(self, ref)
+
+    async def repository_exists(self, ref: ImageRef) -> bool:
+        """Whether the repository exists (a 404 on its tag list means no)."""
+        target, name = await self._target(ref)
+        try:
+            await self.transport.request(
+                target, "GET", target.url(f"/v2/{name}/tags/list?n=1"),
+                what=f"repository {ref.name}", scopes=[repository_scope(name, "pull")],
+            )  # fmt: skip
+        except NotFound:
+            return False
+        return True
+
+    # -- manifests ---------------------------------------------------------------------
+
+    async def head_manifest(self, ref: ImageRef) -> Descriptor:
+        """Digest, media type and size without downloading (GET only when the
+        registry does not send ``Docker-Content-Digest`` or a manifest type)."""
+        target, name = await self._target(ref)
+        reply = await self.transport.request(
+            target, "HEAD", target.url(f"/v2/{name}/manifests/{ref.reference}"),
+            what=f"manifest {ref}", scopes=[repository_scope(name, "pull")],
+            headers={"Accept": ACCEPT_MANIFESTS},
+        )  # fmt: skip
+        digest = reply.headers.get("Docker-Content-Digest")
+        media_type = base(reply.headers.get("Content-Type"))
+        if not digest or media_type not in MANIFEST_TYPES:
+            manifest = await self.get_manifest(ref)
+            return Descriptor(manifest.digest, manifest.media_type, len(manifest.data))
+        if ref.digest and digest != ref.digest:
+            raise ProtocolError(f"manifest {ref}: registry reports digest {digest}")
+        length = reply.headers.get("Content-Length", "")
+        return Descriptor(digest, media_type, int(length) if length.isdigit() else -1)
+
+    async def get_manifest(self, ref: ImageRef) -> Manifest:
+        """The manifest bytes exactly as served, with their verified digest."""
+        target, name = await self._target(ref)
+        what = f"manifest {ref}"
+        reply = await self.transport.request(
+            target, "GET", target.url(f"/v2/{name}/manifests/{ref.reference}"),
+            what=what, scopes=[repository_scope(name, "pull")],
+            headers={"Accept": ACCEPT_MANIFESTS}, limit=MANIFEST_LIMIT,
+        )  # fmt: skip
+        data = reply.body
+        digest = compute_digest(data, digest_algorithm(ref.digest) if ref.digest else "sha256")
+        if ref.digest and digest != ref.digest:
+            raise ProtocolError(f"{what}: content has digest {digest}")
+        served = reply.headers.get("Docker-Content-Digest")
+        if served and digest_algorithm(served) == digest_algorithm(digest) and served != digest:
+            raise ProtocolError(f"{what}: registry says {served} but the content has {digest}")
+        return Manifest(data, detect_media_type(data, reply.headers.get("Content-Type")), digest)
+
+    async def put_manifest(self, ref: ImageRef, data: bytes, media_type: str) -> str:
+        """Upload a manifest byte-exactly under ``ref``'s tag or digest; return its digest."""
+        target, name = await self._target(ref)
+        expected = compute_digest(data)
+        reply = await self.transport.request(
+            target, "PUT", target.url(f"/v2/{name}/manifests/{ref.reference}"),
+            what=f"manifest {ref}", scopes=[repository_scope(name, "pull", "push")],
+            headers={"Content-Type": media_type}, body=data, ok=(200, 201, 202),
+        )  # fmt: skip
+        served = reply.headers.get("Docker-Content-Digest")
+        if served and digest_algorithm(served) == "sha256" and served != expected:
+            raise ProtocolError(f"manifest {ref}: registry stored {served}, expected {expected}")
+        return expected
+
+    # -- blobs (see .blobs) ------------------------------------------------------------
+
+    async def _blobs(self, ref: ImageRef) -> BlobStore:
+        target, name = await self._target(ref)
+        return BlobStore(self.transport, target, name, ref.name)
+
+    async def blob_exists(self, ref: ImageRef, digest: str) -> bool:
+        """Whether the repository has the blob (HEAD; 404 means no)."""
+        return await (await self._blobs(ref)).exists(digest)
+
+    @asynccontextmanager
+    async def get_blob(self, ref: ImageRef, digest: str) -> AsyncIterator[BlobReader]:
+        """Stream a blob: ``async with client.get_blob(r, d) as blob: async for chunk in blob``.
+
+        Redirects to a CDN are followed without our ``Authorization``; the
+        digest is verified after the last chunk; the host slot is held while
+        the block runs.
+        """
+        async with (await self._blobs(ref)).stream(digest) as reader:
+            yield reader
+
+    async def read_blob(self, ref: ImageRef, digest: str, *, limit: int = SMALL_BLOB_LIMIT) -> bytes:
+        """A small blob (an image config) in memory, digest verified."""
+        return await (await self._blobs(ref)).read(digest, limit=limit)
+
+    async def upload_blob(
+        self, ref: ImageRef, digest: str, data: bytes | AsyncIterable[bytes], size: int | None = None
+    ) -> None:
+        """Upload a blob: ``POST …/uploads/`` then one monolithic ``PUT <Location>&digest=``.
+
+        ``bytes`` are checked against ``digest`` first and may be retried; a
+        stream is sent once (with ``Content-Length`` when ``size`` is given)
+        and the registry verifies its digest.
+        """
+        await (await self._blobs(ref)).upload(digest, data, size)
+
+    async def mount_blob(self, ref: ImageRef, digest: str, from_repo: ImageRef) -> bool:
+        """Cross-repository mount on one registry: True when mounted (201).
+
+        False for another host, or when the registry answered 202 (it started
+        an upload instead, which is cancelled): then upload the usual way.
+        """
+        if normalize_host(from_repo.host) != normalize_host(ref.host):
+            return False
+        store = await self._blobs(ref)
+        return await store.mount(digest, store.target.remote_name(from_repo.repository), from_repo.name)
+
+    # -- other URLs --------------------------------------------------------------------
+
+    async def fetch(self, url: str, *, limit: int = FETCH_LIMIT) -> bytes:
+        """GET any http(s) URL (Helm ``index.yaml``, chart ``.tgz``, vendor APIs)
+        with the URL host's registries-file settings, limits, retries and credentials."""
+        target, real_url = self.registries.resolve_url(url)
+        reply = await self.transport.request(target, "GET", real_url, what=f"GET {safe_url(url)}", limit=limit)
+        return reply.body
+
+    async def fetch_json(self, url: str, *, limit: int = 64 * 1024 * 1024) -> Any:
+        body = await self.fetch(url, limit=limit)
+        try:
+            return json.loads(body)
+        except ValueError:
+            raise ProtocolError(f"GET {safe_url(url)}: the answer is not JSON") from None
+
+
+def _tags_page(body: bytes, what: str) -> list[str]:
+    try:
+        data = json.loads(body)
+    except ValueError:
+        raise ProtocolError(f"{what}: the tag list is not JSON") from None
+    if not isinstance(data, dict):
+        raise ProtocolError(f"{what}: the tag list is not a JSON object")
+    tags = data.get("tags")
+    if tags is None:
+        return []  # distribution answers "tags": null for a repository without tags
+    if not isinstance(tags, list) or not all(isinstance(tag, str) for tag in tags):
+        raise ProtocolError(f"{what}: 'tags' is not a list of strings")
+    return tags

@@ -1,0 +1,332 @@
+"""The registries file and where each host's requests really go.
+
+``registries.yaml`` maps a registry host *as written in image references* to
+optional settings (see DESIGN.md, "Registries file")::
+
+    docker.io:
+      endpoint: http://127.0.0.1:5001
+      repository_prefix: dockerhub
+      concurrency: 8
+      rate: 50
+      insecure: false
+      ca_file: /path/ca.crt
+
+Resolution rules, decided here once so the native client and the skopeo copier
+agree:
+
+* ``docker.io`` without an endpoint talks to ``registry-1.docker.io``.
+* A scheme written in ``endpoint`` wins.
+* A host with ``ca_file`` (and no scheme) is HTTPS: a CA file only means TLS.
+* Otherwise HTTPS, except that loopback hosts (127.0.0.0/8, ``localhost``,
+  ``[::1]``, as dockerd allows) and hosts marked ``insecure`` *may* fall back to
+  plain HTTP: :class:`ResolvedHost` says so with ``may_fall_back``, and the
+  client probes HTTPS once and uses HTTP when the TLS handshake or connection
+  fails. Probing (rather than "loopback means HTTP") is what docker does, and it
+  keeps a TLS registry on 127.0.0.1 working without writing ``https://``.
+* TLS is verified unless the host is ``insecure``; ``ca_file`` is loaded into an
+  ``ssl.SSLContext`` when the file is read, so a bad path fails at start-up
+  (naming host and field), not in the middle of a run.
+
+Reading the file is blocking I/O: call :func:`load_registries` before the event
+loop runs, or through ``anyio.to_thread``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import ssl
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import yaml
+
+from ..errors import InputError, RegistriesFileError
+from ..ref import DOCKER_HUB, ImageRef, normalize_host
+
+__all__ = [
+    "DEFAULT_CONCURRENCY",
+    "HostConfig",
+    "Registries",
+    "ResolvedHost",
+    "is_loopback",
+    "load_registries",
+    "parse_registries",
+]
+
+DEFAULT_CONCURRENCY = 8
+DOCKER_HUB_REGISTRY = "registry-1.docker.io"
+_FIELDS = {
+    "endpoint": str,
+    "repository_prefix": str,
+    "concurrency": int,
+    "rate": float,
+    "insecure": bool,
+    "ca_file": str,
+}
+
+
+def is_loopback(netloc: str) -> bool:
+    """Whether ``host[:port]`` names this machine (127.0.0.0/8, localhost, ::1)."""
+    host = urlsplit(f"//{netloc}").hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@dataclass(frozen=True)
+class HostConfig:
+    """One host's settings as written in the registries file (all optional)."""
+
+    endpoint: str | None = None
+    repository_prefix: str = ""
+    concurrency: int = DEFAULT_CONCURRENCY
+    rate: float | None = None
+    insecure: bool = False
+    ca_file: str | None = None
+    ssl_context: ssl.SSLContext | None = field(default=None, repr=False, compare=False)
+
+
+@dataclass(frozen=True)
+class ResolvedHost:
+    """Where requests for one registry host go, and how.
+
+    ``host`` is the name in image references (``docker.io``); ``netloc`` is
+    what we connect to (``registry-1.docker.io`` or the endpoint). The skopeo
+    copier derives ``--*-tls-verify``, ``--cert-dir`` and rewritten references
+    from exactly these fields, so both copiers reach the same place.
+    """
+
+    host: str
+    scheme: str
+    netloc: str
+    path_prefix: str = ""
+    repository_prefix: str = ""
+    insecure: bool = False
+    ca_file: str | None = None
+    concurrency: int = DEFAULT_CONCURRENCY
+    rate: float | None = None
+    redirected: bool = False  # an endpoint was configured
+    may_fall_back: bool = False  # HTTPS first, plain HTTP if the handshake fails
+    ssl_context: ssl.SSLContext | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def base_url(self) -> str:
+        return f"{self.scheme}://{self.netloc}{self.path_prefix}"
+
+    @property
+    def origin(self) -> tuple[str, str]:
+        return self.scheme, self.netloc.lower()
+
+    @property
+    def plain_http(self) -> bool:
+        return self.scheme == "http"
+
+    @property
+    def tls_verify(self) -> bool:
+        """False when TLS is not verified or not used at all (skopeo's ``--tls-verify``)."""
+        return not (self.insecure or self.plain_http)
+
+    @property
+    def ssl(self) -> ssl.SSLContext | bool:
+        """The value for aiohttp's ``ssl=``: a CA context, False (no verification) or True."""
+        if self.ssl_context is not None:
+            return self.ssl_context
+        return not self.insecure
+
+    @property
+    def credential_host(self) -> str:
+        """Whose credentials we send: the endpoint's when redirected, else the host's.
+
+        An endpoint (a pull-through cache, an air-gapped mirror) gets its own
+        credentials, never the upstream host's.
+        """
+        return normalize_host(self.netloc) if self.redirected else self.host
+
+    def remote_name(self, repository: str) -> str:
+        """The repository name on the endpoint: ``repository_prefix`` + name."""
+        return f"{self.repository_prefix}/{repository}" if self.repository_prefix else repository
+
+    def remote_reference(self, ref: ImageRef) -> str:
+        """``netloc/prefix/repo[:tag][@digest]``: the reference other tools should use."""
+        text = f"{self.netloc}{self.path_prefix}/{self.remote_name(ref.repository)}"
+        if ref.tag:
+            text += f":{ref.tag}"
+        if ref.digest:
+            text += f"@{ref.digest}"
+        return text
+
+    def url(self, path: str) -> str:
+        return self.base_url + path
+
+    def with_scheme(self, scheme: str) -> ResolvedHost:
+        return replace(self, scheme=scheme, may_fall_back=False)
+
+
+@dataclass(frozen=True)
+class Registries:
+    """The parsed registries file: settings per normalised host."""
+
+    hosts: Mapping[str, HostConfig] = field(default_factory=dict)
+    source: str = "registries file"
+
+    def config(self, host: str) -> HostConfig:
+        return self.hosts.get(normalize_host(host), HostConfig())
+
+    def resolve(self, host: str) -> ResolvedHost:
+        """Where requests for ``host`` go (before any HTTPS→HTTP probe)."""
+        key = normalize_host(host)
+        cfg = self.config(key)
+        scheme: str | None = None
+        path_prefix = ""
+        if cfg.endpoint:
+            scheme, netloc, path_prefix = _split_endpoint(cfg.endpoint)
+        elif key == DOCKER_HUB:
+            netloc = DOCKER_HUB_REGISTRY
+        else:
+            netloc = key
+        may_fall_back = False
+        if scheme is None:
+            scheme = "https"
+            may_fall_back = cfg.ca_file is None and (cfg.insecure or is_loopback(netloc))
+        return ResolvedHost(
+            host=key,
+            scheme=scheme,
+            netloc=netloc,
+            path_prefix=path_prefix,
+            repository_prefix=cfg.repository_prefix,
+            insecure=cfg.insecure,
+            ca_file=cfg.ca_file,
+            concurrency=cfg.concurrency,
+            rate=cfg.rate,
+            redirected=cfg.endpoint is not None,
+            may_fall_back=may_fall_back,
+            ssl_context=cfg.ssl_context,
+        )
+
+    def resolve_url(self, url: str) -> tuple[ResolvedHost, str]:
+        """For a plain URL (Helm index, token realm, Hub API): the host settings
+        and the URL rewritten to the host's endpoint when one is configured.
+
+        The URL's own scheme is kept unless the endpoint names one; there is no
+        probing for URLs, whose scheme is explicit.
+        """
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise InputError(f"not an http(s) URL: {_safe(url)}")
+        resolved = self.resolve(parts.netloc)
+        if not resolved.redirected:
+            resolved = replace(resolved, scheme=parts.scheme, netloc=parts.netloc, may_fall_back=False)
+            return resolved, url
+        endpoint_scheme, _, _ = _split_endpoint(self.config(parts.netloc).endpoint or "")
+        resolved = replace(resolved, scheme=endpoint_scheme or parts.scheme, may_fall_back=False)
+        query = f"?{parts.query}" if parts.query else ""
+        return resolved, resolved.url(parts.path + query)
+
+
+def _safe(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.hostname or ''}{parts.path}"
+
+
+def _split_endpoint(endpoint: str) -> tuple[str | None, str, str]:
+    if "://" in endpoint:
+        parts = urlsplit(endpoint)
+        return parts.scheme.lower(), parts.netloc, parts.path.rstrip("/")
+    netloc, _, path = endpoint.partition("/")
+    return None, netloc, ("/" + path).rstrip("/") if path else ""
+
+
+def _check_field(host: str, name: str, value: Any, where: str) -> Any:
+    expected = _FIELDS[name]
+    if expected is bool:
+        if not isinstance(value, bool):
+            raise RegistriesFileError(f"{where}: host {host!r} field {name!r} must be true or false")
+        return value
+    if expected is int:
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise RegistriesFileError(f"{where}: host {host!r} field {name!r} must be a whole number >= 1")
+        return value
+    if expected is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+            raise RegistriesFileError(f"{where}: host {host!r} field {name!r} must be a number > 0")
+        return float(value)
+    if not isinstance(value, str) or not value.strip():
+        raise RegistriesFileError(f"{where}: host {host!r} field {name!r} must be a non-empty string")
+    return value.strip()
+
+
+def _parse_host(host: str, raw: Any, where: str) -> HostConfig:
+    if raw is None:
+        return HostConfig()
+    if not isinstance(raw, dict):
+        raise RegistriesFileError(f"{where}: host {host!r} must be a mapping of settings")
+    for unknown in sorted(set(map(str, raw)) - set(_FIELDS)):
+        known = ", ".join(sorted(_FIELDS))
+        raise RegistriesFileError(f"{where}: host {host!r} field {unknown!r} is unknown (known: {known})")
+    values = {name: _check_field(host, name, value, where) for name, value in raw.items()}
+    endpoint = values.get("endpoint")
+    if endpoint is not None:
+        scheme, netloc, _ = _split_endpoint(endpoint)
+        if scheme not in (None, "http", "https") or not netloc or "@" in netloc:
+            raise RegistriesFileError(
+                f"{where}: host {host!r} field 'endpoint' must be host[:port] or an http(s):// URL "
+                "without credentials"
+            )
+    prefix = values.get("repository_prefix", "").strip("/")
+    context = None
+    ca_file = values.get("ca_file")
+    if ca_file is not None:
+        try:
+            context = ssl.create_default_context(cafile=ca_file)
+        except (OSError, ssl.SSLError) as exc:
+            raise RegistriesFileError(
+                f"{where}: host {host!r} field 'ca_file': cannot load {ca_file!r}: {exc}"
+            ) from None
+    return HostConfig(
+        endpoint=endpoint,
+        repository_prefix=prefix,
+        concurrency=values.get("concurrency", DEFAULT_CONCURRENCY),
+        rate=values.get("rate"),
+        insecure=values.get("insecure", False),
+        ca_file=ca_file,
+        ssl_context=context,
+    )
+
+
+def parse_registries(data: Any, *, source: str = "registries file") -> Registries:
+    """Validate the loaded YAML; raise :class:`RegistriesFileError` naming host and field."""
+    if data is None:
+        return Registries({}, source)
+    if not isinstance(data, dict):
+        raise RegistriesFileError(f"{source}: the top level must be a mapping of registry hosts")
+    hosts: dict[str, HostConfig] = {}
+    for raw_host, raw in data.items():
+        if not isinstance(raw_host, str) or not raw_host or "/" in raw_host or "://" in raw_host:
+            raise RegistriesFileError(f"{source}: {raw_host!r} is not a registry host (host[:port])")
+        key = normalize_host(raw_host)
+        if key in hosts:
+            raise RegistriesFileError(f"{source}: host {raw_host!r} is configured twice (as {key!r})")
+        hosts[key] = _parse_host(raw_host, raw, source)
+    return Registries(hosts, source)
+
+
+def load_registries(path: str | Path | None) -> Registries:
+    """Read a registries file (blocking). ``None`` means no file: defaults everywhere."""
+    if path is None:
+        return Registries()
+    source = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise RegistriesFileError(f"{source}: cannot read: {exc.strerror or exc}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise RegistriesFileError(f"{source}: invalid YAML: {exc}") from None
+    return parse_registries(data, source=source)

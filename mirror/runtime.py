@@ -1,0 +1,102 @@
+"""One run's clients, built once from the settings and shared by every task.
+
+A :class:`Runtime` owns the single aiohttp session (through the registry
+client), the GitHub client on that same session, the state cache and the helm
+renderer. Commands open one with :func:`open_runtime` and hand its bound
+methods to the pipelines; nothing here is global.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import anyio
+
+from .cache import Cache, NullCache, open_cache
+from .config import Entry, SourceKind
+from .errors import NotFound
+from .events import EventSink, NullSink, Stats
+from .github import GitHubClient
+from .helm import HelmRenderer
+from .ref import DOCKER_HUB, ImageRef
+from .registry import RegistryClient, load_registries
+from .sources import github_latest_release, github_releases, github_tagged_images_file
+from .sources import helm as helm_source
+from .sources import registry as registry_source
+from .sources.base import Found
+
+if TYPE_CHECKING:
+    from .cli import Settings
+
+__all__ = ["Runtime", "open_runtime"]
+
+HUB_REPOSITORIES_API = "https://hub.docker.com/v2/repositories"
+
+
+@dataclass
+class Runtime:
+    stats: Stats
+    events: EventSink
+    registry: RegistryClient
+    github: GitHubClient
+    cache: Cache | NullCache
+    helm: HelmRenderer
+
+    async def run_source(self, entry: Entry) -> Found:
+        """Dispatch an entry to its version source with the clients it needs."""
+        kind = entry.source.kind
+        if kind is SourceKind.REGISTRY:
+            return await registry_source.discover(entry, self.registry)
+        if kind is SourceKind.GITHUB_RELEASES:
+            return await github_releases.discover(entry, self.github)
+        if kind is SourceKind.GITHUB_LATEST_RELEASE:
+            return await github_latest_release.discover(entry, self.github)
+        if kind is SourceKind.GITHUB_TAGGED_IMAGES_FILE:
+            return await github_tagged_images_file.discover(entry, self.github)
+        return await helm_source.discover(entry, self.helm, self.registry, self.registry)
+
+    async def image_exists(self, ref: ImageRef) -> bool:
+        """Whether ``ref`` (with a tag or digest) exists upstream: one HEAD, no pull counted."""
+        try:
+            await self.registry.head_manifest(ref)
+        except NotFound:
+            return False
+        return True
+
+    async def destination_exists(self, ref: ImageRef) -> bool:
+        """Whether a destination repository exists.
+
+        Docker Hub answers an empty repository's tag list with 404 too, so its
+        repositories API is asked (unless docker.io is redirected by an
+        ``endpoint``, e.g. to a local registry); elsewhere the tag list decides.
+        """
+        if ref.host == DOCKER_HUB and self.registry.registries.config(DOCKER_HUB).endpoint is None:
+            try:
+                await self.registry.fetch(f"{HUB_REPOSITORIES_API}/{ref.repository}/")
+            except NotFound:
+                return False
+            return True
+        return await self.registry.repository_exists(ref)
+
+
+@asynccontextmanager
+async def open_runtime(
+    settings: Settings, stats: Stats | None = None, events: EventSink | None = None
+) -> AsyncIterator[Runtime]:
+    """Build the run's clients from the settings; close them all on exit."""
+    sink = events or NullSink()
+    run_stats = stats or Stats()
+    hosts = await anyio.to_thread.run_sync(load_registries, settings.registries)
+    async with RegistryClient.open(hosts=hosts, stats=run_stats) as registry:
+        cache = await open_cache(settings.cache, enabled=not settings.no_cache, events=sink)
+        try:
+            github = GitHubClient(
+                registry.session, cache=cache, stats=run_stats, events=sink, max_wait=settings.max_wait
+            )
+            async with HelmRenderer() as helm:
+                yield Runtime(run_stats, sink, registry, github, cache, helm)
+        finally:
+            await cache.close()

@@ -1,0 +1,48 @@
+"""The ``registry`` version source: tags straight from the registry's tag list.
+
+``versionSource: registry`` takes the entry's first image (the others are
+mirrors of the same upstream), lists its tags, then applies the entry's
+filters in the seed's order: ``versionFilter`` (regex), ``versionConstraint``,
+then ``latest`` or ``latest_entry``. Ordering by time is expensive outside
+Docker Hub and quay.io (one config read per tag), so ``latest_entry`` asks for
+the newest-first order of the *filtered* tags only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .. import filters
+from .. import ref as imageref
+from ..config import Entry
+from ..registry import RegistryClient
+from .base import Found
+
+__all__ = ["RegistrySource", "discover"]
+
+
+async def discover(entry: Entry, client: RegistryClient) -> Found:
+    """Tags of ``entry.images[0]`` that pass the entry's filters, in registry order."""
+    if not entry.images:
+        return Found()
+    image = imageref.parse(entry.images[0])
+    raw = await client.list_tags(image)
+    tags = filters.apply_version_filter(raw, entry.version_filter)
+    if entry.version_constraint:
+        keep = filters.compile_version_constraint(entry.version_constraint)
+        tags = [tag for tag in tags if keep(tag)]
+    if entry.latest:
+        tags = filters.latest(tags)
+    elif entry.latest_entry and tags:
+        tags = filters.latest_entry(await client.tags_newest_first(image, candidates=tags))
+    return Found(tags=tuple(tags), seen=len(raw))
+
+
+@dataclass(frozen=True)
+class RegistrySource:
+    """:func:`discover` bound to a client, for code that wants a :class:`~.base.Source`."""
+
+    client: RegistryClient
+
+    async def discover(self, entry: Entry) -> Found:
+        return await discover(entry, self.client)
