@@ -1,10 +1,9 @@
 #!/usr/bin/env bash
-# The main job, end to end, on this machine with nothing but this repository.
-# (Grows into the full local-registry demo: discover --apply, sync, compare.)
+# The main job, end to end, on this machine with nothing but this repository: installs what
+# is missing, starts two loopback registries and a local GitHub API, then runs
+# `discover --apply`, `sync` (live dashboard on a terminal) and `compare` on the example
+# images-list and config.json (copied to .demo/). See scripts/demo.py.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-if ! python3 -c 'import mirror' 2>/dev/null || [ pyproject.toml -nt .tools/.installed ]; then
-  python3 -m pip install -q -e . && mkdir -p .tools && touch .tools/.installed
-fi
-image-mirror validate
-image-mirror sort --check
+# shellcheck source=scripts/setup.sh
+source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
+exec "$PYTHON" "$REPO_ROOT/scripts/demo.py" "$@"

@@ -1,0 +1,74 @@
+"""Copiers: move one image (or artifact) from a source to a destination, digests preserved.
+
+Three implementations behind one :class:`Copier` Protocol:
+
+* :class:`NativeCopier` (default) — our aiohttp registry client; blob
+  de-duplication and cross-repository mounts across the whole run.
+* :class:`SkopeoCopier` — ``skopeo copy --all --preserve-digests``; the
+  reference tool, and the one that converts Docker schema 1 images.
+* :class:`OrasCopier` — oras-py in worker threads, for OCI artifacts such as
+  Helm charts.
+
+:func:`make_copier` builds one by name from the run's registry client and
+credential store, so every copier reaches the same endpoints with the same
+credentials.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..errors import InputError
+from ..registry.client import RegistryClient
+from ..registry.credentials import Credential, CredentialStore
+from ..registry.hosts import ResolvedHost
+from .base import Copier, CopyResult, PlanItem, is_schema1
+from .blobs import BlobPlacer
+from .native import NativeCopier
+from .oras import OrasCopier
+from .skopeo import HostResolver, SkopeoCopier, check_supported
+
+__all__ = [
+    "COPIERS",
+    "ClientHosts",
+    "Copier",
+    "CopyResult",
+    "BlobPlacer",
+    "HostResolver",
+    "NativeCopier",
+    "OrasCopier",
+    "PlanItem",
+    "SkopeoCopier",
+    "check_supported",
+    "is_schema1",
+    "make_copier",
+]
+
+COPIERS = ("native", "skopeo", "oras")
+
+
+@dataclass(frozen=True)
+class ClientHosts:
+    """The registry client's host decisions plus the credential store it was given:
+    what the out-of-process (skopeo) and threaded (oras) copiers need."""
+
+    client: RegistryClient
+    credentials: CredentialStore
+
+    async def endpoint(self, host: str) -> ResolvedHost:
+        return await self.client.endpoint(host)
+
+    async def credential(self, host: str) -> Credential | None:
+        return await self.credentials.get(host)
+
+
+def make_copier(name: str, client: RegistryClient, credentials: CredentialStore, *, oras_threads: int = 2) -> Copier:
+    """The copier called ``name`` for this run (one instance shared by all workers)."""
+    hosts = ClientHosts(client, credentials)
+    if name == "native":
+        return NativeCopier(client)
+    if name == "skopeo":
+        return SkopeoCopier(hosts)
+    if name == "oras":
+        return OrasCopier(hosts, concurrency=oras_threads, stats=client.stats)
+    raise InputError(f"--copier {name!r}: choose one of {', '.join(COPIERS)}")

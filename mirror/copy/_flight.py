@@ -1,0 +1,75 @@
+"""Single flight: concurrent callers asking for the same key share one run of the work.
+
+anyio has no futures, so this is the small piece that stands in for one: the
+first caller for a key runs the coroutine, later callers wait on an
+``anyio.Event`` and get the same value (or the same exception). Results stay
+cached for the life of the object (one sync run), which is exactly what
+"HEAD each source tag once" and "send each blob once" need.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Hashable
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+
+import anyio
+
+__all__ = ["SingleFlight"]
+
+T = TypeVar("T")
+
+
+@dataclass
+class _Slot(Generic[T]):
+    done: anyio.Event = field(default_factory=anyio.Event)
+    value: T | None = None
+    error: BaseException | None = None
+
+
+class SingleFlight(Generic[T]):
+    """``await flight.run(key, fn)``: ``fn()`` runs once per key; everybody gets its outcome.
+
+    A failure is cached too (a missing source tag stays missing for the run),
+    unless the caller passes ``retry_errors=True``, in which case the next
+    caller after a failure runs ``fn`` again. Cancellation of the running
+    caller is never cached: its waiters run the work themselves.
+    """
+
+    def __init__(self, *, retry_errors: bool = False) -> None:
+        self._slots: dict[Hashable, _Slot[T]] = {}
+        self._retry_errors = retry_errors
+
+    def known(self, key: Hashable) -> bool:
+        slot = self._slots.get(key)
+        return slot is not None and slot.done.is_set() and slot.error is None
+
+    def in_flight(self, key: Hashable) -> bool:
+        slot = self._slots.get(key)
+        return slot is not None and not slot.done.is_set()
+
+    async def run(self, key: Hashable, fn: Callable[[], Awaitable[T]]) -> T:
+        while True:
+            slot = self._slots.get(key)
+            if slot is None:
+                slot = self._slots[key] = _Slot()
+                try:
+                    slot.value = await fn()
+                except anyio.get_cancelled_exc_class():
+                    del self._slots[key]
+                    slot.done.set()
+                    raise
+                except Exception as exc:
+                    slot.error = exc
+                    if self._retry_errors:
+                        del self._slots[key]
+                    slot.done.set()
+                    raise
+                slot.done.set()
+                return slot.value
+            await slot.done.wait()
+            if self._slots.get(key) is not slot:
+                continue  # the runner was cancelled (or errors are retried): try ourselves
+            if slot.error is not None:
+                raise slot.error
+            return slot.value  # type: ignore[return-value]

@@ -1,0 +1,173 @@
+"""Getting a blob into a destination repository at most once per run.
+
+Rancher's list mirrors many tags of one image and many images on one base, so
+the same layer is needed again and again, often by copies running at the same
+moment. :class:`BlobPlacer` decides, for one (destination repository, digest):
+
+1. Per repository, single flight: two copies into the same repository that
+   need the same blob share one check-and-upload.
+2. Per destination registry, single flight: the first copy that needs a blob
+   on that registry claims it and does ``HEAD`` (present → done) then the
+   transfer; a copy into *another* repository of the same registry waits for
+   that outcome and then **mounts** the blob from the repository that has it
+   (``POST …/uploads/?mount=&from=``) instead of sending the bytes again. If
+   the mount is refused (202), it checks and uploads on its own.
+3. A transfer streams ``GET`` from the source into a monolithic ``PUT`` at the
+   destination; the source stream's sha256 is checked as it passes
+   (:class:`~mirror.registry.client.BlobReader`), so a corrupted or truncated
+   blob fails the line instead of being stored.
+
+Deadlock guard: a streaming transfer holds a request slot on the source host
+while it waits for one on the destination host. When both are the same host
+(docker.io → docker.io) and every slot is held by such transfers, nobody can
+proceed; so transfers within one host are limited to ``concurrency - 1`` at a
+time, and with a concurrency of 1 the blob is spooled to a temporary file and
+uploaded after the download has released its slot.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Literal
+
+import anyio
+
+from ..errors import CopyError, ProtocolError
+from ..ref import ImageRef
+from ..registry.client import RegistryClient
+from ..registry.media import Descriptor
+from ._flight import SingleFlight
+
+__all__ = ["BlobOutcome", "BlobPlacer", "Placed"]
+
+BlobOutcome = Literal["present", "sent", "mounted"]
+SPOOL_CHUNK = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Placed:
+    """How a blob got into a repository, and how many bytes that cost us."""
+
+    outcome: BlobOutcome
+    bytes_sent: int = 0
+
+
+class BlobPlacer:
+    """Per-run memory of which blobs are where on each destination registry."""
+
+    def __init__(self, client: RegistryClient) -> None:
+        self.client = client
+        self._per_repo: SingleFlight[Placed] = SingleFlight(retry_errors=True)
+        self._per_registry: SingleFlight[ImageRef] = SingleFlight(retry_errors=True)
+        self._same_host_limits: dict[str, anyio.CapacityLimiter] = {}
+
+    async def place(self, source: ImageRef, destination: ImageRef, blob: Descriptor) -> Placed:
+        """Make ``blob`` (read from ``source``'s repository) present in ``destination``'s repository."""
+        key = (destination.name, blob.digest)
+        ran: list[bool] = []
+
+        async def work() -> Placed:
+            ran.append(True)
+            return await self._place(source.bare(), destination.bare(), blob)
+
+        placed = await self._per_repo.run(key, work)
+        # Only the caller that did the work reports the bytes; the others found it there.
+        return placed if ran else Placed("present")
+
+    async def _place(self, source: ImageRef, destination: ImageRef, blob: Descriptor) -> Placed:
+        registry_key = (destination.host, blob.digest)
+        mine: list[Placed] = []  # filled only when this call does the work itself
+
+        async def claim() -> ImageRef:
+            mine.append(await self._check_and_send(source, destination, blob))
+            return destination
+
+        holder = await self._per_registry.run(registry_key, claim)
+        if mine:
+            return mine[0]
+        if holder.name == destination.name:
+            return Placed("present")
+        if await self.client.mount_blob(destination, blob.digest, holder):
+            return Placed("mounted")
+        # Mount refused (another namespace, policy): check and send ourselves.
+        return await self._check_and_send(source, destination, blob)
+
+    async def _check_and_send(self, source: ImageRef, destination: ImageRef, blob: Descriptor) -> Placed:
+        if await self.client.blob_exists(destination, blob.digest):
+            return Placed("present")
+        sent = await self._transfer(source, destination, blob)
+        return Placed("sent", sent)
+
+    def _limit_for(self, host: str) -> anyio.CapacityLimiter | None:
+        limiter = self._same_host_limits.get(host)
+        if limiter is None:
+            concurrency = self.client.transport.gate(self.client.registries.resolve(host)).concurrency
+            if concurrency <= 1:
+                return None
+            limiter = self._same_host_limits[host] = anyio.CapacityLimiter(concurrency - 1)
+        return limiter
+
+    async def _transfer(self, source: ImageRef, destination: ImageRef, blob: Descriptor) -> int:
+        """Stream the blob; return its size (the client counts it in the host's ``bytes_sent``)."""
+        if source.host != destination.host:
+            return await self._stream(source, destination, blob)
+        limiter = self._limit_for(destination.host)
+        if limiter is None:
+            return await self._spooled(source, destination, blob)
+        async with limiter:
+            return await self._stream(source, destination, blob)
+
+    async def _stream(self, source: ImageRef, destination: ImageRef, blob: Descriptor) -> int:
+        sent = 0
+        failure: list[Exception] = []  # what broke the source stream, if anything
+        try:
+            async with self.client.get_blob(source, blob.digest) as reader:
+                size = blob.size if blob.size >= 0 else reader.size
+
+                async def body() -> AsyncIterator[bytes]:
+                    nonlocal sent
+                    try:
+                        async for chunk in reader:
+                            sent += len(chunk)
+                            yield chunk
+                    except Exception as exc:
+                        failure.append(exc)
+                        raise
+
+                await self.client.upload_blob(destination, blob.digest, body(), size=size)
+        except Exception:
+            # aiohttp reports an exception raised by a streamed body as a connection
+            # error of the upload; name the real cause (a digest mismatch at the source).
+            if failure:
+                raise CopyError(f"blob {blob.digest} from {source.name}: {failure[0]}") from None
+            raise
+        return sent
+
+    async def _spooled(self, source: ImageRef, destination: ImageRef, blob: Descriptor) -> int:
+        """Download to a temporary file first, then upload (one request slot at a time)."""
+        handle = await anyio.to_thread.run_sync(lambda: tempfile.TemporaryFile(prefix="image-mirror-blob-"))
+        try:
+            size = 0
+            try:
+                async with self.client.get_blob(source, blob.digest) as reader:
+                    async for chunk in reader:
+                        size += len(chunk)
+                        await anyio.to_thread.run_sync(handle.write, chunk)
+            except ProtocolError as exc:
+                raise CopyError(f"blob {blob.digest} from {source.name}: {exc}") from None
+            await anyio.to_thread.run_sync(lambda: handle.seek(0, os.SEEK_SET))
+
+            async def body() -> AsyncIterator[bytes]:
+                while True:
+                    chunk = await anyio.to_thread.run_sync(handle.read, SPOOL_CHUNK)
+                    if not chunk:
+                        return
+                    yield chunk
+
+            await self.client.upload_blob(destination, blob.digest, body(), size=size)
+            return size
+        finally:
+            await anyio.to_thread.run_sync(handle.close)

@@ -1,0 +1,384 @@
+"""sync: plan every line, then copy what differs with a bounded pool of workers.
+
+Shape of a run (one anyio task group, one task per line):
+
+1. **Plan** — without a copy slot, under the registry client's per-host
+   limits: HEAD the source and the destination concurrently and compare
+   digests (regsync's rule: only a difference costs a copy slot). The source
+   HEAD of lines that share a source tag is made once. With ``--missing`` the
+   destination repository's tag list is read once and a present tag costs no
+   request at all. With ``--platforms`` the source index is read and filtered
+   and the destination's children are compared with the kept ones.
+2. **Copy** — inside ``CapacityLimiter(jobs)``: the copier, then (with
+   ``--arch-tags``) the per-architecture tags.
+3. Every line ends in a :class:`LineResult` — copied, skipped, failed (with
+   the reason) or planned (``--dry-run``). A failure is caught per line and
+   never cancels the others.
+
+Events (``sync.plan``, ``sync.plan.item``, ``sync.skip``, ``sync.copy.start``,
+``sync.copy.done``, ``sync.copy.failed``, ``sync.done``) carry JSON-safe,
+secret-free fields; the UI renders them.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from typing import Any
+
+import anyio
+
+from ..copy import Copier, CopyResult, PlanItem
+from ..copy._flight import SingleFlight
+from ..copy._tasks import gather
+from ..errors import AuthError, MirrorError, NotFound
+from ..events import EventSink
+from ..imageslist import Line
+from ..ref import ImageRef
+from ..registry.client import RegistryClient
+from ..registry.media import INDEX_TYPES, Descriptor, Manifest
+from .plan import ARCH_TAG_ARCHES, PlatformSpec, arch_tag_for_image, arch_tags, filter_index
+
+__all__ = ["LineResult", "Outcome", "SyncOptions", "SyncReport", "WorkItem", "sync"]
+
+
+class Outcome(StrEnum):
+    COPIED = "copied"
+    SKIPPED = "skipped"
+    FAILED = "failed"
+    PLANNED = "planned"  # --dry-run: would be copied
+
+
+@dataclass(frozen=True)
+class WorkItem:
+    """A valid images-list line and its destination after overrides (``image:tag``)."""
+
+    line: Line
+    destination: ImageRef
+
+
+@dataclass(frozen=True)
+class SyncOptions:
+    jobs: int = 4
+    missing: bool = False
+    dry_run: bool = False
+    platforms: tuple[PlatformSpec, ...] = ()
+    arch_tags: bool = False
+
+
+@dataclass(frozen=True)
+class LineResult:
+    """How one line ended. ``digest`` is the destination's top digest afterwards."""
+
+    source: str
+    destination: str
+    tag: str
+    line: int
+    outcome: Outcome
+    reason: str = ""
+    source_digest: str | None = None
+    destination_digest: str | None = None
+    digest: str | None = None
+    bytes_sent: int = 0
+    elapsed: float = 0.0
+    arch_tags: tuple[str, ...] = ()
+
+    def as_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["outcome"] = str(self.outcome)
+        data["arch_tags"] = list(self.arch_tags)
+        data["elapsed"] = round(self.elapsed, 3)
+        return data
+
+
+@dataclass
+class SyncReport:
+    results: list[LineResult] = field(default_factory=list)
+    elapsed: float = 0.0
+
+    def count(self, outcome: Outcome) -> int:
+        return sum(1 for r in self.results if r.outcome == outcome)
+
+    @property
+    def failed(self) -> list[LineResult]:
+        return [r for r in self.results if r.outcome == Outcome.FAILED]
+
+    @property
+    def bytes_sent(self) -> int:
+        return sum(r.bytes_sent for r in self.results)
+
+    def totals(self) -> dict[str, int | float]:
+        return {
+            "lines": len(self.results),
+            "copied": self.count(Outcome.COPIED),
+            "skipped": self.count(Outcome.SKIPPED),
+            "failed": self.count(Outcome.FAILED),
+            "planned": self.count(Outcome.PLANNED),
+            "bytes": self.bytes_sent,
+            "elapsed": round(self.elapsed, 3),
+        }
+
+
+def _reason(exc: BaseException) -> str:
+    """A one-line, secret-free reason (our errors never carry secrets)."""
+    if isinstance(exc, MirrorError):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"
+
+
+async def _missing_ok(call: Any) -> Any:
+    try:
+        return await call
+    except NotFound:
+        return None
+
+
+class _Planner:
+    """The I/O half of planning, with the run's shared lookups (single flight)."""
+
+    def __init__(self, client: RegistryClient, options: SyncOptions) -> None:
+        self.client = client
+        self.options = options
+        self._source_heads: SingleFlight[Descriptor] = SingleFlight()
+        self._source_reads: SingleFlight[Manifest] = SingleFlight()
+        self._tag_lists: SingleFlight[frozenset[str]] = SingleFlight()
+
+    async def source_head(self, ref: ImageRef) -> Descriptor:
+        try:
+            return await self._source_heads.run(str(ref), lambda: self.client.head_manifest(ref))
+        except NotFound:
+            raise NotFound(f"source image {ref} not found (check the tag exists upstream)", status=404) from None
+
+    async def source_manifest(self, ref: ImageRef, digest: str) -> Manifest:
+        return await self._source_reads.run(digest, lambda: self.client.get_manifest(ref.bare().with_digest(digest)))
+
+    async def destination_tags(self, ref: ImageRef) -> frozenset[str]:
+        async def fetch() -> frozenset[str]:
+            try:
+                return frozenset(await self.client.list_tags(ref.bare()))
+            except NotFound:
+                return frozenset()
+
+        return await self._tag_lists.run(ref.name, fetch)
+
+    async def plan(self, work: WorkItem) -> PlanItem:
+        line = work.line
+        item = PlanItem(source=line.source_image, destination=work.destination, line=line,
+                        arch_tags=self.options.arch_tags)
+        if self.options.missing:
+            present = await self.destination_tags(work.destination)
+            if work.destination.tag in present:
+                item.action, item.reason = "skip", "present at the destination (--missing)"
+                return item
+            item.action, item.reason = "copy", "missing at the destination"
+            if self.options.platforms:
+                source_head = await self.source_head(item.source)
+                item.source_digest = source_head.digest
+                if source_head.media_type in INDEX_TYPES:
+                    await self._filter(item, source_head, None)
+            return item
+        source: Descriptor | None = None
+        dest: Descriptor | None = None
+
+        async def head_source() -> None:
+            nonlocal source
+            source = await self.source_head(item.source)
+
+        async def head_dest() -> None:
+            nonlocal dest
+            dest = await _missing_ok(self.client.head_manifest(work.destination))
+
+        await gather([head_source, head_dest])
+        assert source is not None
+        item.source_digest = source.digest
+        item.source_media_type = source.media_type
+        item.destination_digest = dest.digest if dest else None
+        if self.options.platforms and source.media_type in INDEX_TYPES:
+            await self._filter(item, source, dest)
+            return item
+        if dest is None:
+            item.action, item.reason = "copy", "missing at the destination"
+        elif dest.digest == source.digest:
+            item.action, item.reason = "skip", "up to date"
+        else:
+            item.action, item.reason = "copy", f"digest differs (destination has {dest.digest})"
+        return item
+
+    async def _filter(self, item: PlanItem, source: Descriptor, dest: Descriptor | None) -> None:
+        """``--platforms``: the filtered index becomes what the destination must hold."""
+        manifest = await self.source_manifest(item.source, source.digest)
+        filtered = filter_index(manifest, self.options.platforms)
+        item.manifest = Manifest(filtered.data, filtered.media_type, filtered.digest)
+        if dest is None:
+            item.action, item.reason = "copy", "missing at the destination"
+            return
+        if dest.digest == filtered.digest:
+            item.action, item.reason = "skip", "up to date (filtered index)"
+            return
+        wanted = {child.digest for child in filtered.children}
+        if dest.media_type in INDEX_TYPES:
+            current = await self.client.get_manifest(item.destination)
+            have = {child.digest for child in current.children()}
+            if have == wanted:
+                item.action, item.reason = "skip", "up to date (same platforms)"
+                return
+        item.action, item.reason = "copy", "platforms differ at the destination"
+
+    async def missing_arch_tags(self, item: PlanItem) -> bool:
+        """For a skipped line with ``--arch-tags``: are any of its arch tags absent?"""
+        present = await self.destination_tags(item.destination)
+        tag = item.destination.tag or ""
+        if self.options.missing:
+            # --missing judges by tag presence only: no request per present tag.
+            return not any(f"{tag}-{arch}" in present for arch in ARCH_TAG_ARCHES)
+        if item.manifest is not None:
+            doc = item.manifest.json()
+        else:
+            top = await self.client.get_manifest(item.destination)
+            if not top.is_index:
+                return not any(f"{tag}-{arch}" in present for arch in ARCH_TAG_ARCHES)
+            doc = top.json()
+        return any(t.tag not in present for t in arch_tags(tag, doc))
+
+
+async def put_arch_tags(client: RegistryClient, destination: ImageRef, present: frozenset[str] = frozenset()) -> list[str]:
+    """The seed's ``TAG-<arch><variant>`` tags, from what the destination now holds.
+
+    Reads only the destination (our registry, no pull counted upstream) and
+    re-puts platform manifests under extra tags: no blob moves.
+    """
+    tag = destination.tag or ""
+    top = await client.get_manifest(destination)
+    written: list[str] = []
+    if top.is_index:
+        for arch_tag in arch_tags(tag, top.json()):
+            if arch_tag.tag in present:
+                continue
+            child = await client.get_manifest(destination.bare().with_digest(arch_tag.digest))
+            await client.put_manifest(destination.with_tag(arch_tag.tag), child.data, child.media_type)
+            written.append(arch_tag.tag)
+        return written
+    config = top.config()
+    if config is None:
+        return written
+    raw = json.loads(await client.read_blob(destination.bare(), config.digest))
+    architecture = raw.get("architecture") if isinstance(raw, dict) else None
+    if not isinstance(architecture, str):
+        return written
+    single = arch_tag_for_image(tag, architecture, top.digest, str(raw.get("os") or "linux"))
+    if single is not None and single.tag not in present:
+        await client.put_manifest(destination.with_tag(single.tag), top.data, top.media_type)
+        written.append(single.tag)
+    return written
+
+
+class _Run:
+    def __init__(self, client: RegistryClient, copier: Copier, options: SyncOptions, sink: EventSink,
+                 clock: Any) -> None:
+        self.client = client
+        self.copier = copier
+        self.options = options
+        self.sink = sink
+        self.clock = clock
+        self.planner = _Planner(client, options)
+        self.workers = anyio.CapacityLimiter(max(1, options.jobs))
+        self.results: list[LineResult] = []
+
+    def _result(self, item: PlanItem, outcome: Outcome, started: float, **extra: Any) -> LineResult:
+        fields = item.fields()
+        result = LineResult(
+            source=str(fields["source"]), destination=str(fields["destination"]), tag=str(fields["tag"]),
+            line=item.lineno, outcome=outcome, reason=extra.pop("reason", item.reason),
+            source_digest=item.source_digest, destination_digest=item.destination_digest,
+            elapsed=self.clock() - started, **extra,
+        )  # fmt: skip
+        self.results.append(result)
+        return result
+
+    async def line(self, work: WorkItem) -> None:
+        started = self.clock()
+        item = PlanItem(source=work.line.source_image, destination=work.destination, line=work.line)
+        try:
+            item = await self.planner.plan(work)
+            if item.action == "skip" and self.options.arch_tags and not self.options.dry_run:
+                if await self.planner.missing_arch_tags(item):
+                    present = await self.planner.destination_tags(item.destination)
+                    written = await put_arch_tags(self.client, item.destination, present)
+                    item.reason = f"{item.reason}; arch tags added"
+                    self._skip(item, started, tuple(written))
+                    return
+        except Exception as exc:  # one line's failure never stops the others
+            self._failed(item, started, exc, stage="plan")
+            return
+        if item.action == "skip":
+            self._skip(item, started)
+            return
+        if self.options.dry_run:
+            self.sink.emit("sync.plan.item", **item.fields(), action="copy", reason=item.reason,
+                           digest=item.source_digest)
+            self._result(item, Outcome.PLANNED, started)
+            return
+        async with self.workers:
+            await self._copy(item, started)
+
+    def _skip(self, item: PlanItem, started: float, written: tuple[str, ...] = ()) -> None:
+        if self.options.dry_run:
+            self.sink.emit("sync.plan.item", **item.fields(), action="skip", reason=item.reason,
+                           digest=item.source_digest)
+        result = self._result(item, Outcome.SKIPPED, started, digest=item.destination_digest, arch_tags=written)
+        self.sink.emit("sync.skip", **item.fields(), digest=result.digest, reason=result.reason,
+                       elapsed=round(result.elapsed, 3))
+
+    def _failed(self, item: PlanItem, started: float, exc: BaseException, *, stage: str) -> None:
+        reason = _reason(exc)
+        if isinstance(exc, AuthError):
+            reason += " (check the credentials in your docker config.json for this registry)"
+        result = self._result(item, Outcome.FAILED, started, reason=reason)
+        self.sink.emit("sync.copy.failed", **item.fields(), reason=reason, stage=stage,
+                       elapsed=round(result.elapsed, 3))
+
+    async def _copy(self, item: PlanItem, started: float) -> None:
+        self.sink.emit("sync.copy.start", **item.fields(), reason=item.reason, digest=item.source_digest,
+                       copier=self.copier.name)
+        copy_started = self.clock()
+        try:
+            copied: CopyResult = await self.copier.copy(item.source, item.destination, item)
+            written: list[str] = []
+            if item.arch_tags:
+                written = await put_arch_tags(self.client, item.destination)
+        except Exception as exc:  # one line's failure never stops the others
+            self._failed(item, started, exc, stage="copy")
+            return
+        result = self._result(item, Outcome.COPIED, started, digest=copied.digest, bytes_sent=copied.bytes_sent,
+                              arch_tags=tuple(written))
+        self.sink.emit(
+            "sync.copy.done", **item.fields(), digest=copied.digest, bytes=copied.bytes_sent,
+            elapsed=round(self.clock() - copy_started, 3), blobs_sent=copied.blobs_sent,
+            blobs_mounted=copied.blobs_mounted, blobs_present=copied.blobs_present, arch_tags=written,
+        )  # fmt: skip
+
+
+async def sync(
+    work: Sequence[WorkItem],
+    client: RegistryClient,
+    copier: Copier,
+    options: SyncOptions,
+    sink: EventSink,
+    *,
+    clock: Any = time.monotonic,
+) -> SyncReport:
+    """Plan and copy every item; return one result per item, in images-list order."""
+    run = _Run(client, copier, options, sink, clock)
+    started = clock()
+    sink.emit("sync.plan", lines=len(work), jobs=options.jobs, copier=copier.name, dry_run=options.dry_run,
+              missing=options.missing, platforms=[str(p) for p in options.platforms], arch_tags=options.arch_tags)
+    async with anyio.create_task_group() as group:
+        for item in work:
+            group.start_soon(run.line, item)
+    report = SyncReport(sorted(run.results, key=lambda r: (r.line, r.destination, r.tag)), clock() - started)
+    sink.emit("sync.done", **report.totals())
+    return report
+

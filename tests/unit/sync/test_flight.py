@@ -1,0 +1,101 @@
+"""SingleFlight and gather: the small concurrency pieces the copiers stand on."""
+
+from __future__ import annotations
+
+import anyio
+import pytest
+
+from mirror.copy._flight import SingleFlight
+from mirror.copy._tasks import gather
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_concurrent_callers_share_one_run() -> None:
+    flight: SingleFlight[int] = SingleFlight()
+    calls = 0
+    release = anyio.Event()
+
+    async def work() -> int:
+        nonlocal calls
+        calls += 1
+        await release.wait()
+        return 42
+
+    results: list[int] = []
+
+    async def caller() -> None:
+        results.append(await flight.run("k", work))
+
+    async with anyio.create_task_group() as group:
+        for _ in range(5):
+            group.start_soon(caller)
+        await anyio.wait_all_tasks_blocked()
+        assert flight.in_flight("k")
+        release.set()
+    assert results == [42] * 5 and calls == 1
+    assert flight.known("k")
+    assert await flight.run("k", work) == 42 and calls == 1  # cached for the run
+
+
+async def test_errors_are_shared_and_cached_unless_retried() -> None:
+    cached: SingleFlight[int] = SingleFlight()
+    retried: SingleFlight[int] = SingleFlight(retry_errors=True)
+    calls = 0
+
+    async def boom() -> int:
+        nonlocal calls
+        calls += 1
+        raise ValueError("nope")
+
+    for flight, expected_calls in ((cached, 1), (retried, 2)):
+        calls = 0
+        for _ in range(2):
+            with pytest.raises(ValueError, match="nope"):
+                await flight.run("k", boom)
+        assert calls == expected_calls
+
+
+async def test_a_cancelled_runner_does_not_poison_the_key() -> None:
+    flight: SingleFlight[str] = SingleFlight()
+    started = anyio.Event()
+
+    async def slow() -> str:
+        started.set()
+        await anyio.sleep_forever()
+        return "never"
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(flight.run, "k", slow)
+        await started.wait()
+        group.cancel_scope.cancel()
+
+    async def fast() -> str:
+        return "ok"
+
+    assert await flight.run("k", fast) == "ok"
+
+
+async def test_gather_returns_in_order_and_raises_the_first_error_unwrapped() -> None:
+    async def value(n: int) -> int:
+        await anyio.sleep(0)
+        return n
+
+    assert await gather([lambda: value(1), lambda: value(2), lambda: value(3)]) == [1, 2, 3]
+
+    cancelled = anyio.Event()
+
+    async def waits() -> int:
+        try:
+            await anyio.sleep_forever()
+        finally:
+            cancelled.set()
+        return 0
+
+    async def fails() -> int:
+        await anyio.wait_all_tasks_blocked()
+        raise KeyError("missing blob")
+
+    with pytest.raises(KeyError, match="missing blob"):
+        await gather([waits, fails])
+    assert cancelled.is_set()  # the sibling was cancelled, not left running
