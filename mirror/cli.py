@@ -117,7 +117,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # argparse exits 2 on bad arguments, 0 on --help
         return int(exc.code or 0)
     settings = resolve_settings(args, dict(os.environ))
-    out = Output(verbose=settings.verbose)
+    json_lines = settings.log_format == "json" or (settings.log_format == "auto" and not sys.stderr.isatty())
+    out = Output(verbose=settings.verbose, json_lines=json_lines)
     try:
         return int(args.handler(args, settings, out))
     except InputError as exc:

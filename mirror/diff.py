@@ -43,9 +43,9 @@ def missing_tags(images: Iterable[str], tags: Iterable[str], current: ImagesList
     new_images: set[str] = set()
     new_tags: set[str] = set()
     for image in images:
-        if image.startswith("rancher/"):
-            continue
         source = imageref.parse(image)
+        if source.host == imageref.DOCKER_HUB and source.repository.startswith("rancher/"):
+            continue
         for tag in found:
             if not current.has_tag(source, tag):
                 new_images.add(image)

@@ -67,6 +67,7 @@ __all__ = [
     "MetricsCollector",
     "MetricsError",
     "escape_label_value",
+    "publish",
     "push",
     "push_url",
     "read_last_success",
@@ -532,6 +533,49 @@ async def push(
     finally:
         if own:
             await client.close()
+
+
+async def publish(
+    collector: MetricsCollector,
+    stats: Stats | None,
+    *,
+    succeeded: bool,
+    metrics_file: str | os.PathLike[str] | None = None,
+    pushgateway: str | None = None,
+    job: str | None = None,
+    instance: str | None = None,
+    session: aiohttp.ClientSession | None = None,
+) -> str:
+    """Render the run's metrics once and deliver them where the user asked; the CLI's one call.
+
+    - ``metrics_file``: written atomically; after a failed run the previous file's
+      last-success timestamp is carried over.
+    - ``pushgateway``: pushed to group ``job`` (default ``image-mirror-<command>``) and
+      ``instance`` (e.g. ``shard-2`` for ``--shard 2/4``, so shards do not overwrite each
+      other); a failed run is pushed with POST so the group keeps its last success.
+
+    Both destinations are tried; if either failed, raises one :class:`MetricsError` naming
+    them. Returns the text.
+    """
+    last = None
+    if metrics_file is not None and not succeeded:
+        last = read_last_success(metrics_file, collector.command)
+    text = collector.render(stats, succeeded=succeeded, last_success=last)
+    problems: list[str] = []
+    if metrics_file is not None:
+        try:
+            write_textfile(metrics_file, text)
+        except MetricsError as exc:
+            problems.append(str(exc))
+    if pushgateway:
+        try:
+            await push(session, pushgateway, text, job or f"image-mirror-{collector.command or 'run'}",
+                       instance, replace=succeeded)
+        except MetricsError as exc:
+            problems.append(str(exc))
+    if problems:
+        raise MetricsError("; ".join(problems))
+    return text
 
 
 def _scrub(message: str, url: str) -> str:

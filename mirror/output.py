@@ -7,8 +7,10 @@ with ``markup=False`` and ``highlight=False`` so an image tag like
 
 from __future__ import annotations
 
+import json
 import sys
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import IO
 
 from rich.console import Console
@@ -21,6 +23,7 @@ class Output:
     stdout: IO[str] = field(default_factory=lambda: sys.stdout)
     stderr: IO[str] = field(default_factory=lambda: sys.stderr)
     verbose: int = 0
+    json_lines: bool = False  # stderr carries JSON lines: status becomes events too
     err_console: Console = field(init=False)
 
     def __post_init__(self) -> None:
@@ -35,12 +38,24 @@ class Output:
         self.stdout.write(text if text.endswith("\n") else text + "\n")
         self.stdout.flush()
 
+    def _event(self, event: str, message: str) -> None:
+        now = datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        self.stderr.write(json.dumps({"ts": now, "event": event, "message": message}) + "\n")
+        self.stderr.flush()
+
     def status(self, message: str) -> None:
+        if self.json_lines:
+            return self._event("status", message)
         self.err_console.print(message)
 
     def debug(self, message: str) -> None:
-        if self.verbose:
-            self.err_console.print(message, style="dim")
+        if not self.verbose:
+            return
+        if self.json_lines:
+            return self._event("debug", message)
+        self.err_console.print(message, style="dim")
 
     def error(self, message: str) -> None:
+        if self.json_lines:
+            return self._event("error", message)
         self.err_console.print(f"error: {message}", style="red" if self.is_terminal else None)

@@ -123,6 +123,13 @@ class Dashboard:
             self.bytes_sent += int(f.get("bytes", 0) or 0)
             if event == "sync.copy.failed":
                 self.failures.append(f"{f.get('destination')}:{f.get('tag')}: {f.get('reason', '')}")
+        elif event == "compare.plan":
+            self.planned = int(f.get("lines", self.planned))
+        elif event == "compare.line":
+            status = str(f.get("status", "")).lower()
+            self.counts[status] = self.counts.get(status, 0) + 1
+            if status != "matched":
+                self.failures.append(f"{f.get('status')}: {f.get('destination')}:{f.get('tag')} {f.get('reason', '')}")
         elif event in ("discover.done", "sync.done", "compare.done"):
             self.finished = time.monotonic()
         if self._live is not None:
@@ -147,7 +154,10 @@ class Dashboard:
         table.add_column(width=40)
         table.add_column()
         total = max(self.planned, 1)
-        for label in ("planned", "skipped", "copied", "failed"):
+        labels = ("skipped", "copied", "failed")
+        if any(key in self.counts for key in ("matched", "not matched", "missing", "error")):
+            labels = ("matched", "not matched", "missing", "error")
+        for label in ("planned", *labels):
             value = self.planned if label == "planned" else self.counts.get(label, 0)
             table.add_row(label, ProgressBar(total=total, completed=value if label != "planned" else done),
                           f"{value}/{self.planned}")
@@ -189,7 +199,7 @@ class Dashboard:
             totals = f"totals: {done} done, {failed} failed, {new} new of {len(self.entries)} entries"
         else:
             totals = "totals: " + ", ".join(f"{v} {k}" for k, v in sorted(self.counts.items()))
-        if self.planned or self.counts:
+        if (self.planned or self.counts) and not self.entries:
             body.append(self._sync_view())
         body.append(self._hosts_table())
         body.append(Text(f"{totals} — elapsed {elapsed:.1f}s"))

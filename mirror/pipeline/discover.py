@@ -16,7 +16,7 @@ import anyio
 
 from ..config import Config, Entry
 from ..diff import NewTags, missing_full_images, missing_tags, resolve_mapping, split_full_image
-from ..errors import InputError, NotFound
+from ..errors import MirrorError, NotFound
 from ..events import EventSink, NullSink
 from ..imageslist import ImagesList, Line
 from ..ref import ImageRef
@@ -60,8 +60,9 @@ class EntryResult:
 
 
 def _describe(exc: BaseException) -> str:
+    """Our own errors speak for themselves; anything else gets its type as a hint."""
     text = str(exc) or type(exc).__name__
-    return text if isinstance(exc, InputError) or "error" in type(exc).__name__.lower() else f"{type(exc).__name__}: {text}"
+    return text if isinstance(exc, MirrorError) else f"{type(exc).__name__}: {text}"
 
 
 async def discover(

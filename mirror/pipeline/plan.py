@@ -14,6 +14,9 @@
   from the source's, which is the point of filtering).
 * :func:`arch_tags` / :func:`arch_tag_for_image` — ``--arch-tags``: the seed's
   per-architecture tags ``TAG-<arch><variant>``.
+* :func:`superseded` — lines that write the same destination tag: the last one
+  wins, as in the seed's sequential loop (the real 2024-12 list has two such
+  pairs). Without this, both would be copied on every run, racing each other.
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ __all__ = [
     "filter_index",
     "parse_platforms",
     "shard_of",
+    "superseded",
 ]
 
 #: The architectures the seed published per-architecture tags for, in its order.
@@ -150,6 +154,26 @@ class Shard:
 
     def __str__(self) -> str:
         return f"{self.index}/{self.count}"
+
+
+# --------------------------------------------------------------------------------------------
+# Lines that write the same destination tag
+# --------------------------------------------------------------------------------------------
+
+
+def superseded(pairs: Sequence[tuple[ImageRef, ImageRef]]) -> dict[int, int]:
+    """For ``(source image, destination image)`` pairs (both with tag): index → index of the
+    later pair that writes the same destination tag. The last pair of each group is absent
+    (it is the one that runs); a group of one is absent too."""
+    last: dict[tuple[str, str | None], int] = {}
+    for index, (_, destination) in enumerate(pairs):
+        last[(destination.name, destination.tag)] = index
+    out: dict[int, int] = {}
+    for index, (_, destination) in enumerate(pairs):
+        winner = last[(destination.name, destination.tag)]
+        if winner != index:
+            out[index] = winner
+    return out
 
 
 # --------------------------------------------------------------------------------------------

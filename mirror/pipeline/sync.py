@@ -13,7 +13,9 @@ Shape of a run (one anyio task group, one task per line):
    ``--arch-tags``) the per-architecture tags.
 3. Every line ends in a :class:`LineResult` — copied, skipped, failed (with
    the reason) or planned (``--dry-run``). A failure is caught per line and
-   never cancels the others.
+   never cancels the others. Lines that write the same destination tag are
+   run once: the last one (as the seed's loop did), the others are skipped
+   with a reason (and a ``sync.conflict`` event when their sources differ).
 
 Events (``sync.plan``, ``sync.plan.item``, ``sync.skip``, ``sync.copy.start``,
 ``sync.copy.done``, ``sync.copy.failed``, ``sync.done``) carry JSON-safe,
@@ -24,10 +26,10 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 import anyio
 
@@ -40,9 +42,11 @@ from ..imageslist import Line
 from ..ref import ImageRef
 from ..registry.client import RegistryClient
 from ..registry.media import INDEX_TYPES, Descriptor, Manifest
-from .plan import ARCH_TAG_ARCHES, PlatformSpec, arch_tag_for_image, arch_tags, filter_index
+from .plan import ARCH_TAG_ARCHES, PlatformSpec, arch_tag_for_image, arch_tags, filter_index, superseded
 
-__all__ = ["LineResult", "Outcome", "SyncOptions", "SyncReport", "WorkItem", "sync"]
+__all__ = ["LineResult", "Outcome", "SyncOptions", "SyncReport", "WorkItem", "put_arch_tags", "sync"]
+
+T = TypeVar("T")
 
 
 class Outcome(StrEnum):
@@ -129,7 +133,8 @@ def _reason(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-async def _missing_ok(call: Any) -> Any:
+async def _missing_ok(call: Awaitable[T]) -> T | None:
+    """``None`` for a 404: a missing destination is a plan decision, not an error."""
     try:
         return await call
     except NotFound:
@@ -324,6 +329,18 @@ class _Run:
         async with self.workers:
             await self._copy(item, started)
 
+    def superseded(self, work: WorkItem, winner: WorkItem) -> None:
+        """A line whose destination tag a later line also writes: skipped, the later one runs."""
+        item = PlanItem(source=work.line.source_image, destination=work.destination, line=work.line)
+        if work.line.source_image == winner.line.source_image:
+            item.reason = f"duplicate of line {winner.line.lineno}"
+        else:
+            item.reason = (f"superseded by line {winner.line.lineno}, which writes the same destination tag "
+                           f"from {winner.line.source.name} (the last line wins)")
+            self.sink.emit("sync.conflict", **item.fields(), winner=winner.line.lineno,
+                           winner_source=winner.line.source.name)
+        self._skip(item, self.clock())
+
     def _skip(self, item: PlanItem, started: float, written: tuple[str, ...] = ()) -> None:
         if self.options.dry_run:
             self.sink.emit("sync.plan.item", **item.fields(), action="skip", reason=item.reason,
@@ -375,9 +392,13 @@ async def sync(
     started = clock()
     sink.emit("sync.plan", lines=len(work), jobs=options.jobs, copier=copier.name, dry_run=options.dry_run,
               missing=options.missing, platforms=[str(p) for p in options.platforms], arch_tags=options.arch_tags)
+    winners = superseded([(item.line.source_image, item.destination) for item in work])
+    for index, winner_index in winners.items():
+        run.superseded(work[index], work[winner_index])
     async with anyio.create_task_group() as group:
-        for item in work:
-            group.start_soon(run.line, item)
+        for index, item in enumerate(work):
+            if index not in winners:
+                group.start_soon(run.line, item)
     report = SyncReport(sorted(run.results, key=lambda r: (r.line, r.destination, r.tag)), clock() - started)
     sink.emit("sync.done", **report.totals())
     return report
