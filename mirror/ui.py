@@ -154,7 +154,7 @@ class Dashboard:
         table.add_column(width=40)
         table.add_column()
         total = max(self.planned, 1)
-        labels = ("skipped", "copied", "failed")
+        labels: tuple[str, ...] = ("skipped", "copied", "failed")
         if any(key in self.counts for key in ("matched", "not matched", "missing", "error")):
             labels = ("matched", "not matched", "missing", "error")
         for label in ("planned", *labels):

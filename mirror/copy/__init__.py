@@ -22,18 +22,18 @@ from ..errors import InputError
 from ..registry.client import RegistryClient
 from ..registry.credentials import Credential, CredentialStore
 from ..registry.hosts import ResolvedHost
-from .base import Copier, CopyResult, PlanItem, is_schema1
+from .base import Copier, CopyResult, HostResolver, PlanItem, is_schema1
 from .blobs import BlobPlacer
 from .native import NativeCopier
 from .oras import OrasCopier
-from .skopeo import HostResolver, SkopeoCopier, check_supported
+from .skopeo import SkopeoCopier, check_supported
 
 __all__ = [
     "COPIERS",
+    "BlobPlacer",
     "ClientHosts",
     "Copier",
     "CopyResult",
-    "BlobPlacer",
     "HostResolver",
     "NativeCopier",
     "OrasCopier",

@@ -14,9 +14,11 @@ from typing import Literal, Protocol
 
 from ..imageslist import Line
 from ..ref import ImageRef
+from ..registry.credentials import Credential
+from ..registry.hosts import ResolvedHost
 from ..registry.media import Manifest
 
-__all__ = ["Action", "Copier", "CopyResult", "PlanItem", "SCHEMA1_MEDIA_TYPES", "is_schema1"]
+__all__ = ["Action", "Copier", "CopyResult", "HostResolver", "PlanItem", "SCHEMA1_MEDIA_TYPES", "is_schema1"]
 
 Action = Literal["copy", "skip"]
 
@@ -95,3 +97,12 @@ class Copier(Protocol):
     name: str
 
     async def copy(self, source: ImageRef, destination: ImageRef, item: PlanItem) -> CopyResult: ...
+
+
+class HostResolver(Protocol):
+    """What the out-of-process (skopeo) and threaded (oras) copiers need from the run:
+    the registries-file decision for a host and the credentials for it."""
+
+    async def endpoint(self, host: str) -> ResolvedHost: ...
+
+    async def credential(self, host: str) -> Credential | None: ...

@@ -18,11 +18,15 @@ moment. :class:`BlobPlacer` decides, for one (destination repository, digest):
    blob fails the line instead of being stored.
 
 Deadlock guard: a streaming transfer holds a request slot on the source host
-while it waits for one on the destination host. When both are the same host
-(docker.io → docker.io) and every slot is held by such transfers, nobody can
-proceed; so transfers within one host are limited to ``concurrency - 1`` at a
-time, and with a concurrency of 1 the blob is spooled to a temporary file and
-uploaded after the download has released its slot.
+while it waits for slots on the destination host. If every slot of a host were
+held by such transfers, and their destinations' slots likewise (docker.io →
+docker.io, or two hosts mirrored both ways), nobody could proceed. So at most
+``concurrency - 1`` transfers stream out of a host at a time: one slot is
+always left for requests that finish on their own, such as the uploads into
+that host. With a concurrency of 1 and the same host on both sides, the blob
+is spooled to a temporary file and uploaded after the download has released
+its slot. (A concurrency of 1 on a host that is also mirrored *into* from
+another host with a concurrency of 1 is the one case left unguarded.)
 """
 
 from __future__ import annotations
@@ -62,7 +66,7 @@ class BlobPlacer:
         self.client = client
         self._per_repo: SingleFlight[Placed] = SingleFlight(retry_errors=True)
         self._per_registry: SingleFlight[ImageRef] = SingleFlight(retry_errors=True)
-        self._same_host_limits: dict[str, anyio.CapacityLimiter] = {}
+        self._source_limits: dict[str, anyio.CapacityLimiter] = {}
 
     async def place(self, source: ImageRef, destination: ImageRef, blob: Descriptor) -> Placed:
         """Make ``blob`` (read from ``source``'s repository) present in ``destination``'s repository."""
@@ -101,22 +105,23 @@ class BlobPlacer:
         sent = await self._transfer(source, destination, blob)
         return Placed("sent", sent)
 
-    def _limit_for(self, host: str) -> anyio.CapacityLimiter | None:
-        limiter = self._same_host_limits.get(host)
+    def _limit_for(self, source_host: str) -> anyio.CapacityLimiter | None:
+        """At most ``concurrency - 1`` streams out of a host (None when its concurrency is 1)."""
+        limiter = self._source_limits.get(source_host)
         if limiter is None:
-            concurrency = self.client.transport.gate(self.client.registries.resolve(host)).concurrency
+            concurrency = self.client.registries.resolve(source_host).concurrency
             if concurrency <= 1:
                 return None
-            limiter = self._same_host_limits[host] = anyio.CapacityLimiter(concurrency - 1)
+            limiter = self._source_limits[source_host] = anyio.CapacityLimiter(concurrency - 1)
         return limiter
 
     async def _transfer(self, source: ImageRef, destination: ImageRef, blob: Descriptor) -> int:
         """Stream the blob; return its size (the client counts it in the host's ``bytes_sent``)."""
-        if source.host != destination.host:
-            return await self._stream(source, destination, blob)
-        limiter = self._limit_for(destination.host)
+        limiter = self._limit_for(source.host)
         if limiter is None:
-            return await self._spooled(source, destination, blob)
+            if source.host == destination.host:
+                return await self._spooled(source, destination, blob)
+            return await self._stream(source, destination, blob)
         async with limiter:
             return await self._stream(source, destination, blob)
 

@@ -36,9 +36,8 @@ from ..ref import ImageRef
 from ..registry.credentials import Credential
 from ..registry.hosts import ResolvedHost
 from ..registry.media import ACCEPT_MANIFESTS, Descriptor, Manifest, detect_media_type, sha256_digest
-from .base import CopyResult, PlanItem, is_schema1
+from .base import CopyResult, HostResolver, PlanItem, is_schema1
 from .native import schema1_error
-from .skopeo import HostResolver
 
 __all__ = ["OrasCopier"]
 

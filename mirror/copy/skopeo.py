@@ -31,7 +31,6 @@ import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 
 import anyio
 
@@ -39,19 +38,11 @@ from ..errors import CopyError, InputError
 from ..ref import ImageRef
 from ..registry.credentials import Credential
 from ..registry.hosts import ResolvedHost
-from .base import SCHEMA1_MEDIA_TYPES, CopyResult, PlanItem
+from .base import SCHEMA1_MEDIA_TYPES, CopyResult, HostResolver, PlanItem
 
 __all__ = ["HostResolver", "SkopeoCopier", "SkopeoInvocation", "check_supported", "skopeo_arguments"]
 
 STDERR_TAIL = 1500
-
-
-class HostResolver(Protocol):
-    """What the skopeo copier needs from the registry client."""
-
-    async def endpoint(self, host: str) -> ResolvedHost: ...
-
-    async def credential(self, host: str) -> Credential | None: ...
 
 
 def check_supported(*, platforms: bool) -> None:

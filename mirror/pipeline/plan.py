@@ -63,7 +63,12 @@ _ATTESTATION_REF = "vnd.docker.reference.digest"
 
 @dataclass(frozen=True)
 class Overrides:
-    """The seed's environment overrides of every line's destination."""
+    """The seed's environment overrides of every line's destination.
+
+    The org override replaces the *first* path component, whatever it is — for
+    a one-component name on another registry (``ghcr.io/app``) that is the
+    name itself, exactly as the seed's ``DEST[1]=…`` did.
+    """
 
     registry: str | None = None
     org: str | None = None

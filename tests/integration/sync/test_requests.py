@@ -256,3 +256,21 @@ async def test_copies_within_one_registry_never_deadlock_on_its_request_slots(
     assert stats.hosts[registry.host].peak_in_flight <= concurrency
     for i, image in enumerate(pushed):
         assert get_manifest(registry.url, f"mirror/app{i}", "1").digest == image.digest
+
+
+async def test_two_registries_mirrored_both_ways_with_few_slots_never_deadlock(
+    registry_factory: Callable[..., RegistryServer],
+) -> None:
+    from tests.support.images import push_image
+
+    left, right = registry_factory(), registry_factory()
+    lines = []
+    for here, there in ((left, right), (right, left)):
+        for i in range(3):
+            push_image(here.url, f"up/app{i}", "1", kind="oci-index")
+            lines.append(f"{here.host}/up/app{i} {there.host}/mirror/app{i} 1")
+    hosts = parse_registries({left.host: {"concurrency": 2}, right.host: {"concurrency": 2}})
+    with anyio.fail_after(WAIT):
+        async with RegistryClient.open(hosts=hosts, credentials=CredentialStore()) as client:
+            report = await sync(_work(lines), client, NativeCopier(client), SyncOptions(jobs=6), ListSink())
+    assert report.count(Outcome.COPIED) == 6, [r.reason for r in report.results]

@@ -168,3 +168,18 @@ async def test_dry_run_plans_and_copies_nothing() -> None:
     assert copier.calls == []
     assert {f["destination"]: f["action"] for f in sink.named("sync.plan.item")} == {
         "dst.io/app/one": "copy", "dst.io/app/two": "skip"}
+
+
+async def test_lines_writing_the_same_destination_tag_run_once_last_wins() -> None:
+    registry = _registry_with_sources("src.io/app/old:1", "src.io/app/new:1", "src.io/app/x:1")
+    copier = ScriptedCopier(registry)
+    sink = ListSink()
+    work = _work("src.io/app/old dst.io/app/one 1", "src.io/app/x dst.io/app/x 1",
+                 "src.io/app/new dst.io/app/one 1", "src.io/app/x dst.io/app/x 1")
+    report = await sync(work, registry, copier, SyncOptions(), sink)  # type: ignore[arg-type]
+    assert sorted(copier.calls) == ["dst.io/app/one:1", "dst.io/app/x:1"]
+    assert registry.store["dst.io/app/one:1"] == registry.store["src.io/app/new:1"]
+    by_line = {r.line: r for r in report.results}
+    assert by_line[1].outcome == Outcome.SKIPPED and by_line[1].reason.startswith("superseded by line 3")
+    assert by_line[2].outcome == Outcome.SKIPPED and by_line[2].reason == "duplicate of line 4"
+    assert [f["winner"] for f in sink.named("sync.conflict")] == [3]

@@ -20,6 +20,7 @@ from mirror.pipeline.plan import (
     filter_index,
     parse_platforms,
     shard_of,
+    superseded,
 )
 from mirror.ref import parse
 from mirror.registry.media import OCI_INDEX, Manifest, sha256_digest
@@ -205,3 +206,17 @@ def test_arch_tags_never_repeat_a_tag() -> None:
 def test_arch_tag_for_single_image() -> None:
     assert arch_tag_for_image("1.0", "amd64", "sha256:x").tag == "1.0-amd64"  # type: ignore[union-attr]
     assert arch_tag_for_image("1.0", "ppc64le", "sha256:x") is None
+
+
+def test_superseded_last_line_wins() -> None:
+    a, b, c = parse("a/x:1"), parse("b/x:1"), parse("c/y:1")
+    d1, d2 = parse("rancher/x:1"), parse("rancher/y:1")
+    assert superseded([(a, d1), (c, d2), (b, d1), (a, d1)]) == {0: 3, 2: 3}
+    assert superseded([(a, d1), (c, d2)]) == {}
+
+
+def test_the_real_list_has_two_conflicting_destination_tags() -> None:
+    images = imageslist.load(REAL_LIST, strict=False)
+    pairs = [(line.source_image, line.destination_image) for line in images]
+    losers = superseded(pairs)
+    assert sorted(images.lines[i].lineno for i in losers) == [197, 226]
