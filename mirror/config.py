@@ -267,18 +267,21 @@ def _parse_entry(key: str, raw: Any, c: _Collector) -> Entry | None:
     def field_where(name: str) -> str:
         return f"entry {key!r} field {name!r}"
 
-    images: tuple[str, ...] = ()
-    if "images" in raw:
-        parsed = _str_list(raw["images"])
+    def string_list(name: str, message: str) -> tuple[str, ...]:
+        if name not in raw:
+            return ()
+        parsed = _str_list(raw[name])
         if parsed is None:
-            c.add(field_where("images"), "must be a list of image names")
-        else:
-            images = parsed
-            for image in images:
-                try:
-                    imageref.parse(image)
-                except InvalidReference as exc:
-                    c.add(field_where("images"), str(exc))
+            c.add(field_where(name), message)
+            return ()
+        return parsed
+
+    images = string_list("images", "must be a list of image names")
+    for image in images:
+        try:
+            imageref.parse(image)
+        except InvalidReference as exc:
+            c.add(field_where("images"), str(exc))
     version_filter = raw.get("versionFilter")
     if version_filter is not None:
         if not isinstance(version_filter, str):
@@ -310,22 +313,10 @@ def _parse_entry(key: str, raw: Any, c: _Collector) -> Entry | None:
     if images_file_path is not None and (not isinstance(images_file_path, str) or not images_file_path):
         c.add(field_where("imagesFilePath"), "must be a path inside the repository")
         images_file_path = None
-    denylist: tuple[str, ...] = ()
-    if "imageDenylist" in raw:
-        parsed = _str_list(raw["imageDenylist"])
-        if parsed is None:
-            c.add(field_where("imageDenylist"), "must be a list of image names")
-        else:
-            denylist = parsed
-    additional: tuple[str, ...] = ()
-    if "additionalVersionFilter" in raw:
-        parsed = _str_list(raw["additionalVersionFilter"])
-        if parsed is None:
-            c.add(field_where("additionalVersionFilter"), "must be a list of Helm version constraints")
-        else:
-            additional = parsed
-            for item in additional:
-                _check_helm_constraint(item, field_where("additionalVersionFilter"), c)
+    denylist = string_list("imageDenylist", "must be a list of image names")
+    additional = string_list("additionalVersionFilter", "must be a list of Helm version constraints")
+    for item in additional:
+        _check_helm_constraint(item, field_where("additionalVersionFilter"), c)
     charts = _parse_charts(key, raw.get("helmCharts"), c)
 
     if source is not None:

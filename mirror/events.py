@@ -74,7 +74,7 @@ class HostStats:
 
     def record_status(self, status: int) -> None:
         self.by_status[status] = self.by_status.get(status, 0) + 1
-        if status >= 400:
+        if status >= 400 and status != 404:  # a 404 answers "is it there?", it is no failure
             self.errors += 1
 
 

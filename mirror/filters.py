@@ -31,6 +31,7 @@ __all__ = [
     "compile_helm_constraint",
     "compile_version_constraint",
     "compile_version_filter",
+    "filter_tags",
     "latest",
     "latest_entry",
     "parse_semver",
@@ -77,6 +78,15 @@ def apply_version_filter(tags: Iterable[str], pattern: str | None) -> list[str]:
         return list(tags)
     keep = compile_version_filter(pattern)
     return [tag for tag in tags if keep(tag)]
+
+
+def filter_tags(tags: Iterable[str], *, version_filter: str | None, version_constraint: str | None) -> list[str]:
+    """The two selecting stages every tag source applies: ``versionFilter``, then ``versionConstraint``."""
+    kept = apply_version_filter(tags, version_filter)
+    if version_constraint:
+        keep = compile_version_constraint(version_constraint)
+        kept = [tag for tag in kept if keep(tag)]
+    return kept
 
 
 def compile_version_constraint(text: str) -> Predicate:

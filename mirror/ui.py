@@ -123,6 +123,8 @@ class Dashboard:
             self.bytes_sent += int(f.get("bytes", 0) or 0)
             if event == "sync.copy.failed":
                 self.failures.append(f"{f.get('destination')}:{f.get('tag')}: {f.get('reason', '')}")
+        elif event in ("sync.invalid", "sync.conflict"):
+            self.failures.append(f"{event.split('.')[1]}: {f.get('reason', '')}")
         elif event == "compare.plan":
             self.planned = int(f.get("lines", self.planned))
         elif event == "compare.line":

@@ -53,10 +53,7 @@ def select_release_tags(releases: Iterable[dict[str, Any]], entry: Entry) -> lis
             continue
         seen.add(tag)
         tags.append(tag)
-    tags = filters.apply_version_filter(tags, entry.version_filter)
-    if entry.version_constraint:
-        keep = filters.compile_version_constraint(entry.version_constraint)
-        tags = [tag for tag in tags if keep(tag)]
+    tags = filters.filter_tags(tags, version_filter=entry.version_filter, version_constraint=entry.version_constraint)
     if entry.latest:
         tags = filters.latest(tags)
     elif entry.latest_entry:

@@ -27,10 +27,7 @@ async def discover(entry: Entry, client: RegistryClient) -> Found:
         return Found()
     image = imageref.parse(entry.images[0])
     raw = await client.list_tags(image)
-    tags = filters.apply_version_filter(raw, entry.version_filter)
-    if entry.version_constraint:
-        keep = filters.compile_version_constraint(entry.version_constraint)
-        tags = [tag for tag in tags if keep(tag)]
+    tags = filters.filter_tags(raw, version_filter=entry.version_filter, version_constraint=entry.version_constraint)
     if entry.latest:
         tags = filters.latest(tags)
     elif entry.latest_entry and tags:
