@@ -25,7 +25,7 @@ from mirror.pipeline.plan import (
 from mirror.ref import parse
 from mirror.registry.media import OCI_INDEX, Manifest, sha256_digest
 
-REAL_LIST = Path("/work/shared/data/rancher-images-list-2024-12.txt")
+from tests.support.data import REAL_LIST
 
 
 # ---- overrides ------------------------------------------------------------------------------
