@@ -48,6 +48,8 @@ class Settings:
     cache: str | None
     no_cache: bool
     max_wait: float
+    metrics_file: str | None = None
+    pushgateway: str | None = None
 
 
 class Command(Protocol):
@@ -77,6 +79,10 @@ def _common_parser(suppress: bool) -> argparse.ArgumentParser:
                        help="do not read or write the state database")
     group.add_argument("--max-wait", type=float, metavar="SECONDS", default=default(60.0),
                        help="longest wait for a rate-limit reset before failing (default 60)")
+    group.add_argument("--metrics-file", metavar="PATH", default=default(None),
+                       help="write Prometheus metrics of the run here (textfile collector; env IMAGE_MIRROR_METRICS_FILE)")
+    group.add_argument("--pushgateway", metavar="URL", default=default(None),
+                       help="push Prometheus metrics of the run to this Pushgateway (env IMAGE_MIRROR_PUSHGATEWAY)")
     group.add_argument("-v", "--verbose", action="count", default=default(0), help="more output")
     return parser
 
@@ -107,6 +113,8 @@ def resolve_settings(args: argparse.Namespace, env: dict[str, str]) -> Settings:
         cache=args.cache,
         no_cache=args.no_cache,
         max_wait=args.max_wait,
+        metrics_file=args.metrics_file or env.get("IMAGE_MIRROR_METRICS_FILE") or None,
+        pushgateway=args.pushgateway or env.get("IMAGE_MIRROR_PUSHGATEWAY") or None,
     )
 
 

@@ -264,9 +264,12 @@ class StepSummary:
 
 
 @contextmanager
-def open_sink(log_format: str, stats: Stats, stream: IO[str], title: str) -> Iterator[EventSink]:
-    """The sink for a command run: dashboard on a TTY (``auto``/``rich``), JSON lines otherwise."""
-    sinks: list[EventSink] = []
+def open_sink(
+    log_format: str, stats: Stats, stream: IO[str], title: str, extra: EventSink | None = None
+) -> Iterator[EventSink]:
+    """The sink for a command run: dashboard on a TTY (``auto``/``rich``), JSON lines otherwise;
+    ``extra`` (the metrics collector) sees every event too."""
+    sinks: list[EventSink] = [] if extra is None else [extra]
     summary_path = os.environ.get("GITHUB_STEP_SUMMARY")
     summary = StepSummary(summary_path) if summary_path else None
     if summary:

@@ -119,6 +119,44 @@ sys.exit(1)
 PY
 }
 
+# Make a debootstrap tree "slim" the way the real image is (debuerreotype --slimify and its
+# apt/dpkg settings): no docs, man pages or translations now or in later installs, apt drops
+# its caches after every run, no package lists. Refuses any directory outside the work dir.
+slim_rootfs() {
+    local root=$1
+    case "$root" in
+        "$work"/?*) ;;
+        *) die "slim_rootfs: refusing to touch '$root' (not under $work)" ;;
+    esac
+    if [ ! -d "$root/etc/apt/apt.conf.d" ] || [ ! -d "$root/etc/dpkg/dpkg.cfg.d" ]; then
+        die "slim_rootfs: $root is not a Debian tree"
+    fi
+    printf '%s\n' \
+        'path-exclude /usr/share/doc/*' \
+        'path-include /usr/share/doc/*/copyright' \
+        'path-exclude /usr/share/man/*' \
+        'path-exclude /usr/share/groff/*' \
+        'path-exclude /usr/share/info/*' \
+        'path-exclude /usr/share/lintian/*' \
+        'path-exclude /usr/share/linda/*' \
+        'path-exclude /usr/share/locale/*' \
+        'path-include /usr/share/locale/locale.alias' \
+        >"$root/etc/dpkg/dpkg.cfg.d/docker"
+    local clean='rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true'
+    printf '%s\n' \
+        "DPkg::Post-Invoke { \"$clean\"; };" \
+        "APT::Update::Post-Invoke { \"$clean\"; };" \
+        'Dir::Cache::pkgcache "";' \
+        'Dir::Cache::srcpkgcache "";' \
+        >"$root/etc/apt/apt.conf.d/docker-clean"
+    printf '%s\n' 'Acquire::Languages "none";' >"$root/etc/apt/apt.conf.d/docker-no-languages"
+    find "$root/usr/share/doc" -mindepth 1 ! -type d ! -name copyright -delete
+    find "$root/usr/share/doc" -mindepth 1 -type d -empty -delete
+    find "$root/usr/share/locale" -mindepth 1 -maxdepth 1 ! -name locale.alias -exec rm -rf {} +
+    rm -rf "${root:?}"/usr/share/man/* "${root:?}"/usr/share/info/* "${root:?}"/usr/share/lintian/* \
+        "${root:?}"/var/lib/apt/lists/* "${root:?}"/var/cache/apt/*.bin "${root:?}"/var/cache/apt/archives/*.deb
+}
+
 build_base_tar() {
     local mirror security rootfs="$work/rootfs"
     mirror="$(apt_mirror_for bookworm)" || die "no 'bookworm' Debian mirror in /etc/apt/sources.list{,.d}"
@@ -142,8 +180,7 @@ build_base_tar() {
         mkdir -p "$rootfs/usr/local/share/ca-certificates"
         cp /usr/local/share/ca-certificates/*.crt "$rootfs/usr/local/share/ca-certificates/"
     fi
-    # Slim like the real image: no package lists or caches.
-    rm -rf "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/cache/apt/*.bin "$rootfs"/var/cache/apt/archives/*.deb
+    slim_rootfs "$rootfs"
     mkdir -p "$BASE_CACHE_DIR"
     tar --numeric-owner --exclude='./dev/*' --exclude='./proc/*' --exclude='./sys/*' \
         -C "$rootfs" -cf "$BASE_TAR.tmp.$$" .
@@ -273,7 +310,7 @@ $SRC/smoke/tiny $DST/smoke/mirrored-smoke-tiny 1.2
 EOF
 chmod -R a+rX "$listdir"
 
-step "docker run --network host -v $listdir:/work $IMAGE --images-list /work/images-list sync"
+step "docker run --network host -v $listdir:/work:ro $IMAGE --images-list /work/images-list --log-format plain sync"
 sync_rc=0
 "$DOCKER" run --rm --network host -v "$listdir:/work:ro" "$IMAGE" \
     --images-list /work/images-list --log-format plain sync || sync_rc=$?

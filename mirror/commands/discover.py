@@ -11,9 +11,10 @@ import anyio
 from .. import config as configfile
 from .. import imageslist
 from ..pipeline.discover import Addition, check_additions, discover, pairs_to_add, to_seed_json
-from ..events import Stats
+from ..events import EventSink, Stats
 from ..runtime import open_runtime
 from ..ui import open_sink
+from ._metrics import collector_for, deliver
 
 if TYPE_CHECKING:
     from ..cli import Settings
@@ -39,13 +40,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], co
 def run(args: argparse.Namespace, settings: Settings, out: Output) -> int:
     config = configfile.load(settings.config)
     current = imageslist.load(settings.images_list)
-    return anyio.run(_run, args, settings, out, config, current)
-
-
-async def _run(args: argparse.Namespace, settings: Settings, out: Output,
-               config: configfile.Config, current: imageslist.ImagesList) -> int:
     stats = Stats()
-    with open_sink(settings.log_format, stats, out.stderr, "image-mirror discover") as sink:
+    collector = collector_for(settings, "discover")
+    code = anyio.run(_run, args, settings, out, config, current, stats, collector)
+    deliver(collector, stats, settings, code, out)
+    return code
+
+
+async def _run(args: argparse.Namespace, settings: Settings, out: Output, config: configfile.Config,
+               current: imageslist.ImagesList, stats: Stats, collector: EventSink | None) -> int:
+    with open_sink(settings.log_format, stats, out.stderr, "image-mirror discover", collector) as sink:
         async with open_runtime(settings, stats, sink) as runtime:
             results = await discover(config, current, runtime.run_source, sink)
             additions: list[Addition] = []

@@ -26,6 +26,7 @@ from ..pipeline.plan import Overrides, PlatformSpec, Shard, parse_platforms
 from ..pipeline.sync import Outcome, SyncOptions, SyncReport, WorkItem, sync
 from ..registry import CredentialStore, Registries, RegistryClient, load_registries
 from ..ui import open_sink
+from ._metrics import collector_for, deliver
 
 if TYPE_CHECKING:
     from ..cli import Settings
@@ -106,15 +107,19 @@ def run(args: argparse.Namespace, settings: Settings, out: Output) -> int:
     selection = select_lines(settings.images_list, os.environ, shard)
     registries = load_registries(settings.registries)
     credentials = CredentialStore.from_environment()
-    report = anyio.run(_run, args, settings, out, options, selection, registries, credentials)
-    return _finish(args, settings, out, options, selection, shard, report)
+    stats = Stats()
+    collector = collector_for(settings, "sync")
+    report = anyio.run(_run, args, settings, out, options, selection, registries, credentials, stats, collector)
+    code = _finish(args, settings, out, options, selection, shard, report)
+    deliver(collector, stats, settings, code, out, instance=f"shard-{shard.index}" if shard else None)
+    return code
 
 
 async def _run(args: argparse.Namespace, settings: Settings, out: Output, options: SyncOptions,
-               selection: Selection, registries: Registries, credentials: CredentialStore) -> SyncReport:
-    stats = Stats()
+               selection: Selection, registries: Registries, credentials: CredentialStore,
+               stats: Stats, collector: EventSink | None) -> SyncReport:
     async with open_client(registries, stats, credentials) as client:
-        with open_sink(settings.log_format, stats, out.stderr, "image-mirror sync") as sink:
+        with open_sink(settings.log_format, stats, out.stderr, "image-mirror sync", collector) as sink:
             _report_problems(sink, selection.problems)
             copier = make_copier(args.copier, client, credentials)
             return await sync(selection.work, client, copier, options, sink)

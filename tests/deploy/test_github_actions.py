@@ -1,0 +1,166 @@
+"""examples/github-actions: the workflows parse, call only commands the CLI has, and keep
+untrusted input out of their scripts.
+
+The command list is fixed here rather than read from ``mirror.cli.COMMANDS``: commands are
+still being added to the CLI, and a workflow must not silently start calling one that does
+not exist.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+WORKFLOWS = REPO / "examples" / "github-actions"
+
+COMMANDS = {"sort", "validate", "discover", "add-tag", "add-full-image", "check-new-images", "sync", "compare"}
+#: Common options that take a value: the subcommand is the first word after the options.
+VALUE_OPTIONS = {"--images-list", "--config", "--registries", "--log-format", "--cache", "--max-wait",
+                 "--metrics-file", "--pushgateway"}
+#: How a workflow names the tool: the console script, or the container image.
+TOOL_WORDS = re.compile(r"^(image-mirror|\$IMAGE_MIRROR_IMAGE|\$\{IMAGE_MIRROR_IMAGE\}|ghcr\.io/[^/]+/image-mirror(:\S+)?)$")
+
+#: What each example must do at least.
+EXPECTED = {
+    "discover.yml": {"discover", "add-tag", "add-full-image"},
+    "add-tag.yml": {"add-tag", "add-full-image"},
+    "check.yml": {"validate", "sort", "check-new-images"},
+    "mirror.yml": {"sync"},
+}
+
+
+def load(name: str) -> dict[str, Any]:
+    data = yaml.safe_load((WORKFLOWS / name).read_text())
+    assert isinstance(data, dict)
+    # YAML 1.1 reads the key `on` as True.
+    if True in data:
+        data["on"] = data.pop(True)
+    return data
+
+
+def steps(workflow: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    for job in workflow["jobs"].values():
+        yield from job.get("steps", [])
+
+
+def invocations(script: str) -> Iterator[tuple[str, list[str]]]:
+    """(subcommand, its arguments) for every call of the tool in a shell script."""
+    joined = script.replace("\\\n", " ")
+    for line in joined.splitlines():
+        try:
+            words = shlex.split(line, comments=True)
+        except ValueError:  # a heredoc line or an unbalanced quote in a comment
+            continue
+        for i, word in enumerate(words):
+            if not TOOL_WORDS.match(word):
+                continue
+            j = i + 1
+            while j < len(words) and words[j].startswith("-"):
+                j += 1 if "=" in words[j] or words[j] not in VALUE_OPTIONS else 2
+            if j < len(words) and not words[j].startswith(("|", ";", "&", ")")):
+                yield words[j], words[j + 1:]
+
+
+def test_the_four_examples_exist() -> None:
+    assert sorted(p.name for p in WORKFLOWS.glob("*.yml")) == sorted(EXPECTED)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_workflow_parses_and_calls_only_existing_commands(name: str) -> None:
+    workflow = load(name)
+    assert workflow["name"] and workflow["on"] and workflow["jobs"]
+    used: set[str] = set()
+    for step in steps(workflow):
+        assert "uses" in step or "run" in step, step
+        if "run" in step:
+            for command, _args in invocations(step["run"]):
+                assert command in COMMANDS, f"{name}: image-mirror {command} is not a command"
+                used.add(command)
+    assert EXPECTED[name] <= used, f"{name} never runs {EXPECTED[name] - used}"
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_no_untrusted_expression_inside_scripts(name: str) -> None:
+    # Inputs, event payloads and branch names reach scripts through env, never pasted in
+    # (a tag or title with `"; curl …` would otherwise run).
+    for step in steps(load(name)):
+        script = step.get("run", "")
+        for expression in re.findall(r"\$\{\{(.*?)\}\}", script):
+            assert not re.search(r"inputs\.|github\.event\.|github\.head_ref|github\.base_ref|secrets\.",
+                                 expression), f"{name}: ${{{{{expression}}}}} inside a run script"
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_actions_are_pinned_to_a_version(name: str) -> None:
+    for step in steps(load(name)):
+        if "uses" in step:
+            _action, _, ref = step["uses"].partition("@")
+            assert ref and ref not in {"main", "master", "latest"}, f"{name}: {step['uses']}"
+
+
+def test_discover_runs_on_a_schedule_and_skips_open_pull_requests() -> None:
+    workflow = load("discover.yml")
+    assert workflow["on"]["schedule"][0]["cron"]
+    script = "\n".join(step.get("run", "") for step in steps(workflow))
+    assert "gh pr list --state open" in script
+    assert "gh pr create" in script
+    # The title that is compared is the one that is used.
+    assert re.search(r'grep -Fxq -- "\$title"', script)
+    assert re.search(r'--title "\$title"', script)
+    permissions = workflow["permissions"]
+    assert permissions["contents"] == "write" and permissions["pull-requests"] == "write"
+
+
+def test_add_tag_takes_images_tags_or_full_images() -> None:
+    workflow = load("add-tag.yml")
+    inputs = workflow["on"]["workflow_dispatch"]["inputs"]
+    assert set(inputs) == {"images", "tags", "full_images"}
+    script = "\n".join(step.get("run", "") for step in steps(workflow))
+    assert "gh pr create" in script
+    calls = {command: args for step in steps(workflow) for command, args in invocations(step.get("run", ""))}
+    assert set(calls) == {"add-tag", "add-full-image"}
+
+
+def test_check_diffs_against_the_base_branch_with_full_history() -> None:
+    workflow = load("check.yml")
+    assert "pull_request" in workflow["on"]
+    checkout = next(s for s in steps(workflow) if s.get("uses", "").startswith("actions/checkout@"))
+    assert checkout["with"]["fetch-depth"] == 0
+    step = next(s for s in steps(workflow) if "check-new-images" in s.get("run", ""))
+    ((_command, args),) = list(invocations(step["run"]))
+    base = args[args.index("--base") + 1]
+    assert base in {"origin/$BASE_REF", "origin/${BASE_REF}"}
+    assert step["env"]["BASE_REF"] == "${{ github.base_ref }}"
+    sort_args = [a for s in steps(workflow) for c, a in invocations(s.get("run", "")) if c == "sort"]
+    assert sort_args == [["--check"]]
+
+
+def test_mirror_runs_the_container_with_credentials_and_step_summary() -> None:
+    workflow = load("mirror.yml")
+    assert workflow["on"]["push"]["branches"] == ["main"]
+    assert workflow["on"]["schedule"]
+    assert re.fullmatch(r"ghcr\.io/OWNER/image-mirror(:\S+)?", workflow["env"]["IMAGE_MIRROR_IMAGE"])
+    step = next(s for s in steps(workflow) if "docker run" in s.get("run", ""))
+    script = step["run"].replace("\\\n", " ")
+    words = shlex.split(script, comments=True)
+    assert ("sync", words[words.index("sync") + 1:]) in list(invocations(step["run"]))
+    # The step summary file is mounted and the tool is told where it is.
+    summary = re.search(r'-e GITHUB_STEP_SUMMARY=(\S+)', script)
+    assert summary and f'"$GITHUB_STEP_SUMMARY:{summary.group(1)}"' in script
+    # The credentials written by an earlier step are mounted read-only where DOCKER_CONFIG points.
+    docker_config = re.search(r"-e DOCKER_CONFIG=(\S+)", script)
+    assert docker_config and re.search(rf':{re.escape(docker_config.group(1))}:ro"', script)
+    writer = "\n".join(s.get("run", "") for s in steps(workflow))
+    assert '"$RUNNER_TEMP/docker/config.json"' in writer and "umask 077" in writer
+    # Credentials come from secrets, through env.
+    creds = next(s for s in steps(workflow) if "config.json" in s.get("run", ""))
+    assert all(v.startswith("${{ secrets.") for v in creds["env"].values())
+    cleanup = [s for s in steps(workflow) if s.get("if") == "always()"]
+    assert cleanup and "rm -rf" in cleanup[0]["run"]

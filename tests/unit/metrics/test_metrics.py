@@ -1,0 +1,519 @@
+"""mirror.metrics: what the exposition text says after a run, and how it is written and pushed.
+
+The text is parsed back with the strict parser in ``expfmt.py`` (HELP and TYPE before every
+family, contiguous families, no duplicate series, legal escapes only), so these tests check
+both the values and the format.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import stat
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp import web
+
+from mirror.errors import MirrorError
+from mirror.events import Stats
+from mirror.metrics import (
+    CONTENT_TYPE,
+    MetricsCollector,
+    MetricsError,
+    escape_label_value,
+    last_success_from_text,
+    publish,
+    push,
+    push_url,
+    read_last_success,
+    redact_url,
+    write_textfile,
+)
+
+from .expfmt import ExpositionError, parse
+
+
+class FakeClock:
+    def __init__(self, wall: float = 1_700_000_000.0, mono: float = 100.0) -> None:
+        self.wall = wall
+        self.mono = mono
+
+    def time(self) -> float:
+        return self.wall
+
+    def monotonic(self) -> float:
+        return self.mono
+
+
+def collector(command: str | None = None, clock: FakeClock | None = None) -> MetricsCollector:
+    clock = clock or FakeClock()
+    return MetricsCollector(command=command, clock=clock.time, monotonic=clock.monotonic)
+
+
+def discover_run(metrics: MetricsCollector) -> None:
+    """The events of a discover run with two good entries and one failed one."""
+    metrics.emit("discover.entry.start", entry="calico", source="github-releases:projectcalico/calico")
+    metrics.emit("discover.entry.done", entry="calico", source="github-releases:projectcalico/calico",
+                 seen=120, found=7, new=2, elapsed=0.84, images=["quay.io/calico/node"], tags=["v3.29.1", "v3.29.2"])
+    metrics.emit("discover.entry.done", entry="pause", source="registry", seen=30, found=3, new=0, elapsed=0.1,
+                 images=[], tags=[])
+    metrics.emit("discover.entry.failed", entry="flannel", source="github-latest-release:flannel-io/flannel",
+                 error="GitHub quota exhausted", elapsed=1.5)
+    metrics.emit("discover.done", entries=3, failed=1, new=2)
+
+
+def sync_run(metrics: MetricsCollector, *, failed: bool = False) -> None:
+    metrics.emit("sync.plan", lines=4 if failed else 3, jobs=4, copier="native", dry_run=False, missing=False)
+    metrics.emit("sync.copy.start", source="busybox", destination="reg/mirrored-busybox", tag="1.36.1")
+    metrics.emit("sync.copy.done", source="busybox", destination="reg/mirrored-busybox", tag="1.36.1",
+                 digest="sha256:aa", bytes=1000, blobs_sent=2, blobs_mounted=1, blobs_present=0)
+    metrics.emit("sync.copy.done", source="pause", destination="reg/mirrored-pause", tag="3.9",
+                 digest="sha256:bb", bytes=234, blobs_sent=1, blobs_mounted=0, blobs_present=3)
+    metrics.emit("sync.skip", source="pause", destination="reg/mirrored-pause", tag="3.10", reason="up to date")
+    if failed:
+        metrics.emit("sync.copy.failed", source="x", destination="reg/x", tag="1", reason="403", stage="copy")
+    metrics.emit("sync.done", lines=4 if failed else 3, copied=2, skipped=1, failed=1 if failed else 0,
+                 planned=0, bytes=1234, elapsed=2.0)
+
+
+# --------------------------------------------------------------------------------------------
+# discover
+# --------------------------------------------------------------------------------------------
+
+
+def test_discover_tags_seen_found_new_per_entry() -> None:
+    metrics = collector()
+    discover_run(metrics)
+    families = parse(metrics.render())
+
+    assert families["image_mirror_discover_tags_seen"].by("entry") == {"calico": 120, "pause": 30}
+    assert families["image_mirror_discover_tags_found"].by("entry") == {"calico": 7, "pause": 3}
+    assert families["image_mirror_discover_tags_new"].by("entry") == {"calico": 2, "pause": 0}
+    assert families["image_mirror_discover_entry_failed"].by("entry") == {"calico": 0, "pause": 0, "flannel": 1}
+    assert families["image_mirror_discover_entry_duration_seconds"].value(entry="flannel") == 1.5
+    # A failed entry has no tag counts: "0 new" would be a lie.
+    assert "flannel" not in families["image_mirror_discover_tags_seen"].by("entry")
+
+
+def test_every_family_is_a_documented_gauge() -> None:
+    metrics = collector()
+    discover_run(metrics)
+    sync_run(metrics)
+    stats = Stats()
+    stats.host("docker.io", 8).record_status(200)
+    families = parse(metrics.render(stats))
+    assert families
+    for name, family in families.items():
+        assert name.startswith("image_mirror_"), name
+        assert family.type == "gauge", name
+        assert family.help, name
+        assert not name.endswith("_total"), name
+
+
+def test_failed_run_has_no_last_success_and_run_success_zero() -> None:
+    metrics = collector("discover")
+    discover_run(metrics)  # one entry failed
+    families = parse(metrics.render())
+    assert "image_mirror_last_success_timestamp_seconds" not in families
+    assert families["image_mirror_run_success"].value(command="discover") == 0
+
+
+def test_successful_run_has_last_success_now() -> None:
+    clock = FakeClock(wall=1_733_000_000.25)
+    metrics = collector(clock=clock)
+    metrics.emit("discover.entry.done", entry="pause", seen=1, found=1, new=1)
+    metrics.emit("discover.done", entries=1, failed=0, new=1)
+    families = parse(metrics.render())
+    assert families["image_mirror_last_success_timestamp_seconds"].value(command="discover") == 1_733_000_000.25
+    assert families["image_mirror_run_success"].value(command="discover") == 1
+
+
+def test_run_without_done_event_did_not_succeed() -> None:
+    metrics = collector("sync")
+    metrics.emit("sync.copy.done", destination="d", tag="t", bytes=1)
+    assert metrics.succeeded() is False
+    assert "image_mirror_last_success_timestamp_seconds" not in parse(metrics.render())
+
+
+def test_explicit_verdict_beats_the_events() -> None:
+    # The CLI knows the exit code (e.g. --apply failed after a clean discover).
+    metrics = collector("discover")
+    metrics.emit("discover.done", entries=0, failed=0, new=0)
+    assert metrics.succeeded()
+    assert "image_mirror_last_success_timestamp_seconds" not in parse(metrics.render(succeeded=False))
+    failed = collector("discover")
+    discover_run(failed)
+    assert "image_mirror_last_success_timestamp_seconds" in parse(failed.render(succeeded=True))
+
+
+def test_failed_run_carries_the_previous_last_success_over() -> None:
+    metrics = collector("sync")
+    sync_run(metrics, failed=True)
+    families = parse(metrics.render(last_success=1_600_000_000.0))
+    assert families["image_mirror_last_success_timestamp_seconds"].value(command="sync") == 1_600_000_000
+    assert families["image_mirror_run_success"].value(command="sync") == 0
+
+
+def test_run_duration_from_the_injected_clock() -> None:
+    clock = FakeClock(mono=10.0)
+    metrics = collector("sync", clock)
+    clock.mono = 52.5
+    families = parse(metrics.render())
+    assert families["image_mirror_run_duration_seconds"].value(command="sync") == 42.5
+
+
+def test_command_is_taken_from_the_events() -> None:
+    metrics = collector()
+    metrics.emit("warning", source="cache", message="x")
+    metrics.emit("sync.plan", lines=0, dry_run=False)
+    metrics.emit("sync.done", lines=0, copied=0, skipped=0, failed=0, planned=0, bytes=0)
+    assert metrics.command == "sync"
+    assert parse(metrics.render())["image_mirror_run_success"].samples[0].labels == {"command": "sync"}
+
+
+# --------------------------------------------------------------------------------------------
+# sync
+# --------------------------------------------------------------------------------------------
+
+
+def test_sync_lines_bytes_and_blobs() -> None:
+    metrics = collector()
+    sync_run(metrics, failed=True)
+    families = parse(metrics.render())
+    assert families["image_mirror_sync_lines"].by("result") == {"copied": 2, "skipped": 1, "failed": 1}
+    assert families["image_mirror_sync_lines_planned"].value() == 4
+    assert families["image_mirror_sync_bytes_sent"].value() == 1234
+    assert families["image_mirror_sync_blobs"].by("result") == {"sent": 3, "mounted": 1, "present": 3}
+    assert "image_mirror_discover_tags_seen" not in families
+    assert metrics.succeeded() is False
+
+
+def test_sync_with_nothing_to_do_still_reports_zeroes() -> None:
+    metrics = collector()
+    metrics.emit("sync.plan", lines=0, dry_run=False)
+    metrics.emit("sync.done", lines=0, copied=0, skipped=0, failed=0, planned=0, bytes=0)
+    families = parse(metrics.render())
+    assert families["image_mirror_sync_lines"].by("result") == {"copied": 0, "skipped": 0, "failed": 0}
+    assert families["image_mirror_sync_bytes_sent"].value() == 0
+    assert "image_mirror_sync_blobs" not in families
+    assert metrics.succeeded()
+
+
+def test_dry_run_reports_planned_lines() -> None:
+    metrics = collector()
+    metrics.emit("sync.plan", lines=3, dry_run=True)
+    metrics.emit("sync.plan.item", destination="d", tag="1", action="copy")
+    metrics.emit("sync.skip", destination="d", tag="2", reason="up to date")
+    metrics.emit("sync.done", lines=3, copied=0, skipped=1, failed=0, planned=2, bytes=0)
+    lines = parse(metrics.render())["image_mirror_sync_lines"].by("result")
+    assert lines == {"copied": 0, "skipped": 1, "failed": 0, "planned": 2}
+    # render() does not change the collector: a second render says the same.
+    assert parse(metrics.render())["image_mirror_sync_lines"].by("result") == lines
+
+
+# --------------------------------------------------------------------------------------------
+# hosts (Stats)
+# --------------------------------------------------------------------------------------------
+
+
+def test_requests_by_host_and_status_retries_and_waits() -> None:
+    stats = Stats()
+    hub = stats.host("registry-1.docker.io", 8)
+    for status in (200, 200, 200, 401, 429):
+        with hub.request():
+            hub.record_status(status)
+    hub.retries = 2
+    hub.waits = 1
+    hub.wait_seconds = 12.5
+    github = stats.host("api.github.com", 4)
+    github.record_status(200)
+    github.record_status(304)
+    github.quota_remaining = 4321
+    github.quota_reset = 1_733_003_600.0
+
+    families = parse(collector("discover").render(stats))
+    requests = families["image_mirror_http_requests"]
+    assert requests.value(host="registry-1.docker.io", status="200") == 3
+    assert requests.value(host="registry-1.docker.io", status="429") == 1
+    assert requests.value(host="api.github.com", status="304") == 1
+    assert len(requests.samples) == 5
+    assert families["image_mirror_http_retries"].by("host") == {"api.github.com": 0, "registry-1.docker.io": 2}
+    assert families["image_mirror_rate_limit_waits"].value(host="registry-1.docker.io") == 1
+    assert families["image_mirror_rate_limit_wait_seconds"].value(host="registry-1.docker.io") == 12.5
+    assert families["image_mirror_http_in_flight_peak"].value(host="registry-1.docker.io") == 1
+    assert families["image_mirror_http_concurrency_limit"].by("host") == {"api.github.com": 4, "registry-1.docker.io": 8}
+    assert families["image_mirror_github_quota_remaining"].by("host") == {"api.github.com": 4321}
+    assert families["image_mirror_github_quota_reset_timestamp_seconds"].value(host="api.github.com") == 1_733_003_600
+
+
+def test_no_hosts_no_host_families() -> None:
+    families = parse(collector("sync").render(Stats()))
+    assert not any(name.startswith("image_mirror_http_") for name in families)
+
+
+# --------------------------------------------------------------------------------------------
+# format details
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "raw",
+    ['say "hi"', "back\\slash", "two\nlines", 'all \\ " \n three', "ünïcödé", "a}b{c,d=e"],
+)
+def test_label_values_are_escaped_and_round_trip(raw: str) -> None:
+    metrics = collector("discover")
+    metrics.emit("discover.entry.done", entry=raw, seen=1, found=1, new=1)
+    text = metrics.render()
+    assert "\n" not in escape_label_value(raw)
+    assert parse(text)["image_mirror_discover_tags_seen"].by("entry") == {raw: 1}
+
+
+def test_exact_text_of_a_small_run() -> None:
+    clock = FakeClock(wall=1_700_000_000.5, mono=5.0)
+    metrics = collector("discover", clock)
+    metrics.emit("discover.entry.done", entry='we"ird\\', seen=3, found=2, new=1, elapsed=0.25)
+    metrics.emit("discover.done", entries=1, failed=0, new=1)
+    clock.mono = 6.0
+    assert metrics.render() == (
+        "# HELP image_mirror_discover_tags_seen Tags (or chart versions, or images) the entry's version source "
+        "returned in the last run.\n"
+        "# TYPE image_mirror_discover_tags_seen gauge\n"
+        'image_mirror_discover_tags_seen{entry="we\\"ird\\\\"} 3\n'
+        "# HELP image_mirror_discover_tags_found Tags of the entry left after its filters in the last run.\n"
+        "# TYPE image_mirror_discover_tags_found gauge\n"
+        'image_mirror_discover_tags_found{entry="we\\"ird\\\\"} 2\n'
+        "# HELP image_mirror_discover_tags_new Found tags of the entry that are not in images-list yet.\n"
+        "# TYPE image_mirror_discover_tags_new gauge\n"
+        'image_mirror_discover_tags_new{entry="we\\"ird\\\\"} 1\n'
+        "# HELP image_mirror_discover_entry_failed 1 when the entry failed in the last run, 0 when it succeeded.\n"
+        "# TYPE image_mirror_discover_entry_failed gauge\n"
+        'image_mirror_discover_entry_failed{entry="we\\"ird\\\\"} 0\n'
+        "# HELP image_mirror_discover_entry_duration_seconds How long the entry took in the last run.\n"
+        "# TYPE image_mirror_discover_entry_duration_seconds gauge\n"
+        'image_mirror_discover_entry_duration_seconds{entry="we\\"ird\\\\"} 0.25\n'
+        "# HELP image_mirror_run_duration_seconds Wall time of the last run.\n"
+        "# TYPE image_mirror_run_duration_seconds gauge\n"
+        'image_mirror_run_duration_seconds{command="discover"} 1\n'
+        "# HELP image_mirror_run_success 1 when the last run succeeded, else 0.\n"
+        "# TYPE image_mirror_run_success gauge\n"
+        'image_mirror_run_success{command="discover"} 1\n'
+        "# HELP image_mirror_last_success_timestamp_seconds Unix time the last successful run finished.\n"
+        "# TYPE image_mirror_last_success_timestamp_seconds gauge\n"
+        'image_mirror_last_success_timestamp_seconds{command="discover"} 1700000000.5\n'
+    )
+
+
+def test_samples_are_sorted_for_stable_output() -> None:
+    first, second = collector("discover"), collector("discover")
+    for key in ("b", "a", "c"):
+        first.emit("discover.entry.done", entry=key, seen=1, found=1, new=0)
+    for key in ("c", "b", "a"):
+        second.emit("discover.entry.done", entry=key, seen=1, found=1, new=0)
+    assert first.render() == second.render()
+
+
+def test_the_test_parser_rejects_what_it_should() -> None:
+    # Guard the guard: the strict parser must catch the mistakes it exists to catch.
+    with pytest.raises(ExpositionError):
+        parse("x 1\n")  # no HELP/TYPE
+    with pytest.raises(ExpositionError):
+        parse('# HELP x h\n# TYPE x gauge\nx{a="b\\q"} 1\n')  # illegal escape
+    with pytest.raises(ExpositionError):
+        parse("# HELP x h\n# TYPE x gauge\nx 1\n# HELP y h\n# TYPE y gauge\ny 1\nx 2\n")  # not contiguous
+    with pytest.raises(ExpositionError):
+        parse('# HELP x h\n# TYPE x gauge\nx{a="1"} 1\nx{a="1"} 2\n')  # duplicate series
+    with pytest.raises(ExpositionError):
+        parse("# HELP x h\n# TYPE x gauge\nx 1")  # no final newline
+
+
+# --------------------------------------------------------------------------------------------
+# textfile
+# --------------------------------------------------------------------------------------------
+
+
+def test_write_textfile_is_atomic_and_readable_by_node_exporter(tmp_path: Path) -> None:
+    target = tmp_path / "textfile" / "image_mirror.prom"
+    write_textfile(target, "old 1\n")
+    old_inode = target.stat().st_ino
+    write_textfile(target, "# HELP a b\n# TYPE a gauge\na 2\n")
+    assert target.read_text() == "# HELP a b\n# TYPE a gauge\na 2\n"
+    assert target.stat().st_ino != old_inode  # replaced by rename, never rewritten in place
+    assert stat.S_IMODE(target.stat().st_mode) == 0o644
+    assert sorted(p.name for p in target.parent.iterdir()) == ["image_mirror.prom"]
+
+
+def test_write_textfile_error_names_the_file_and_leaves_no_temp(tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("")
+    with pytest.raises(MetricsError, match="not-a-dir") as info:
+        write_textfile(blocker / "m.prom", "a 1\n")
+    assert isinstance(info.value, MirrorError)
+
+    readonly = tmp_path / "ro"
+    readonly.mkdir()
+    os.chmod(readonly, 0o555)
+    try:
+        if os.access(readonly, os.W_OK):  # root ignores modes: make the rename fail instead
+            (readonly / "m.prom").mkdir()
+            (readonly / "m.prom" / "x").write_text("")
+        with pytest.raises(MetricsError, match="m.prom"):
+            write_textfile(readonly / "m.prom", "a 1\n")
+        assert not [p for p in readonly.iterdir() if p.name.endswith(".tmp")]
+    finally:
+        os.chmod(readonly, 0o755)
+
+
+def test_last_success_round_trips_through_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "m.prom"
+    assert read_last_success(path) is None
+    ok = collector("sync", FakeClock(wall=1_700_000_123.0))
+    sync_run(ok)
+    write_textfile(path, ok.render())
+    assert read_last_success(path) == 1_700_000_123.0
+    assert read_last_success(path, command="sync") == 1_700_000_123.0
+    assert read_last_success(path, command="discover") is None
+
+    failed = collector("sync", FakeClock(wall=1_800_000_000.0))
+    sync_run(failed, failed=True)
+    write_textfile(path, failed.render(last_success=read_last_success(path, "sync")))
+    assert read_last_success(path, "sync") == 1_700_000_123.0
+    assert last_success_from_text("garbage\n") is None
+
+
+# --------------------------------------------------------------------------------------------
+# Pushgateway URL and errors (the real Pushgateway is in tests/integration/metrics)
+# --------------------------------------------------------------------------------------------
+
+
+def test_push_url_grouping_key() -> None:
+    assert push_url("http://pg:9091") == "http://pg:9091/metrics/job/image-mirror"
+    assert push_url("http://pg:9091/", "image-mirror-sync", "shard-2") == \
+        "http://pg:9091/metrics/job/image-mirror-sync/instance/shard-2"
+    # A value with "/" uses the base64url form; others are percent-encoded.
+    assert push_url("http://pg:9091", "j", "2/4") == "http://pg:9091/metrics/job/j/instance@base64/Mi80"
+    assert push_url("http://pg:9091", "j", "", grouping={"command": "a b"}) == \
+        "http://pg:9091/metrics/job/j/instance@base64/=/command/a%20b"
+    assert push_url("https://u:secret@pg.example:443/prefix?token=x", "j") == \
+        "https://pg.example:443/prefix/metrics/job/j"
+    with pytest.raises(MetricsError):
+        push_url("pg:9091", "j")
+    with pytest.raises(ValueError):
+        push_url("http://pg:9091", "j", grouping={"bad-label": "x"})
+
+
+def test_redact_url() -> None:
+    assert redact_url("https://user:pa55@pg.example:9091/x?token=t#f") == "https://pg.example:9091/x"
+    assert redact_url("http://[::1]:9091") == "http://[::1]:9091"
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.mark.anyio
+async def test_push_connection_error_is_a_mirror_error_without_secrets() -> None:
+    url = f"http://admin:hunter2@127.0.0.1:{_closed_port()}"
+    with pytest.raises(MetricsError) as info:
+        await push(None, url, "a 1\n", timeout=5)
+    assert isinstance(info.value, MirrorError)
+    message = str(info.value)
+    assert "127.0.0.1" in message
+    assert "hunter2" not in message and "admin" not in message
+
+
+class Recorder:
+    """A tiny HTTP server that records what it was sent and answers ``status``."""
+
+    def __init__(self) -> None:
+        self.requests: list[dict[str, Any]] = []
+        self.status = 200
+        self.body = ""
+
+    async def handle(self, request: web.Request) -> web.Response:
+        self.requests.append({"method": request.method, "path": request.raw_path,
+                              "headers": dict(request.headers), "body": await request.text()})
+        return web.Response(status=self.status, text=self.body)
+
+
+@pytest.fixture
+async def recorder() -> AsyncIterator[tuple[Recorder, str]]:
+    rec = Recorder()
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", rec.handle)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    try:
+        yield rec, f"127.0.0.1:{port}"
+    finally:
+        await runner.cleanup()
+
+
+@pytest.mark.anyio
+async def test_push_sends_put_with_content_type_and_basic_auth(recorder: tuple[Recorder, str]) -> None:
+    rec, host = recorder
+    async with aiohttp.ClientSession() as session:
+        await push(session, f"http://ci%40corp:p%3Ass@{host}/gw", "a 1\n", "image-mirror-sync", "shard-0")
+        await push(session, f"http://{host}", "b 2\n", replace=False)
+    first, second = rec.requests
+    assert first["method"] == "PUT"
+    assert first["path"] == "/gw/metrics/job/image-mirror-sync/instance/shard-0"
+    assert first["headers"]["Content-Type"] == CONTENT_TYPE
+    assert first["headers"]["Authorization"] == "Basic Y2lAY29ycDpwOnNz"  # ci@corp:p:ss
+    assert first["body"] == "a 1\n"
+    assert second["method"] == "POST" and "Authorization" not in second["headers"]
+
+
+@pytest.mark.anyio
+async def test_push_error_status_names_the_url_not_the_password(recorder: tuple[Recorder, str]) -> None:
+    rec, host = recorder
+    rec.status, rec.body = 400, "text format parsing error in line 1"
+    with pytest.raises(MetricsError) as info:
+        await push(None, f"http://bot:s3cr3t@{host}", "a 1\n", "j")
+    message = str(info.value)
+    assert f"http://{host}/metrics/job/j" in message
+    assert "400" in message and "parsing error" in message
+    assert "s3cr3t" not in message and "bot" not in message
+
+
+# --------------------------------------------------------------------------------------------
+# publish: the CLI's one call
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.anyio
+async def test_publish_writes_the_file_and_carries_last_success_over_a_failure(tmp_path: Path) -> None:
+    path = tmp_path / "image_mirror_sync.prom"
+    ok = collector("sync", FakeClock(wall=1_700_000_000.0))
+    sync_run(ok)
+    text = await publish(ok, Stats(), succeeded=True, metrics_file=path)
+    assert path.read_text() == text
+    assert read_last_success(path, "sync") == 1_700_000_000
+
+    failed = collector("sync", FakeClock(wall=1_800_000_000.0))
+    sync_run(failed, failed=True)
+    await publish(failed, Stats(), succeeded=False, metrics_file=path)
+    families = parse(path.read_text())
+    assert families["image_mirror_run_success"].value(command="sync") == 0
+    assert families["image_mirror_last_success_timestamp_seconds"].value(command="sync") == 1_700_000_000
+
+
+@pytest.mark.anyio
+async def test_publish_tries_both_destinations_and_reports_both_failures(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    metrics = collector("discover")
+    metrics.emit("discover.done", entries=0, failed=0, new=0)
+    with pytest.raises(MetricsError) as info:
+        await publish(metrics, None, succeeded=True, metrics_file=blocker / "m.prom",
+                      pushgateway=f"http://u:pw123@127.0.0.1:{_closed_port()}")
+    message = str(info.value)
+    assert "m.prom" in message and "127.0.0.1" in message and "pw123" not in message
