@@ -83,7 +83,10 @@ def _common_parser(suppress: bool) -> argparse.ArgumentParser:
                        help="write Prometheus metrics of the run here (textfile collector; env IMAGE_MIRROR_METRICS_FILE)")
     group.add_argument("--pushgateway", metavar="URL", default=default(None),
                        help="push Prometheus metrics of the run to this Pushgateway (env IMAGE_MIRROR_PUSHGATEWAY)")
-    group.add_argument("-v", "--verbose", action="count", default=default(0), help="more output")
+    # Counted separately before and after the subcommand (the sub-parser would overwrite the
+    # count otherwise); resolve_settings adds them up.
+    group.add_argument("-v", "--verbose", action="count", default=default(0),
+                       dest="verbose_after" if suppress else "verbose", help="more output")
     return parser
 
 
@@ -109,7 +112,7 @@ def resolve_settings(args: argparse.Namespace, env: dict[str, str]) -> Settings:
         config=args.config or "config.json",
         registries=args.registries or env.get("IMAGE_MIRROR_REGISTRIES") or None,
         log_format=args.log_format,
-        verbose=args.verbose,
+        verbose=args.verbose + getattr(args, "verbose_after", 0),
         cache=args.cache,
         no_cache=args.no_cache,
         max_wait=args.max_wait,
