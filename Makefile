@@ -24,3 +24,6 @@ test:
 
 demo:
 	scripts/demo.sh
+
+bench:
+	python -m bench $(BENCH_ARGS)

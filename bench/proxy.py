@@ -1,0 +1,239 @@
+"""A latency proxy: a fixed delay per request, and a count of what passed through it.
+
+Every benchmark request goes through one of these (aiohttp, bound to 127.0.0.1
+only). It stands for the network between a mirror job and a registry: each
+request waits ``delay`` seconds before it is forwarded, so a tool that makes
+fewer requests, or makes them concurrently, is faster here as it would be on a
+real network. The count is the truth about the wire: "two requests per line"
+is checked here, not in the tool's own statistics.
+
+Kinds (``Counter`` keys are ``"<METHOD> <kind>"``):
+
+* ``manifest``  ``/v2/<repo>/manifests/<ref>`` (HEAD, GET, PUT)
+* ``blob``      ``/v2/<repo>/blobs/<digest>`` (HEAD, GET)
+* ``upload``    ``/v2/<repo>/blobs/uploads/…`` (POST to start, PUT/PATCH to send)
+* ``mount``     ``POST …/blobs/uploads/?mount=…&from=…``
+* ``tags``      ``/v2/<repo>/tags/list``
+* ``token``     any path ending in ``/token`` (token realms)
+* ``ping``      ``/v2/``
+* ``other``     everything else (GitHub API, chart repositories)
+
+Blob uploads are also recorded per ``(repository, digest)`` so the benchmark can
+check that every distinct blob is sent once per destination repository.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import socket
+from collections import Counter
+from dataclasses import dataclass, field
+from urllib.parse import parse_qs, urlsplit
+
+import aiohttp
+from aiohttp import web
+from multidict import CIMultiDict
+
+__all__ = ["LatencyProxy", "ProxyCounters", "classify"]
+
+_HOP_BY_HOP = frozenset({
+    "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailers",
+    "transfer-encoding", "upgrade", "host", "content-length",
+})
+_PATH = re.compile(r"^/v2/(?P<repo>.+?)/(?P<area>manifests|blobs|tags)/(?P<rest>.*)$")
+
+
+def classify(method: str, path: str, query: dict[str, str]) -> tuple[str, str | None, str | None]:
+    """``(kind, repository, reference)`` of a request."""
+    if path.rstrip("/") == "/v2":
+        return "ping", None, None
+    if path.endswith("/token"):
+        return "token", None, None
+    match = _PATH.match(path)
+    if not match:
+        return "other", None, None
+    repo, area, rest = match.group("repo"), match.group("area"), match.group("rest")
+    if area == "manifests":
+        return "manifest", repo, rest
+    if area == "tags":
+        return "tags", repo, None
+    if rest.startswith("uploads"):
+        if method == "POST" and "mount" in query:
+            return "mount", repo, query["mount"]
+        return "upload", repo, query.get("digest")
+    return "blob", repo, rest
+
+
+@dataclass
+class ProxyCounters:
+    """What one proxy saw since the last :meth:`reset`."""
+
+    by_kind: Counter[str] = field(default_factory=Counter)
+    #: per upstream "host" (the first path component after /v2/, i.e. repository_prefix)
+    by_prefix: Counter[str] = field(default_factory=Counter)
+    by_status: Counter[int] = field(default_factory=Counter)
+    #: final blob upload PUTs per (repository, digest)
+    blob_puts: Counter[tuple[str, str]] = field(default_factory=Counter)
+    mounts: Counter[tuple[str, str]] = field(default_factory=Counter)
+    in_flight: int = 0
+    peak_in_flight: int = 0
+
+    @property
+    def total(self) -> int:
+        return sum(self.by_kind.values())
+
+    def count(self, method: str | None = None, kind: str | None = None) -> int:
+        total = 0
+        for key, value in self.by_kind.items():
+            m, k = key.split(" ", 1)
+            if (method is None or m == method) and (kind is None or k == kind):
+                total += value
+        return total
+
+    def snapshot(self) -> dict[str, object]:
+        return {
+            "total": self.total,
+            "by_kind": dict(sorted(self.by_kind.items())),
+            "by_prefix": dict(sorted(self.by_prefix.items())),
+            "by_status": {str(k): v for k, v in sorted(self.by_status.items())},
+            "blob_puts": sum(self.blob_puts.values()),
+            "blob_put_pairs": len(self.blob_puts),
+            "blob_put_duplicates": sum(v - 1 for v in self.blob_puts.values() if v > 1),
+            "mounts": sum(self.mounts.values()),
+            "peak_in_flight": self.peak_in_flight,
+        }
+
+
+class LatencyProxy:
+    """Reverse proxy to ``upstream`` on a free 127.0.0.1 port, ``delay`` seconds per request.
+
+    ``upstream`` may also be an aiohttp ``web.Application`` (a fake served in this
+    process); it then runs on its own loopback port behind the proxy.
+    """
+
+    def __init__(self, upstream: str, *, delay: float = 0.020, name: str = "proxy") -> None:
+        self.upstream = upstream.rstrip("/")
+        self.delay = delay
+        self.name = name
+        self.counters = ProxyCounters()
+        self._runner: web.AppRunner | None = None
+        self._session: aiohttp.ClientSession | None = None
+        self._port: int | None = None
+
+    @property
+    def host(self) -> str:
+        if self._port is None:
+            raise RuntimeError("proxy not started")
+        return f"127.0.0.1:{self._port}"
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}"
+
+    def reset(self) -> ProxyCounters:
+        """Start counting afresh; return what was counted so far."""
+        old, self.counters = self.counters, ProxyCounters()
+        return old
+
+    async def start(self) -> LatencyProxy:
+        app = web.Application(client_max_size=1024**3)
+        app.router.add_route("*", "/{tail:.*}", self._handle)
+        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await self._runner.setup()
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", 0))
+        self._port = int(sock.getsockname()[1])
+        await web.SockSite(self._runner, sock, backlog=1024).start()
+        connector = aiohttp.TCPConnector(limit=256, limit_per_host=256)
+        self._session = aiohttp.ClientSession(
+            connector=connector, auto_decompress=False, cookie_jar=aiohttp.DummyCookieJar(),
+            timeout=aiohttp.ClientTimeout(total=600),
+        )
+        return self
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> LatencyProxy:
+        return await self.start()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        query = {k: v[0] for k, v in parse_qs(request.query_string, keep_blank_values=True).items()}
+        kind, repo, ref = classify(request.method, request.path, query)
+        counters = self.counters
+        counters.by_kind[f"{request.method} {kind}"] += 1
+        if repo:
+            counters.by_prefix[repo.split("/", 1)[0]] += 1
+        counters.in_flight += 1
+        counters.peak_in_flight = max(counters.peak_in_flight, counters.in_flight)
+        try:
+            if self.delay > 0:
+                await asyncio.sleep(self.delay)
+            body = await request.read()
+            # A list, not a dict: clients repeat headers (skopeo sends one Accept per media type).
+            headers = [(k, v) for k, v in request.headers.items() if k.lower() not in _HOP_BY_HOP]
+            assert self._session is not None
+            async with self._session.request(
+                request.method, self.upstream + request.path_qs, headers=headers,
+                data=body if body or request.method in ("PUT", "POST", "PATCH") else None,
+                allow_redirects=False,
+            ) as upstream:
+                payload = await upstream.read()
+                status = upstream.status
+                out_headers = CIMultiDict[str]()
+                for key, value in upstream.headers.items():
+                    if key.lower() in _HOP_BY_HOP:
+                        continue
+                    if key.lower() == "location":
+                        value = self._rewrite_location(value)
+                    elif key.lower() == "link":
+                        value = value.replace(self.upstream, self.url)
+                    out_headers.add(key, value)
+                length = upstream.headers.get("Content-Length")
+        finally:
+            counters.in_flight -= 1
+        counters.by_status[status] += 1
+        if kind == "upload" and request.method == "PUT" and ref and status in (201, 204):
+            counters.blob_puts[(repo or "", ref)] += 1
+        if kind == "mount" and status == 201:
+            counters.mounts[(repo or "", ref or "")] += 1
+        response = web.StreamResponse(status=status, headers=out_headers)
+        if request.method == "HEAD":
+            if length is not None:
+                response.headers["Content-Length"] = length
+            await response.prepare(request)
+            await response.write_eof()
+            return response
+        response.content_length = len(payload)
+        await response.prepare(request)
+        if payload:
+            await response.write(payload)
+        await response.write_eof()
+        return response
+
+    def _rewrite_location(self, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.netloc and f"{parts.scheme}://{parts.netloc}" == self.upstream:
+            return self.url + value[len(self.upstream):]
+        return value
+
+
+async def serve_app(app: web.Application) -> tuple[web.AppRunner, str]:
+    """Run an aiohttp application (a fake) on a free 127.0.0.1 port; return its runner and URL."""
+    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    await runner.setup()
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    port = int(sock.getsockname()[1])
+    await web.SockSite(runner, sock, backlog=1024).start()
+    return runner, f"http://127.0.0.1:{port}"
