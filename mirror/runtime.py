@@ -8,10 +8,12 @@ methods to the pipelines; nothing here is global.
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import anyio
 
@@ -19,10 +21,10 @@ from .cache import Cache, NullCache, open_cache
 from .config import Entry, SourceKind
 from .errors import NotFound
 from .events import EventSink, NullSink, Stats
-from .github import GitHubClient
+from .github import DEFAULT_API_URL, GitHubClient
 from .helm import HelmRenderer
 from .ref import DOCKER_HUB, ImageRef
-from .registry import RegistryClient, load_registries
+from .registry import RegistryClient, Registries, load_registries
 from .sources import github_latest_release, github_releases, github_tagged_images_file
 from .sources import helm as helm_source
 from .sources import registry as registry_source
@@ -82,6 +84,14 @@ class Runtime:
         return await self.registry.repository_exists(ref)
 
 
+def _github_limits(hosts: Registries) -> dict[str, Any]:
+    """The registries file may set ``concurrency`` for the GitHub API host too
+    (``api.github.com`` or the host of ``GITHUB_API_URL``); unset means the client's defaults."""
+    host = urlsplit(os.environ.get("GITHUB_API_URL") or DEFAULT_API_URL).netloc.lower()
+    config = hosts.hosts.get(host)
+    return {} if config is None else {"concurrency": config.concurrency}
+
+
 @asynccontextmanager
 async def open_runtime(
     settings: Settings, stats: Stats | None = None, events: EventSink | None = None
@@ -93,9 +103,8 @@ async def open_runtime(
     async with RegistryClient.open(hosts=hosts, stats=run_stats) as registry:
         cache = await open_cache(settings.cache, enabled=not settings.no_cache, events=sink)
         try:
-            github = GitHubClient(
-                registry.session, cache=cache, stats=run_stats, events=sink, max_wait=settings.max_wait
-            )
+            github = GitHubClient(registry.session, cache=cache, stats=run_stats, events=sink,
+                                  max_wait=settings.max_wait, **_github_limits(hosts))
             async with HelmRenderer() as helm:
                 yield Runtime(run_stats, sink, registry, github, cache, helm)
         finally:

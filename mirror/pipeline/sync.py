@@ -378,6 +378,10 @@ class _Run:
         )  # fmt: skip
 
 
+#: Lines planned (and copied) at the same time; the per-host limiters decide the real pace.
+PLAN_WORKERS = 64
+
+
 async def sync(
     work: Sequence[WorkItem],
     client: RegistryClient,
@@ -395,10 +399,19 @@ async def sync(
     winners = superseded([(item.line.source_image, item.destination) for item in work])
     for index, winner_index in winners.items():
         run.superseded(work[index], work[winner_index])
+    todo = [item for index, item in enumerate(work) if index not in winners]
+    pending = iter(todo)
+
+    async def worker() -> None:
+        # The iterator is shared: each item is taken once (next() runs between awaits).
+        for item in pending:
+            await run.line(item)
+
+    # A fixed pool rather than a task per line: memory stays flat for long lists, and
+    # PLAN_WORKERS lines in flight are enough to keep every host's limit busy.
     async with anyio.create_task_group() as group:
-        for index, item in enumerate(work):
-            if index not in winners:
-                group.start_soon(run.line, item)
+        for _ in range(min(len(todo), max(PLAN_WORKERS, 4 * options.jobs))):
+            group.start_soon(worker)
     report = SyncReport(sorted(run.results, key=lambda r: (r.line, r.destination, r.tag)), clock() - started)
     sink.emit("sync.done", **report.totals())
     return report
