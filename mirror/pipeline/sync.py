@@ -291,6 +291,10 @@ class _Run:
         self.planner = _Planner(client, options)
         self.workers = anyio.CapacityLimiter(max(1, options.jobs))
         self.results: list[LineResult] = []
+        # Out-of-process copiers (skopeo, oras) cannot share what they are uploading, so two
+        # of them in one destination repository would both send the shared blobs: one at a time
+        # per repository (the native copier de-duplicates blobs itself and needs no lock).
+        self._repository_locks: dict[str, anyio.Lock] | None = None if copier.name == "native" else {}
 
     def _result(self, item: PlanItem, outcome: Outcome, started: float, **extra: Any) -> LineResult:
         fields = item.fields()
@@ -326,7 +330,12 @@ class _Run:
                            digest=item.source_digest)
             self._result(item, Outcome.PLANNED, started)
             return
-        async with self.workers:
+        if self._repository_locks is None:
+            async with self.workers:
+                await self._copy(item, started)
+            return
+        # The repository lock is taken before the copy slot, so waiting for it holds no slot.
+        async with self._repository_locks.setdefault(item.destination.name, anyio.Lock()), self.workers:
             await self._copy(item, started)
 
     def superseded(self, work: WorkItem, winner: WorkItem) -> None:
