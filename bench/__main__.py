@@ -60,7 +60,8 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--extra-concurrency", type=int,
                         help="one more warm no-op run with this concurrency for every host (e.g. 32)")
     parser.add_argument("--github-concurrency", type=int,
-                        help="one more discovery run with the GitHub client's limit patched to N (experiment)")
+                        help="one more discovery run with the GitHub API host's concurrency set to N in the "
+                             "registries file (experiment)")
     parser.add_argument("--images-list", type=Path, default=LIST, help=f"the list to mirror (default {LIST})")
     parser.add_argument("--workdir", type=Path, default=Path("/dev/shm/image-mirror-bench"))
     parser.add_argument("--skip", default="", help="comma list of: cold,skopeo,seedloop,warm,missing,discovery")

@@ -9,10 +9,8 @@
   big benchmark process would report the benchmark's size;
 * ``BENCH_PROFILE``: run under cProfile and dump the stats there;
 * ``BENCH_SEQUENTIAL=1``: the seed's sequential shape for discovery — the
-  GitHub client and the helm renderer get a concurrency of 1 (neither is
-  configurable from the command line; the registries file sets the rest);
-* ``BENCH_GITHUB_CONCURRENCY=N``: the GitHub client's limit set to N instead
-  (an experiment: what a configurable limit would give).
+  helm renderer gets a concurrency of 1 (it has no setting; the registries
+  file sets every other limit, the GitHub API host's included).
 """
 
 from __future__ import annotations
@@ -22,22 +20,15 @@ import resource
 import sys
 
 
-def _limits(github_limit: int, helm_limit: int | None) -> None:
-    from mirror import github, helm
+def _helm_limit(limit: int) -> None:
+    from mirror import helm
 
-    original_github = github.GitHubClient.__init__
-    original_helm = helm.HelmRenderer.__init__
-
-    def github_init(self, *args, **kwargs):  # type: ignore[no-untyped-def]
-        kwargs["concurrency"] = github_limit
-        original_github(self, *args, **kwargs)
+    original = helm.HelmRenderer.__init__
 
     def helm_init(self, *args, **kwargs):  # type: ignore[no-untyped-def]
-        if helm_limit is not None:
-            kwargs["concurrency"] = helm_limit
-        original_helm(self, *args, **kwargs)
+        kwargs["concurrency"] = limit
+        original(self, *args, **kwargs)
 
-    github.GitHubClient.__init__ = github_init  # type: ignore[method-assign]
     helm.HelmRenderer.__init__ = helm_init  # type: ignore[method-assign]
 
 
@@ -56,9 +47,7 @@ def main() -> int:
     from mirror.cli import main as cli_main
 
     if os.environ.get("BENCH_SEQUENTIAL") == "1":
-        _limits(1, 1)
-    elif os.environ.get("BENCH_GITHUB_CONCURRENCY"):
-        _limits(int(os.environ["BENCH_GITHUB_CONCURRENCY"]), None)
+        _helm_limit(1)
     profile = os.environ.get("BENCH_PROFILE")
     try:
         if profile:

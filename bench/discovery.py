@@ -18,9 +18,10 @@ latency proxies as the sync scenarios:
   uses the real helm binary.
 
 Two shapes of the same engine are timed: default limits, and "every limit 1"
-(``concurrency: 1`` for every host in the registries file, and the GitHub
-client's and helm renderer's own limiters forced to 1 through
-:mod:`bench._cli`, since neither is configurable) — the seed's sequential shape.
+(``concurrency: 1`` for every host in the registries file, the GitHub API host
+— the host of ``GITHUB_API_URL`` — included, and the helm renderer's own
+limiter forced to 1 through :mod:`bench._cli`, since it is not configurable) —
+the seed's sequential shape.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from aiohttp import web
 
@@ -226,7 +228,10 @@ class DiscoveryBed:
             await runner.cleanup()
         await self.github.close()
 
-    def registries_file(self, concurrency: int | None) -> Path:
+    def registries_file(self, concurrency: int | None, github_concurrency: int | None = None) -> Path:
+        """``concurrency`` for every host (None: the defaults); the GitHub API host (the host of
+        ``GITHUB_API_URL``, here its latency proxy) gets ``github_concurrency``, else the same
+        ``concurrency`` (unlisted: the client's default of 4)."""
         limit = f"  concurrency: {concurrency}\n" if concurrency else ""
         text = (
             f"docker.io:\n  endpoint: {self.tags_proxy.url}\n  repository_prefix: docker.io\n{limit}"
@@ -234,19 +239,21 @@ class DiscoveryBed:
             f"docs.tigera.io:\n  endpoint: {self.charts_proxy.url}\n{limit}"
             f"helm.cilium.io:\n  endpoint: {self.charts_proxy.url}/cilium\n{limit}"
         )
-        path = self.rundir / f"discover-registries-{concurrency or 'default'}.yaml"
+        github_limit = github_concurrency or concurrency
+        if github_limit:
+            text += f"{urlsplit(self.github_proxy.url).netloc}:\n  concurrency: {github_limit}\n"
+        label = f"{concurrency or 'default'}" + (f"-github{github_concurrency}" if github_concurrency else "")
+        path = self.rundir / f"discover-registries-{label}.yaml"
         path.write_text(text)
         return path
 
     async def discover(self, name: str, *, sequential: bool, github_concurrency: int | None = None) -> Measurement:
-        registries = self.registries_file(1 if sequential else None)
+        registries = self.registries_file(1 if sequential else None, None if sequential else github_concurrency)
         extra = {"GITHUB_API_URL": self.github_proxy.url}
         assert self.helm_dir is not None
         extra["PATH"] = f"{self.helm_dir}{os.pathsep}{os.environ.get('PATH', '')}"
         if sequential:
-            extra["BENCH_SEQUENTIAL"] = "1"
-        elif github_concurrency:
-            extra["BENCH_GITHUB_CONCURRENCY"] = str(github_concurrency)
+            extra["BENCH_SEQUENTIAL"] = "1"  # the helm renderer's limit (not configurable) to 1
         env = base_env(self.rundir / "home", extra)
         argv = image_mirror_argv("--registries", str(registries), "--images-list", str(self.images_list),
                                  "--config", str(self.rundir / "discover.config.json"), "--no-cache",
