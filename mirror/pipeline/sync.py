@@ -24,6 +24,8 @@ secret-free fields; the UI renders them.
 
 from __future__ import annotations
 
+import contextlib
+
 import json
 import time
 from collections.abc import Awaitable, Sequence
@@ -418,7 +420,16 @@ async def sync(
 
     # A fixed pool rather than a task per line: memory stays flat for long lists, and
     # PLAN_WORKERS lines in flight are enough to keep every host's limit busy.
+    async def prefetch(ref: ImageRef) -> None:
+        with contextlib.suppress(Exception):  # a failure resurfaces, per line, when the line asks
+            await run.planner.destination_tags(ref)
+
     async with anyio.create_task_group() as group:
+        if options.missing:
+            # Every repository's tag list up front: the list is sorted by destination, so the
+            # workers alone would keep only a few repositories' requests in flight.
+            for ref in {item.destination.name: item.destination for item in todo}.values():
+                group.start_soon(prefetch, ref)
         for _ in range(min(len(todo), max(PLAN_WORKERS, 4 * options.jobs))):
             group.start_soon(worker)
     report = SyncReport(sorted(run.results, key=lambda r: (r.line, r.destination, r.tag)), clock() - started)
