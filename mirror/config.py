@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -282,26 +283,22 @@ def _parse_entry(key: str, raw: Any, c: _Collector) -> Entry | None:
             imageref.parse(image)
         except InvalidReference as exc:
             c.add(field_where("images"), str(exc))
-    version_filter = raw.get("versionFilter")
-    if version_filter is not None:
-        if not isinstance(version_filter, str):
-            c.add(field_where("versionFilter"), "must be a string (a regular expression)")
-            version_filter = None
-        else:
-            try:
-                re.compile(version_filter)
-            except re.error as exc:
-                c.add(field_where("versionFilter"), f"invalid regular expression {version_filter!r}: {exc}")
-    constraint = raw.get("versionConstraint")
-    if constraint is not None:
-        if not isinstance(constraint, str):
-            c.add(field_where("versionConstraint"), "must be a string")
-            constraint = None
-        else:
-            try:
-                compile_version_constraint(constraint)
-            except ValueError as exc:
-                c.add(field_where("versionConstraint"), f"invalid version constraint {constraint!r}: {exc}")
+    def checked_string(name: str, kind: str, check: Callable[[str], object]) -> str | None:
+        """An optional string field that must compile (regex, constraint) here, not at run time."""
+        value = raw.get(name)
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            c.add(field_where(name), f"must be a string ({kind})")
+            return None
+        try:
+            check(value)
+        except (re.error, ValueError) as exc:
+            c.add(field_where(name), f"invalid {kind} {value!r}: {exc}")
+        return value
+
+    version_filter = checked_string("versionFilter", "regular expression", re.compile)
+    constraint = checked_string("versionConstraint", "version constraint", compile_version_constraint)
     flags: dict[str, bool] = {}
     for name in ("latest", "latest_entry"):
         value = _bool(raw.get(name, False))
