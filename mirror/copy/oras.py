@@ -50,6 +50,24 @@ class _Side:
 
     host: ResolvedHost
     credential: Credential | None
+    basic: bool = False  # the registry answers with a Basic challenge (else: token auth)
+
+
+def _verify(host: ResolvedHost) -> bool | str:
+    return host.ca_file or host.tls_verify
+
+
+def _answers_basic(host: ResolvedHost) -> bool:
+    """Whether ``/v2/`` answers 401 with a Basic challenge (blocking: call in a worker thread)."""
+    import requests
+
+    prefix = "http" if host.plain_http else "https"
+    try:
+        response = requests.get(f"{prefix}://{host.netloc}/v2/", verify=_verify(host), timeout=30)
+    except requests.RequestException:
+        return False
+    challenge = response.headers.get("WWW-Authenticate", "")
+    return response.status_code == 401 and challenge.lower().startswith("basic")
 
 
 @dataclass
@@ -68,34 +86,19 @@ class _OrasSession:
 
         self.host = side.host
         self.prefix = "http" if side.host.plain_http else "https"
-        verify: bool | str = side.host.ca_file or side.host.tls_verify
-        backend = "token"
-        basic = None
-        if side.credential:
-            secret = side.credential.password or side.credential.identity_token
-            basic = (side.credential.username, secret)
-            if self._wants_basic(verify):
-                backend = "basic"
+        backend = "basic" if side.credential and side.basic else "token"
         self.client = oras.provider.Registry(
-            hostname=side.host.netloc, insecure=side.host.plain_http, tls_verify=verify, auth_backend=backend
+            hostname=side.host.netloc, insecure=side.host.plain_http, tls_verify=_verify(side.host),
+            auth_backend=backend,
         )
         # Bounded behaviour: skip oras' retry decorator (see the module docstring).
         undecorated = type(self.client).do_request.__wrapped__
         self.client.do_request = functools.partial(undecorated, self.client)
-        if basic is not None:
-            self.client.auth.set_basic_auth(*basic)
+        if side.credential:
+            secret = side.credential.password or side.credential.identity_token
+            self.client.auth.set_basic_auth(side.credential.username, secret)
             if backend == "basic":
                 self.client.set_header("Authorization", f"Basic {self.client.auth._basic_auth}")
-
-    def _wants_basic(self, verify: bool | str) -> bool:
-        import requests
-
-        try:
-            response = requests.get(f"{self.prefix}://{self.host.netloc}/v2/", verify=verify, timeout=30)
-        except requests.RequestException:
-            return False
-        challenge = response.headers.get("WWW-Authenticate", "")
-        return response.status_code == 401 and challenge.lower().startswith("basic")
 
     def container(self, ref: ImageRef) -> Any:
         import oras.container
@@ -235,10 +238,19 @@ class OrasCopier:
         self.resolver = resolver
         self.limiter = anyio.CapacityLimiter(max(1, concurrency))
         self.stats = stats
+        self._basic: dict[str, bool] = {}  # netloc -> answers with a Basic challenge
 
     async def _side(self, host: str) -> _Side:
+        """How to reach ``host``; its auth scheme is probed once per run, not per copy."""
         resolved = await self.resolver.endpoint(host)
-        return _Side(resolved, await self.resolver.credential(resolved.credential_host))
+        credential = await self.resolver.credential(resolved.credential_host)
+        if credential is None:
+            return _Side(resolved, None)
+        basic = self._basic.get(resolved.netloc)
+        if basic is None:
+            basic = await anyio.to_thread.run_sync(_answers_basic, resolved, limiter=self.limiter)
+            self._basic[resolved.netloc] = basic
+        return _Side(resolved, credential, basic)
 
     async def copy(self, source: ImageRef, destination: ImageRef, item: PlanItem) -> CopyResult:
         src = await self._side(source.host)
