@@ -25,7 +25,6 @@ check that every distinct blob is sent once per destination repository.
 from __future__ import annotations
 
 import asyncio
-import re
 import socket
 from collections import Counter
 from dataclasses import dataclass, field
@@ -35,35 +34,9 @@ import aiohttp
 from aiohttp import web
 from multidict import CIMultiDict
 
+from tests.fakes.proxy import HOP_BY_HOP, classify
+
 __all__ = ["LatencyProxy", "ProxyCounters", "classify"]
-
-_HOP_BY_HOP = frozenset({
-    "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailers",
-    "transfer-encoding", "upgrade", "host", "content-length",
-})
-_PATH = re.compile(r"^/v2/(?P<repo>.+?)/(?P<area>manifests|blobs|tags)/(?P<rest>.*)$")
-
-
-def classify(method: str, path: str, query: dict[str, str]) -> tuple[str, str | None, str | None]:
-    """``(kind, repository, reference)`` of a request."""
-    if path.rstrip("/") == "/v2":
-        return "ping", None, None
-    if path.endswith("/token"):
-        return "token", None, None
-    match = _PATH.match(path)
-    if not match:
-        return "other", None, None
-    repo, area, rest = match.group("repo"), match.group("area"), match.group("rest")
-    if area == "manifests":
-        return "manifest", repo, rest
-    if area == "tags":
-        return "tags", repo, None
-    if rest.startswith("uploads"):
-        if method == "POST" and "mount" in query:
-            return "mount", repo, query["mount"]
-        return "upload", repo, query.get("digest")
-    return "blob", repo, rest
-
 
 @dataclass
 class ProxyCounters:
@@ -181,7 +154,7 @@ class LatencyProxy:
                 await asyncio.sleep(self.delay)
             body = await request.read()
             # A list, not a dict: clients repeat headers (skopeo sends one Accept per media type).
-            headers = [(k, v) for k, v in request.headers.items() if k.lower() not in _HOP_BY_HOP]
+            headers = [(k, v) for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP]
             assert self._session is not None
             async with self._session.request(
                 request.method, self.upstream + request.path_qs, headers=headers,
@@ -192,7 +165,7 @@ class LatencyProxy:
                 status = upstream.status
                 out_headers = CIMultiDict[str]()
                 for key, value in upstream.headers.items():
-                    if key.lower() in _HOP_BY_HOP:
+                    if key.lower() in HOP_BY_HOP:
                         continue
                     if key.lower() == "location":
                         value = self._rewrite_location(value)

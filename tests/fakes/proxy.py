@@ -25,7 +25,8 @@ called through ``anyio.to_thread.run_sync`` so the proxy keeps serving.
 Kinds: ``ping`` (``/v2/``), ``manifest``, ``blob`` (HEAD/GET of a blob),
 ``upload`` (POST to start an upload, PATCH/PUT to send it; the final PUT
 carries ``ref`` = the digest), ``mount`` (POST with ``mount=``), ``tags``,
-``catalog``, ``other``.
+``catalog``, ``token`` (token realms), ``other``. The benchmark's latency proxy reuses
+:func:`classify` and :data:`HOP_BY_HOP`.
 """
 
 from __future__ import annotations
@@ -40,9 +41,9 @@ import aiohttp
 import anyio
 from aiohttp import web
 
-__all__ = ["CountingProxy", "Gate", "Seen", "classify"]
+__all__ = ["HOP_BY_HOP", "CountingProxy", "Gate", "Seen", "classify"]
 
-_HOP_BY_HOP = frozenset(
+HOP_BY_HOP = frozenset(
     {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailers",
      "transfer-encoding", "upgrade", "host", "content-length"}
 )
@@ -68,6 +69,8 @@ def classify(method: str, path: str, query: dict[str, str]) -> tuple[str, str | 
         return "ping", None, None
     if path.startswith("/v2/_catalog"):
         return "catalog", None, None
+    if path.endswith("/token"):
+        return "token", None, None
     match = _PATH.match(path)
     if not match:
         return "other", None, None
@@ -217,7 +220,7 @@ class CountingProxy:
             if gate.predicate(seen) and not (gate.once and gate.is_open):
                 await gate.pass_through()
         body = await request.read()
-        headers = {k: v for k, v in request.headers.items() if k.lower() not in _HOP_BY_HOP}
+        headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP}
         assert self._session is not None
         self.in_flight += 1
         self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
@@ -231,7 +234,7 @@ class CountingProxy:
                 status = upstream.status
                 out_headers: dict[str, Any] = {}
                 for key, value in upstream.headers.items():
-                    if key.lower() in _HOP_BY_HOP:
+                    if key.lower() in HOP_BY_HOP:
                         continue
                     if key.lower() == "location":
                         value = self._rewrite_location(value)
