@@ -19,6 +19,7 @@ code from the type alone and library code never has to print::
     │   └── GitHubRateLimited       quota or secondary limit beyond --max-wait (also a RateLimited)
     ├── HelmError                   helm is missing or a render failed
     ├── CopyError                   a copier failed for one line
+    ├── MetricsError                the metrics file or Pushgateway could not be written
     └── CacheError                  the state database could not be used
 
 Messages never contain secrets: code that builds an error from a request uses
@@ -43,6 +44,7 @@ __all__ = [
     "ProtocolError",
     "RateLimited",
     "InvalidReference",
+    "MetricsError",
     "RegistriesFileError",
     "RegistryError",
 ]
@@ -144,6 +146,13 @@ class HelmError(MirrorError):
 
 class CopyError(MirrorError):
     """Copying one image failed; the message says why and what to try."""
+
+
+class MetricsError(MirrorError):
+    """Writing the metrics file or pushing to the Pushgateway failed.
+
+    The message names the file or the Pushgateway URL without credentials.
+    """
 
 
 class CacheError(MirrorError):
