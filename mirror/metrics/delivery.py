@@ -83,8 +83,6 @@ def last_success_from_text(text: str, command: str | None = None) -> float | Non
     return None
 
 
-
-
 def redact_url(url: str) -> str:
     """The URL without user, password, query or fragment: safe for messages."""
     try:

@@ -81,5 +81,3 @@ class Exposition:
             if family.samples:
                 lines.extend(family.render())
         return "\n".join(lines) + "\n" if lines else ""
-
-
