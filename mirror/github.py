@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import copy
 import json
 import logging
 import os
@@ -50,7 +49,15 @@ import anyio
 from .cache import CachedResponse, NullCache, StateCache
 from .errors import GitHubError, GitHubNotFound, GitHubRateLimited
 from .events import EventSink, HostStats, NullSink, Stats
-from .throttle import Clock, HostGate, RetryPolicy, Sleep, parse_link_next, parse_retry_after
+from .flight import SingleFlight
+from .throttle import (
+    Clock,
+    HostGate,
+    RetryPolicy,
+    Sleep,
+    parse_link_next,
+    parse_retry_after,
+)
 
 __all__ = [
     "API_VERSION",
@@ -112,15 +119,6 @@ class Quota:
     remaining: int | None = None
     reset: int | None = None  # epoch seconds, UTC
     used: int | None = None
-
-
-@dataclass
-class _Flight:
-    """One request in flight; identical concurrent requests wait for it instead of repeating it."""
-
-    done: anyio.Event
-    reply: _Reply | None = None
-    error: Exception | None = None
 
 
 @dataclass(frozen=True)
@@ -219,7 +217,7 @@ class GitHubClient:
         self.stats: HostStats = run_stats.host(self.host, concurrency)
         self._gate = HostGate(self.stats, concurrency=concurrency, clock=clock, sleep=sleep)
         self._quota = Quota()
-        self._inflight: dict[str, _Flight] = {}
+        self._flights: SingleFlight[_Reply] = SingleFlight(keep_results=False)
 
     def __repr__(self) -> str:
         auth = "token" if self._token else "anonymous"
@@ -338,23 +336,9 @@ class GitHubClient:
         three of Rancher's read kubernetes-csi/external-snapshotter), then share the outcome."""
         # The key is the URL and the media type; the token is in a header, never in the URL.
         key = f"GET {url} accept={accept}"
-        while (flight := self._inflight.get(key)) is not None:
-            await flight.done.wait()
-            if flight.reply is not None:
-                return flight.reply
-            if flight.error is not None:
-                raise _clone(flight.error)
-            # The leader was cancelled: try again, perhaps as the new leader.
-        flight = self._inflight[key] = _Flight(anyio.Event())
-        try:
-            flight.reply = await self._fetch(key, url, accept=accept, what=what, not_found=not_found)
-            return flight.reply
-        except Exception as exc:
-            flight.error = exc
-            raise
-        finally:
-            del self._inflight[key]
-            flight.done.set()
+        return await self._flights.run(
+            key, lambda: self._fetch(key, url, accept=accept, what=what, not_found=not_found)
+        )
 
     async def _fetch(self, key: str, url: str, *, accept: str, what: str, not_found: str) -> _Reply:
         """GET ``url`` with quota, retries and the cache; map the outcome to a reply or a typed error."""
@@ -556,14 +540,6 @@ _CANONICAL = {
         "X-RateLimit-Resource",
     )
 }
-
-
-def _clone(exc: Exception) -> Exception:
-    """A copy of a shared error for another waiter: same type, message and fields, no notes
-    (a caller's ``add_note`` must not show up in someone else's error)."""
-    clone = copy.copy(exc)
-    clone.__dict__.pop("__notes__", None)
-    return clone
 
 
 def _canonical(name: str) -> str:

@@ -43,7 +43,7 @@ from ..errors import CopyError, ProtocolError
 from ..ref import ImageRef
 from ..registry.client import RegistryClient
 from ..registry.media import Descriptor
-from ._flight import SingleFlight
+from ..flight import SingleFlight
 
 __all__ = ["BlobOutcome", "BlobPlacer", "Placed"]
 

@@ -25,7 +25,7 @@ from ..errors import CopyError, NotFound
 from ..ref import ImageRef
 from ..registry.client import RegistryClient
 from ..registry.media import Descriptor, Manifest
-from ._flight import SingleFlight
+from ..flight import SingleFlight
 from ._tasks import gather
 from .base import CopyResult, PlanItem, is_schema1
 from .blobs import BlobPlacer, Placed

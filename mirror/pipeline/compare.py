@@ -22,7 +22,7 @@ from typing import Any
 
 import anyio
 
-from ..copy._flight import SingleFlight
+from ..flight import SingleFlight
 from ..copy._tasks import gather
 from ..errors import MirrorError, NotFound
 from ..events import EventSink

@@ -36,7 +36,7 @@ from typing import Any, TypeVar
 import anyio
 
 from ..copy import Copier, CopyResult, PlanItem
-from ..copy._flight import SingleFlight
+from ..flight import SingleFlight
 from ..copy._tasks import gather
 from ..errors import AuthError, MirrorError, NotFound
 from ..events import EventSink

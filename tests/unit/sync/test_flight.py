@@ -5,7 +5,7 @@ from __future__ import annotations
 import anyio
 import pytest
 
-from mirror.copy._flight import SingleFlight
+from mirror.flight import SingleFlight
 from mirror.copy._tasks import gather
 
 pytestmark = pytest.mark.anyio

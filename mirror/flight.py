@@ -2,13 +2,16 @@
 
 anyio has no futures, so this is the small piece that stands in for one: the
 first caller for a key runs the coroutine, later callers wait on an
-``anyio.Event`` and get the same value (or the same exception). Results stay
-cached for the life of the object (one sync run), which is exactly what
-"HEAD each source tag once" and "send each blob once" need.
+``anyio.Event`` and get the same value (or a copy of the same exception).
+Results stay cached for the life of the object (one sync run), which is exactly
+what "HEAD each source tag once" and "send each blob once" need; with
+``keep_results=False`` only concurrent callers share (the GitHub client: the
+same URL asked by several entries at once is sent once).
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
@@ -25,6 +28,7 @@ class _Slot(Generic[T]):
     done: anyio.Event = field(default_factory=anyio.Event)
     value: T | None = None
     error: BaseException | None = None
+    cancelled: bool = False
 
 
 class SingleFlight(Generic[T]):
@@ -36,9 +40,10 @@ class SingleFlight(Generic[T]):
     caller is never cached: its waiters run the work themselves.
     """
 
-    def __init__(self, *, retry_errors: bool = False) -> None:
+    def __init__(self, *, retry_errors: bool = False, keep_results: bool = True) -> None:
         self._slots: dict[Hashable, _Slot[T]] = {}
         self._retry_errors = retry_errors
+        self._keep_results = keep_results
 
     def known(self, key: Hashable) -> bool:
         slot = self._slots.get(key)
@@ -57,19 +62,30 @@ class SingleFlight(Generic[T]):
                     slot.value = await fn()
                 except anyio.get_cancelled_exc_class():
                     del self._slots[key]
+                    slot.cancelled = True
                     slot.done.set()
                     raise
                 except Exception as exc:
                     slot.error = exc
-                    if self._retry_errors:
+                    if self._retry_errors or not self._keep_results:
                         del self._slots[key]
                     slot.done.set()
                     raise
+                if not self._keep_results:
+                    del self._slots[key]
                 slot.done.set()
                 return slot.value
             await slot.done.wait()
-            if self._slots.get(key) is not slot:
-                continue  # the runner was cancelled (or errors are retried): try ourselves
+            if slot.cancelled or (slot.error is not None and self._retry_errors):
+                continue  # the runner was cancelled, or errors are retried: try ourselves
             if slot.error is not None:
-                raise slot.error
+                raise _clone(slot.error)
             return slot.value  # type: ignore[return-value]
+
+
+def _clone(exc: BaseException) -> BaseException:
+    """A copy of a shared error for one waiter: same type, message and fields, but no notes or
+    traceback of another caller (an ``add_note`` by one must not show up in another's error)."""
+    clone = copy.copy(exc)
+    clone.__dict__.pop("__notes__", None)
+    return clone
