@@ -21,6 +21,7 @@ import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 
 from . import ref as imageref
@@ -114,12 +115,25 @@ class ImagesList:
     def __len__(self) -> int:
         return len(self.lines)
 
+    @cached_property
+    def _tags_by_source(self) -> dict[str, frozenset[str]]:
+        """Normalised source name → its tags; built once, discover asks per image and tag."""
+        index: dict[str, set[str]] = {}
+        for line in self.lines:
+            index.setdefault(line.source.name, set()).add(line.tag)
+        return {name: frozenset(tags) for name, tags in index.items()}
+
+    @cached_property
+    def keys(self) -> frozenset[tuple[str, str, str]]:
+        """Every line's normalised (source, destination, tag)."""
+        return frozenset(line.key for line in self.lines)
+
     def has_tag(self, source: ImageRef, tag: str) -> bool:
         """Whether any line mirrors ``source:tag`` (to any destination)."""
-        return any(line.source.name == source.name and line.tag == tag for line in self.lines)
+        return tag in self._tags_by_source.get(source.name, frozenset())
 
     def has_source(self, source: ImageRef) -> bool:
-        return any(line.source.name == source.name for line in self.lines)
+        return source.name in self._tags_by_source
 
     def destinations(self, source: ImageRef) -> list[str]:
         """Distinct destinations of ``source`` as written, in file order."""
@@ -156,7 +170,7 @@ class ImagesList:
 
     def with_lines(self, new: Iterable[Line]) -> ImagesList:
         """Append ``new`` lines whose normalised key is not present yet, then sort."""
-        keys = {line.key for line in self.lines}
+        keys = set(self.keys)
         added = []
         for line in new:
             if line.key not in keys:

@@ -170,7 +170,7 @@ async def check_additions(current: ImagesList, pairs: Iterable[tuple[str, str]],
             outcome[index] = Addition(image, tag, status, mapping.error)
             continue
         line = mapping.line(tag)
-        if any(existing.key == line.key for existing in current):
+        if line.key in current.keys:
             outcome[index] = Addition(image, tag, "skipped", f"Found existing tag {tag} for image {image}, skipping", line)
             continue
         pending.append((index, line))
