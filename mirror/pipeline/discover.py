@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import anyio
@@ -96,7 +96,7 @@ async def discover(
                 )
         except Exception as exc:  # one entry's failure must not cancel the run
             result = EntryResult(entry.key, str(entry.source), kind.gives_full_images, error=_describe(exc))
-        result = EntryResult(**{**result.__dict__, "elapsed": round(clock() - started, 3)})
+        result = replace(result, elapsed=round(clock() - started, 3))
         results[entry.key] = result
         if result.error:
             sink.emit("discover.entry.failed", entry=entry.key, source=result.source, error=result.error,
