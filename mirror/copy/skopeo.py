@@ -27,7 +27,6 @@ import base64
 import json
 import os
 import shutil
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +35,7 @@ import anyio
 
 from ..errors import CopyError, InputError
 from ..ref import ImageRef
+from ..tempdir import private_tempdir
 from ..registry.credentials import Credential
 from ..registry.hosts import ResolvedHost
 from .base import SCHEMA1_MEDIA_TYPES, CopyResult, HostResolver, PlanItem
@@ -173,8 +173,7 @@ class SkopeoCopier:
         if shutil.which(self.executable) is None:
             raise CopyError(f"{self.executable} is not installed (Debian: apt-get install skopeo); "
                             "or use --copier native")
-        workdir = Path(await anyio.to_thread.run_sync(lambda: tempfile.mkdtemp(prefix="image-mirror-skopeo-")))
-        try:
+        async with private_tempdir("image-mirror-skopeo-") as workdir:
             invocation = await anyio.to_thread.run_sync(
                 lambda: skopeo_arguments(
                     workdir, source, destination, src_host, dest_host, src_cred, dest_cred,
@@ -193,5 +192,3 @@ class SkopeoCopier:
             digest_path = anyio.Path(invocation.digest_file)
             digest = (await digest_path.read_text()).strip() if await digest_path.exists() else None
             return CopyResult(digest=digest or None)
-        finally:
-            await anyio.to_thread.run_sync(lambda: shutil.rmtree(workdir, ignore_errors=True))

@@ -15,6 +15,7 @@ from typing import Self
 import anyio
 
 from ..errors import HelmError
+from ..tempdir import private_tempdir
 
 __all__ = ["DEFAULT_TIMEOUT", "HelmRenderer"]
 
@@ -67,10 +68,12 @@ class HelmRenderer:
 
     async def __aenter__(self) -> Self:
         if self._home is None:
-            self._home = Path(await anyio.to_thread.run_sync(lambda: tempfile.mkdtemp(prefix="image-mirror-helm-")))
+            with anyio.CancelScope(shield=True):  # a cancellation here would lose the path, not the directory
+                self._home = Path(await anyio.to_thread.run_sync(lambda: tempfile.mkdtemp(prefix="image-mirror-helm-")))
             self._own_home = True
+        home = self.home
         for sub in ("config", "cache", "data", "work"):
-            await anyio.Path(self._home / sub).mkdir(parents=True, exist_ok=True)
+            await anyio.Path(home / sub).mkdir(parents=True, exist_ok=True)
         return self
 
     async def __aexit__(
@@ -91,12 +94,8 @@ class HelmRenderer:
     async def workdir(self) -> AsyncIterator[Path]:
         """A fresh directory for chart files, removed afterwards (one per config entry)."""
         await anyio.Path(self.home / "work").mkdir(parents=True, exist_ok=True)
-        path = Path(await anyio.to_thread.run_sync(lambda: tempfile.mkdtemp(dir=self.home / "work")))
-        try:
+        async with private_tempdir("chart-", parent=self.home / "work") as path:
             yield path
-        finally:
-            with anyio.CancelScope(shield=True):
-                await anyio.to_thread.run_sync(lambda: shutil.rmtree(path, ignore_errors=True))
 
     # -- the binary
 

@@ -40,6 +40,7 @@ from urllib.parse import parse_qs, urlsplit
 import aiohttp
 import anyio
 from aiohttp import web
+from multidict import CIMultiDict
 
 __all__ = ["HOP_BY_HOP", "CountingProxy", "Gate", "Seen", "classify"]
 
@@ -220,7 +221,8 @@ class CountingProxy:
             if gate.predicate(seen) and not (gate.once and gate.is_open):
                 await gate.pass_through()
         body = await request.read()
-        headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP}
+        # A multidict: skopeo sends one Accept header per media type, a dict would keep only the last.
+        headers = CIMultiDict((k, v) for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP)
         assert self._session is not None
         self.in_flight += 1
         self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
