@@ -17,6 +17,7 @@ import anyio
 
 from .. import imageslist
 from ..errors import InputError, NotFound
+from ..failure import describe
 from ..runtime import open_runtime
 
 if TYPE_CHECKING:
@@ -95,7 +96,7 @@ async def _run(args: argparse.Namespace, settings: Settings, out: Output) -> int
                 ok = await runtime.destination_exists(ref)
                 verdicts[f"target repository {name}"] = None if ok else "does not exist; create it (writable by the mirroring account) before the first mirror"
             except Exception as exc:
-                verdicts[f"target repository {name}"] = f"could not be checked: {exc}"
+                verdicts[f"target repository {name}"] = f"could not be checked: {describe(exc).reason}"
 
         async def check_image(line: imageslist.Line) -> None:
             label = f"source image {line.source_image}"
@@ -105,7 +106,7 @@ async def _run(args: argparse.Namespace, settings: Settings, out: Output) -> int
             except NotFound:
                 verdicts[label] = "does not exist"
             except Exception as exc:
-                verdicts[label] = f"could not be checked: {exc}"
+                verdicts[label] = f"could not be checked: {describe(exc).reason}"
 
         async with anyio.create_task_group() as group:
             for name in new_repos:

@@ -26,6 +26,7 @@ from ..flight import SingleFlight
 from ..copy._tasks import gather
 from ..errors import MirrorError, NotFound
 from ..events import EventSink
+from ..failure import describe
 from ..ref import ImageRef
 from ..registry.client import RegistryClient
 from ..registry.media import INDEX_TYPES, Descriptor, Manifest
@@ -59,6 +60,8 @@ class Comparison:
     destination_digest: str | None = None
     platforms: tuple[PlatformState, ...] = ()
     reason: str = ""
+    internal: bool = False  # the comparison failed through a bug (exit 3)
+    traceback: str = field(default="", repr=False, compare=False)  # of an internal error, shown with -v
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -150,8 +153,10 @@ async def compare(work: Sequence[WorkItem], client: RegistryClient, sink: EventS
         try:
             result = await comparer.compare(item)
         except Exception as exc:  # one line's failure never stops the others
+            failure = describe(exc)
             result = Comparison(str(item.line.source), item.destination.name, item.destination.tag or "",
-                                item.line.lineno, ERROR, reason=f"{type(exc).__name__}: {exc}")
+                                item.line.lineno, ERROR, reason=failure.reason, internal=failure.internal,
+                                traceback=failure.traceback)
         results.append(result)
         sink.emit("compare.line", source=result.source, destination=result.destination, tag=result.tag,
                   status=result.status, digest=result.destination_digest, reason=result.reason)

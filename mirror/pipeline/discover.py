@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import anyio
 
 from ..config import Config, Entry
 from ..diff import NewTags, missing_full_images, missing_tags, resolve_mapping, split_full_image
-from ..errors import MirrorError, NotFound
+from ..errors import NotFound
+from ..failure import describe
 from ..events import EventSink, NullSink
 from ..imageslist import ImagesList, Line
 from ..ref import ImageRef
@@ -48,6 +49,8 @@ class EntryResult:
     found: int = 0
     error: str | None = None
     elapsed: float = 0.0
+    internal: bool = False  # the entry failed through a bug (exit 3)
+    traceback: str = field(default="", repr=False, compare=False)  # of an internal error, shown with -v
 
     @property
     def new_count(self) -> int:
@@ -57,12 +60,6 @@ class EntryResult:
         if self.full_image_kind:
             return {"full_images": list(self.full_images)}
         return {"images": list(self.images), "tags": list(self.tags)}
-
-
-def _describe(exc: BaseException) -> str:
-    """Our own errors speak for themselves; anything else gets its type as a hint."""
-    text = str(exc) or type(exc).__name__
-    return text if isinstance(exc, MirrorError) else f"{type(exc).__name__}: {text}"
 
 
 async def discover(
@@ -95,7 +92,9 @@ async def discover(
                     seen=found.seen, found=len(found.tags),
                 )
         except Exception as exc:  # one entry's failure must not cancel the run
-            result = EntryResult(entry.key, str(entry.source), kind.gives_full_images, error=_describe(exc))
+            failure = describe(exc)
+            result = EntryResult(entry.key, str(entry.source), kind.gives_full_images, error=failure.reason,
+                                 internal=failure.internal, traceback=failure.traceback)
         result = replace(result, elapsed=round(clock() - started, 3))
         results[entry.key] = result
         if result.error:
@@ -183,7 +182,7 @@ async def check_additions(current: ImagesList, pairs: Iterable[tuple[str, str]],
         except NotFound:
             reason = f"Image {image}:{tag} does not exist"
         except Exception as exc:  # network trouble: report, never guess
-            reason = f"Could not check whether {image}:{tag} exists: {_describe(exc)}"
+            reason = f"Could not check whether {image}:{tag} exists: {describe(exc).reason}"
         if reason:
             outcome[index] = Addition(image, tag, "failed", reason, line)
         else:

@@ -38,7 +38,8 @@ import anyio
 from ..copy import Copier, CopyResult, PlanItem
 from ..flight import SingleFlight
 from ..copy._tasks import gather
-from ..errors import AuthError, MirrorError, NotFound
+from ..errors import AuthError, NotFound
+from ..failure import describe
 from ..events import EventSink
 from ..imageslist import Line
 from ..ref import ImageRef
@@ -91,9 +92,12 @@ class LineResult:
     bytes_sent: int = 0
     elapsed: float = 0.0
     arch_tags: tuple[str, ...] = ()
+    internal: bool = False  # failed through a bug, not the network or the input (exit 3)
+    traceback: str = field(default="", repr=False, compare=False)  # of an internal error, shown with -v
 
     def as_json(self) -> dict[str, Any]:
         data = asdict(self)
+        del data["traceback"]
         data["outcome"] = str(self.outcome)
         data["arch_tags"] = list(self.arch_tags)
         data["elapsed"] = round(self.elapsed, 3)
@@ -113,6 +117,11 @@ class SyncReport:
         return [r for r in self.results if r.outcome == Outcome.FAILED]
 
     @property
+    def internal(self) -> list[LineResult]:
+        """Lines that failed through a bug (exit 3), with their tracebacks."""
+        return [r for r in self.results if r.internal]
+
+    @property
     def bytes_sent(self) -> int:
         return sum(r.bytes_sent for r in self.results)
 
@@ -126,13 +135,6 @@ class SyncReport:
             "bytes": self.bytes_sent,
             "elapsed": round(self.elapsed, 3),
         }
-
-
-def _reason(exc: BaseException) -> str:
-    """A one-line, secret-free reason (our errors never carry secrets)."""
-    if isinstance(exc, MirrorError):
-        return str(exc)
-    return f"{type(exc).__name__}: {exc}"
 
 
 async def _missing_ok(call: Awaitable[T]) -> T | None:
@@ -361,10 +363,12 @@ class _Run:
                        elapsed=round(result.elapsed, 3))
 
     def _failed(self, item: PlanItem, started: float, exc: BaseException, *, stage: str) -> None:
-        reason = _reason(exc)
+        failure = describe(exc)
+        reason = failure.reason
         if isinstance(exc, AuthError):
             reason += " (check the credentials in your docker config.json for this registry)"
-        result = self._result(item, Outcome.FAILED, started, reason=reason)
+        result = self._result(item, Outcome.FAILED, started, reason=reason, internal=failure.internal,
+                              traceback=failure.traceback)
         self.sink.emit("sync.copy.failed", **item.fields(), reason=reason, stage=stage,
                        elapsed=round(result.elapsed, 3))
 

@@ -142,7 +142,9 @@ async def test_one_failure_never_stops_the_others() -> None:
     ]
     reasons = {f["destination"]: f["reason"] for f in sink.named("sync.copy.failed")}
     assert "content has digest" in reasons["dst.io/app/n1"]
-    assert reasons["dst.io/app/n2"] == "RuntimeError: unexpected"
+    assert reasons["dst.io/app/n2"] == "internal error: RuntimeError: unexpected"
+    assert [r.destination for r in report.internal] == ["dst.io/app/n2"]  # a bug, not a failed copy: exit 3
+    assert "RuntimeError: unexpected" in report.internal[0].traceback
     assert "source image src.io/app/gone:1 not found" in reasons["dst.io/app/gone"]
     assert sink.named("sync.done") == [{**report.totals()}]
     json.dumps(sink.events)  # every field is JSON-serialisable
