@@ -51,9 +51,9 @@ BLANKS = " \t"  # the only field separators
 _FIELD_SEPARATOR = re.compile("[ \t]+")
 # Lone surrogates: bytes that were not UTF-8, kept by ``surrogateescape`` so they can be located.
 _NOT_UTF8 = re.compile("[\ud800-\udfff]")
-# No image name is longer than 255 characters nor a tag longer than 128; longer fields are not
-# handed to the reference parser, whose messages quote them whole.
-_LONGEST_FIELD = 255
+# No image name is longer than 255 characters (however spelled, well under 1024) nor a tag longer
+# than 128; longer fields are not handed to the reference parser, whose messages quote them whole.
+_LONGEST_FIELD = 1024
 
 
 def is_comment(text: str) -> bool:
@@ -131,7 +131,7 @@ def _parse_entry(text: str, lineno: int) -> tuple[Line | None, str | None]:
     for number, value in enumerate(fields, start=1):
         if len(value) > _LONGEST_FIELD:
             return None, (f"field {number} is {len(value)} characters long; an image name has at most "
-                          f"{_LONGEST_FIELD} and a tag at most 128")
+                          "255 and a tag at most 128")
     source_text, dest_text, tag = fields
     try:
         source = imageref.parse(source_text)

@@ -119,12 +119,14 @@ def locked(target: Target) -> Iterator[None]:
     except OSError as exc:
         raise WriteError(f"{target.label}: cannot create the lock file {target.lock}: {_reason(exc)}") from None
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        except OSError as exc:
+            raise WriteError(f"{target.label}: cannot lock {target.lock}: {_reason(exc)}") from None
         _remove_stale_temps(target.real)
         yield
     finally:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        os.close(fd)
+        os.close(fd)  # closing the only descriptor releases the lock
 
 
 def _temp_pattern(name: str) -> re.Pattern[str]:
