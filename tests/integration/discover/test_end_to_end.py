@@ -145,15 +145,18 @@ def test_output_file_gets_the_json_and_stdout_stays_empty(workspace: Workspace, 
     assert json.loads(out.read_text()) == EXPECTED
 
 
-def test_apply_adds_found_tags_in_one_sorted_write_and_is_idempotent(
-    workspace: Workspace,
-    upstreams: Upstreams,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    """Through the real CLI entry point in this process, so the writes can be counted."""
+@pytest.fixture
+def in_process(upstreams: Upstreams, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The upstreams' variables in this process, for tests that call ``main`` directly."""
     for name, value in upstreams.env().items():
         monkeypatch.setenv(name, value)
+
+
+@pytest.mark.usefixtures("in_process")
+def test_apply_adds_found_tags_in_one_sorted_write_and_is_idempotent(
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Through the real CLI entry point in this process, so the writes can be counted."""
     writes: list[str] = []
     real_write = safewrite.replace_file
 
@@ -194,14 +197,10 @@ def test_apply_adds_found_tags_in_one_sorted_write_and_is_idempotent(
         assert f"needs approval: {image} " in second.err, image
 
 
+@pytest.mark.usefixtures("in_process")
 def test_apply_on_a_full_disk_is_one_message_exit_1_and_the_list_intact(
-    workspace: Workspace,
-    upstreams: Upstreams,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    for name, value in upstreams.env().items():
-        monkeypatch.setenv(name, value)
     before = workspace.images_list.read_bytes()
     monkeypatch.setattr(safewrite, "_write_all", failing(errno.ENOSPC))
     code = main(workspace.args("--log-format", "plain", "discover", "--apply"))
