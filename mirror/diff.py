@@ -110,7 +110,7 @@ def resolve_mapping(current: ImagesList, image: str) -> Mapping:
             error=f"Unable to automatically add tag(s) for image {image}, no existing entries found",
             needs_approval=True,
         )
-    destinations = list(dict.fromkeys(line.text.split()[1] for line in lines))
+    destinations = list(dict.fromkeys(line.fields[1] for line in lines))
     chosen: str
     if len(destinations) == 1:
         chosen = destinations[0]
@@ -127,5 +127,5 @@ def resolve_mapping(current: ImagesList, image: str) -> Mapping:
                 ),
             )
         chosen = mirrored[0]
-    source_text = next(line.text.split()[0] for line in lines if line.text.split()[1] == chosen)
+    source_text = next(line.fields[0] for line in lines if line.fields[1] == chosen)
     return Mapping(image, source, source_text=source_text, destination=chosen)

@@ -20,6 +20,7 @@ code from the type alone and library code never has to print::
     ├── HelmError                   helm is missing or a render failed
     ├── CopyError                   a copier failed for one line
     ├── MetricsError                the metrics file or Pushgateway could not be written
+    ├── WriteError                  a file of the user's (images-list) could not be written: exit 1
     └── CacheError                  the state database could not be used
 
 Messages never contain secrets: code that builds an error from a request uses
@@ -47,6 +48,7 @@ __all__ = [
     "MetricsError",
     "RegistriesFileError",
     "RegistryError",
+    "WriteError",
 ]
 
 
@@ -152,6 +154,14 @@ class MetricsError(MirrorError):
     """Writing the metrics file or pushing to the Pushgateway failed.
 
     The message names the file or the Pushgateway URL without credentials.
+    """
+
+
+class WriteError(MirrorError):
+    """Writing a file the tool maintains (images-list) failed: disk full, read-only, permission.
+
+    The environment's fault, not the input's, so exit 1, not 2. The message names the file
+    and says it was left as it was; writes are atomic, so that is always true.
     """
 
 

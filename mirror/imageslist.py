@@ -1,32 +1,39 @@
 """The ``images-list`` file: parse with line numbers, validate, sort, write safely.
 
 Format: one ``<source> <destination> <tag>`` per line, fields separated by
-whitespace; ``#`` and ``//`` start comment lines. The leading comment block is
-the file's header and stays on top; any later comment (or blank) line belongs
-to the entry below it and travels with that entry when the list is sorted, so
-sorting never loses a word (the seed's sort script dropped such comments).
+ASCII spaces and tabs; ``#`` and ``//`` start comment lines. The leading comment
+block is the file's header and stays on top; any later comment (or blank) line
+belongs to the entry below it and travels with that entry when the list is
+sorted, so sorting never loses a word (the seed's sort script dropped such
+comments).
 
-Writers go through :func:`update`: an exclusive ``flock`` on
-``<images-list>.lock`` around the whole read-modify-write, and the new content
-is written to a temporary file in the same directory and moved into place with
-``os.replace``, so readers see the old file or the new one, never half a file,
-and two concurrent writers never lose or duplicate a line.
+Lines end at ``\n`` only (``\r\n`` is accepted, and a file whose lines end in
+``\r\n`` is written back that way), so line numbers are ``grep -n``'s. No line,
+comments included, may hold a character :func:`mirror.text.first_forbidden`
+rejects (controls, U+2028/2029, BOM, bidi controls) or bytes that are not UTF-8:
+``str.splitlines`` once read an entry inside a comment that git and review
+showed as one line. Such a line is an error (``file:line:column``) even where
+other bad lines are only skipped, and quoted text is cut by
+:func:`mirror.text.excerpt`, so a 10 MB line gives a short message.
+
+Writers go through :func:`update`: the read-modify-write runs under the lock of
+:mod:`mirror.safewrite` (kept in the git dir) and the new content replaces the
+file atomically, through a symlink only inside the same work tree.
 """
 
 from __future__ import annotations
 
-import fcntl
-import os
-import tempfile
+import re
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 
 from . import ref as imageref
+from . import safewrite
 from .errors import ImagesListError, InvalidReference
 from .ref import ImageRef
+from .text import excerpt, first_forbidden
 from .versionsort import version_sorted
 
 __all__ = [
@@ -34,16 +41,48 @@ __all__ = [
     "Line",
     "is_comment",
     "load",
-    "locked",
     "parse",
+    "split_fields",
+    "split_lines",
     "update",
-    "write_atomic",
 ]
+
+BLANKS = " \t"  # the only field separators
+_FIELD_SEPARATOR = re.compile("[ \t]+")
+# Lone surrogates: bytes that were not UTF-8, kept by ``surrogateescape`` so they can be located.
+_NOT_UTF8 = re.compile("[\ud800-\udfff]")
+# No image name is longer than 255 characters (however spelled, well under 1024) nor a tag longer
+# than 128; longer fields are not handed to the reference parser, whose messages quote them whole.
+_LONGEST_FIELD = 1024
 
 
 def is_comment(text: str) -> bool:
-    stripped = text.lstrip()
+    stripped = text.lstrip(BLANKS)
     return stripped.startswith("#") or stripped.startswith("//")
+
+
+def split_fields(text: str) -> list[str]:
+    """The fields of an entry line: separated by runs of spaces and tabs, nothing else."""
+    stripped = text.strip(BLANKS)
+    return _FIELD_SEPARATOR.split(stripped) if stripped else []
+
+
+def split_lines(text: str) -> tuple[list[str], str]:
+    """``text`` split at ``\n`` only, one ``\r`` before it dropped; and the newline to write back.
+
+    The newline is ``\r\n`` when the first line ends that way. A ``\r`` anywhere else stays in
+    its line (and is then reported as a forbidden character).
+    """
+    if not text:
+        return [], "\n"
+    pieces = text.split("\n")
+    terminated = len(pieces) - 1  # every piece but the last was followed by \n
+    if pieces[-1] == "":
+        pieces.pop()
+    lines = [piece[:-1] if index < terminated and piece.endswith("\r") else piece
+             for index, piece in enumerate(pieces)]
+    newline = "\r\n" if terminated and pieces[0].endswith("\r") else "\n"
+    return lines, newline
 
 
 @dataclass(frozen=True)
@@ -61,6 +100,11 @@ class Line:
     def key(self) -> tuple[str, str, str]:
         """Normalised identity: two lines with the same key are duplicates."""
         return (self.source.name, self.destination.name, self.tag)
+
+    @property
+    def fields(self) -> list[str]:
+        """``[source, destination, tag]`` as written."""
+        return split_fields(self.text)
 
     @property
     def source_image(self) -> ImageRef:
@@ -81,9 +125,13 @@ class Line:
 
 
 def _parse_entry(text: str, lineno: int) -> tuple[Line | None, str | None]:
-    fields = text.split()
+    fields = split_fields(text)
     if len(fields) != 3:
-        return None, f"expected 3 fields '<source> <destination> <tag>', found {len(fields)}"
+        return None, f"expected 3 fields '<source> <destination> <tag>' (separated by spaces or tabs), found {len(fields)}"
+    for number, value in enumerate(fields, start=1):
+        if len(value) > _LONGEST_FIELD:
+            return None, (f"field {number} is {len(value)} characters long; an image name has at most "
+                          "255 and a tag at most 128")
     source_text, dest_text, tag = fields
     try:
         source = imageref.parse(source_text)
@@ -107,6 +155,7 @@ class ImagesList:
     trailer: tuple[str, ...] = ()
     path: str = "images-list"
     problems: tuple[str, ...] = field(default=(), compare=False)
+    newline: str = "\n"  # how the file ends its lines: written back the same way
 
     # ---- queries -------------------------------------------------------
     def __iter__(self) -> Iterator[Line]:
@@ -184,100 +233,91 @@ class ImagesList:
             out.extend(line.comments)
             out.append(line.text)
         out.extend(self.trailer)
-        return "".join(f"{text}\n" for text in out)
+        return "".join(f"{text}{self.newline}" for text in out)
 
 
-def parse(text: str, *, path: str = "images-list", strict: bool = True) -> ImagesList:
+def parse(text: str, *, path: str = "images-list", strict: bool = True, skip_unsafe: bool = False) -> ImagesList:
     """Parse images-list text.
 
     With ``strict`` every bad line is reported in one :class:`ImagesListError`
-    (``path:line: message``); otherwise bad lines are skipped and listed in
-    ``problems`` (sync mirrors every valid line and reports the rest).
+    (``path:line: message``); otherwise bad entries are skipped and listed in
+    ``problems`` (sync mirrors every valid line and reports the rest). A line that
+    is not UTF-8 or holds a forbidden character is an error either way, since what
+    it means depends on who reads it; only ``skip_unsafe`` (for an old revision of
+    the file, which the user cannot fix any more) skips it like a bad entry.
     """
     header: list[str] = []
     pending: list[str] = []
     lines: list[Line] = []
     problems: list[str] = []
+    unsafe = False
     in_header = True
-    for lineno, raw in enumerate(text.splitlines(), start=1):
-        if not raw.strip() or is_comment(raw):
+    raw_lines, newline = split_lines(text)
+    for lineno, raw in enumerate(raw_lines, start=1):
+        danger = _unsafe(raw)
+        if danger is not None:
+            unsafe = True
+            problems.append(f"{path}:{lineno}:{danger}")
+            continue
+        if not raw.strip(BLANKS) or is_comment(raw):
             (header if in_header else pending).append(raw)
             continue
         in_header = False
         line, problem = _parse_entry(raw, lineno)
         if line is None:
-            problems.append(f"{path}:{lineno}: {problem}: {raw.strip()!r}")
+            problems.append(f"{path}:{lineno}: {problem}: {excerpt(raw.strip(BLANKS))}")
             continue
         lines.append(replace(line, comments=tuple(pending)))
         pending = []
-    if in_header:
-        # No entries at all: the whole file is header.
-        pass
-    if problems and strict:
+    if problems and (strict or (unsafe and not skip_unsafe)):
         raise ImagesListError(problems)
-    return ImagesList(tuple(header), tuple(lines), tuple(pending), path, tuple(problems))
+    return ImagesList(tuple(header), tuple(lines), tuple(pending), path, tuple(problems), newline)
+
+
+def _unsafe(raw: str) -> str | None:
+    """``column: why`` for a line that is not UTF-8 or holds a forbidden character, else None."""
+    bad = _NOT_UTF8.search(raw)
+    if bad is not None:
+        shown = _NOT_UTF8.sub(lambda m: _byte_of(m.group()), raw)
+        return f"{bad.start() + 1}: not valid UTF-8 (byte {_byte_of(bad.group())}); save the file as UTF-8: {excerpt(shown)}"
+    forbidden = first_forbidden(raw)
+    if forbidden is not None:
+        column, char = forbidden
+        return (f"{column}: forbidden character {char} (control, line separator, byte-order mark or bidi "
+                f"control; not allowed anywhere in the file, comments included): {excerpt(raw)}")
+    return None
+
+
+def _byte_of(surrogate: str) -> str:
+    """The undecodable byte ``surrogateescape`` stood in for, as ``\\xNN``."""
+    code = ord(surrogate)
+    return f"\\x{code - 0xDC00:02x}" if 0xDC80 <= code <= 0xDCFF else f"\\u{code:04x}"
 
 
 def load(path: str | Path, *, strict: bool = True) -> ImagesList:
+    """Read and parse the file; bytes that are not UTF-8 are reported with their line and column."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        data = Path(path).read_bytes()
     except FileNotFoundError:
         raise ImagesListError([f"{path}: file not found"]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ImagesListError([f"{path}: cannot read: {exc}"]) from None
-    return parse(text, path=str(path), strict=strict)
-
-
-@contextmanager
-def locked(path: str | Path) -> Iterator[None]:
-    """Hold an exclusive lock on ``<path>.lock`` (blocking) for a read-modify-write."""
-    lock_path = Path(f"{path}.lock")
-    try:
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
     except OSError as exc:
-        raise ImagesListError([f"{path}: cannot create lock file {lock_path}: {exc.strerror}"]) from None
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        os.close(fd)
-
-
-def write_atomic(path: str | Path, content: str) -> None:
-    """Write ``content`` to a temp file beside ``path``, fsync, and ``os.replace`` it."""
-    target = Path(path)
-    mode = 0o644
-    try:
-        mode = target.stat().st_mode & 0o777
-    except FileNotFoundError:
-        pass
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent or ".")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(content)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+        raise ImagesListError([f"{path}: cannot read: {exc.strerror or exc}"]) from None
+    return parse(data.decode("utf-8", errors="surrogateescape"), path=str(path), strict=strict)
 
 
 def update(path: str | Path, change: Callable[[ImagesList], ImagesList]) -> tuple[ImagesList, ImagesList]:
-    """Read, change and write the list under the lock; returns (before, after).
+    """Read, change and write the list under its lock; returns (before, after).
 
-    Nothing is written when the change leaves the rendered text as it was.
+    Nothing is written when the change leaves the rendered text as it was. A
+    symlink leaving the work tree is an :class:`~mirror.errors.InputError`, a
+    failed write a :class:`~mirror.errors.WriteError`; the file is intact either way.
     """
     if not Path(path).is_file():
         raise ImagesListError([f"{path}: file not found"])
-    with locked(path):
+    target = safewrite.target_of(path)
+    with safewrite.locked(target):
         before = load(path)
         after = change(before)
         if after.render() != before.render():
-            write_atomic(path, after.render())
+            safewrite.replace_file(target, after.render().encode("utf-8"))
         return before, after

@@ -71,7 +71,8 @@ async def _run(args: argparse.Namespace, settings: Settings, out: Output) -> int
     path = Path(settings.images_list)
     current = imageslist.load(path)
     old_text, revision = await _base_text(path, args.base)
-    old = imageslist.parse(old_text, path=f"{revision}:{path.name}", strict=False)
+    # The old revision cannot be fixed any more: its unsafe lines are skipped, not fatal.
+    old = imageslist.parse(old_text, path=f"{revision}:{path.name}", strict=False, skip_unsafe=True)
     old_texts = {line.text.strip() for line in old}
     new_texts = {line.text.strip() for line in current}
     added = [line for line in current if line.text.strip() not in old_texts]

@@ -7,6 +7,7 @@ read from ``<source>/library/busybox`` (1.36.0, 1.36.1, 1.37.0 exist; nothing el
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import subprocess
@@ -15,8 +16,13 @@ from pathlib import Path
 
 import pytest
 
+from mirror import imageslist, safewrite
+from mirror.cli import main
 from tests.integration.discover.helpers import cli_env, run_cli, write_registries
+from tests.support.images import push_image, push_manifest
+from tests.support.registry import RegistryServer
 from tests.support.seed import SeededRegistry
+from tests.support.writefaults import WRITE_FAILURES, failing
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 HEADER = "# Images to mirror.\n# LIST FORMAT: <SOURCE> <DESTINATION> <TAG>\n"
@@ -260,3 +266,66 @@ def test_make_target_runs_add_tag_with_env(tmp_path: Path, registries: Path) -> 
                             capture_output=True, text=True, timeout=120, check=False)
     assert result.returncode != 0
     assert "Image busybox:9.9.9 does not exist" in result.stderr
+
+
+# ---- a refused write, and many writers at once -----------------------------------------------
+
+
+@pytest.mark.parametrize(("seam", "code", "reason"), WRITE_FAILURES)
+@pytest.mark.parametrize("command", ["add-tag", "add-full-image"])
+def test_a_failed_write_is_one_message_exit_1_and_the_list_intact(
+    tmp_path: Path, registries: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    command: str, seam: str, code: int, reason: str,
+) -> None:
+    path = write_list(tmp_path / "images-list", ["busybox rancher/mirrored-library-busybox 1.36.0"])
+    before = path.read_bytes()
+    monkeypatch.setattr(safewrite, seam, failing(code))
+    what = ["--images", "busybox", "--tags", "1.37.0"] if command == "add-tag" else ["--full-images", "busybox:1.37.0"]
+    exit_code = main(["--log-format", "plain", "--images-list", str(path), "--registries", str(registries), "--no-cache",
+                      command, *what])
+    err = capsys.readouterr().err
+    assert exit_code == 1, err
+    errors = [line for line in err.splitlines() if line.startswith("error:")]
+    assert errors == [f"error: {path}: cannot write: {reason} ({errno.errorcode[code]}); the file was left as it was"]
+    assert "Traceback" not in err
+    assert path.read_bytes() == before
+    assert not [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+WRITERS = 20
+
+
+def test_concurrent_add_tag_processes_lose_and_duplicate_nothing(tmp_path: Path, dest_registry: RegistryServer) -> None:
+    """20 ``add-tag`` processes at once on a list in a git work tree: every line lands once, and
+    the work tree holds nothing but the changed list (the lock lives in the git dir)."""
+    tags = [f"1.0.{i}" for i in range(WRITERS)]
+    image = push_image(dest_registry.url, "library/busybox", tags[0], kind="oci-manifest")
+    for tag in tags[1:]:
+        push_manifest(dest_registry.url, "library/busybox", tag, image.manifest, image.media_type)
+    registries = write_registries(tmp_path / "registries.yaml", {"docker.io": {"endpoint": dest_registry.url}})
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git_env = cli_env({"GIT_AUTHOR_NAME": "T", "GIT_AUTHOR_EMAIL": "t@example.com", "GIT_COMMITTER_NAME": "T",
+                       "GIT_COMMITTER_EMAIL": "t@example.com", "GIT_CONFIG_NOSYSTEM": "1"})
+    path = write_list(repo / "images-list", ["busybox rancher/mirrored-library-busybox 1.36.0"])
+    for args in (["init", "-q"], ["add", "images-list"], ["commit", "-q", "-m", "list"]):
+        subprocess.run(["git", *args], cwd=repo, env=git_env, check=True, capture_output=True, timeout=60)
+
+    writers = [
+        subprocess.Popen([sys.executable, "-m", "mirror", "--images-list", str(path), "--registries", str(registries),
+                          "--no-cache", "add-tag", "--images", "busybox", "--tags", tag],
+                         env=cli_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+        for tag in tags
+    ]
+    errors = [writer.communicate(timeout=300)[1].decode() for writer in writers]
+    results = list(zip([writer.returncode for writer in writers], errors))
+    assert [code for code, _ in results] == [0] * WRITERS, [err for code, err in results if code]
+
+    expected = ["busybox rancher/mirrored-library-busybox 1.36.0"] + [
+        f"busybox rancher/mirrored-library-busybox {tag}" for tag in tags]
+    assert sorted(entries_of(path)) == sorted(expected)
+    assert len(entries_of(path)) == len(expected)
+    assert imageslist.load(path).is_sorted()
+    status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=all", "--ignored"], cwd=repo,
+                            env=git_env, check=True, capture_output=True, text=True, timeout=60).stdout
+    assert status == " M images-list\n"

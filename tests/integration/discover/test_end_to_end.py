@@ -16,12 +16,12 @@ The expected JSON is written out literally from the data in conftest.py:
 
 from __future__ import annotations
 
+import errno
 import json
-from pathlib import Path
 
 import pytest
 
-from mirror import imageslist
+from mirror import imageslist, safewrite
 from mirror.cli import main
 
 from .conftest import (
@@ -31,6 +31,8 @@ from .conftest import (
     Workspace,
     full_config,
 )
+from tests.support.writefaults import failing
+
 from .helpers import json_records, run_cli
 
 EXPECTED = {
@@ -143,23 +145,26 @@ def test_output_file_gets_the_json_and_stdout_stays_empty(workspace: Workspace, 
     assert json.loads(out.read_text()) == EXPECTED
 
 
-def test_apply_adds_found_tags_in_one_sorted_write_and_is_idempotent(
-    workspace: Workspace,
-    upstreams: Upstreams,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    """Through the real CLI entry point in this process, so the writes can be counted."""
+@pytest.fixture
+def in_process(upstreams: Upstreams, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The upstreams' variables in this process, for tests that call ``main`` directly."""
     for name, value in upstreams.env().items():
         monkeypatch.setenv(name, value)
+
+
+@pytest.mark.usefixtures("in_process")
+def test_apply_adds_found_tags_in_one_sorted_write_and_is_idempotent(
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Through the real CLI entry point in this process, so the writes can be counted."""
     writes: list[str] = []
-    real_write = imageslist.write_atomic
+    real_write = safewrite.replace_file
 
-    def counting_write(path: str | Path, content: str) -> None:
-        writes.append(str(path))
-        real_write(path, content)
+    def counting_write(target: safewrite.Target, data: bytes) -> None:
+        writes.append(target.shown)
+        real_write(target, data)
 
-    monkeypatch.setattr(imageslist, "write_atomic", counting_write)
+    monkeypatch.setattr(safewrite, "replace_file", counting_write)
 
     code = main(workspace.args("--log-format", "json", "discover", "--apply"))
     first = capsys.readouterr()
@@ -190,6 +195,22 @@ def test_apply_adds_found_tags_in_one_sorted_write_and_is_idempotent(
     assert writes == []  # and not even rewritten
     for image in NEEDS_APPROVAL:
         assert f"needs approval: {image} " in second.err, image
+
+
+@pytest.mark.usefixtures("in_process")
+def test_apply_on_a_full_disk_is_one_message_exit_1_and_the_list_intact(
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = workspace.images_list.read_bytes()
+    monkeypatch.setattr(safewrite, "_write_all", failing(errno.ENOSPC))
+    code = main(workspace.args("--log-format", "plain", "discover", "--apply"))
+    captured = capsys.readouterr()
+    assert code == 1, captured.err
+    errors = [line for line in captured.err.splitlines() if line.startswith("error:")]
+    assert errors == [f"error: {workspace.images_list}: cannot write: No space left on device (ENOSPC); "
+                      "the file was left as it was"]
+    assert "Traceback" not in captured.err
+    assert workspace.images_list.read_bytes() == before
 
 
 def test_apply_runs_the_upstream_check(workspace: Workspace, upstreams: Upstreams) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from mirror import imageslist, ref
+from mirror import imageslist, ref, safewrite
 from mirror.errors import ImagesListError, InputError
 from mirror.imageslist import ImagesList, Line
 from mirror.versionsort import version_sorted
@@ -109,6 +109,85 @@ def test_load_names_the_file(tmp_path: Path) -> None:
     assert f"{path}:4:" in str(caught.value)
     with pytest.raises(ImagesListError, match="not found"):
         imageslist.load(tmp_path / "missing")
+
+
+# ---- lines, fields and characters (what git, review and grep -n see is what is read) -------
+
+
+def test_lines_end_at_newline_only_and_fields_at_space_or_tab() -> None:
+    parsed = imageslist.parse(lst("a/a\trancher/a \t 1", "  b/b rancher/b 2  "))
+    assert [line.fields for line in parsed] == [["a/a", "rancher/a", "1"], ["b/b", "rancher/b", "2"]]
+    # a no-break space is not a separator: the line has two fields, not three
+    with pytest.raises(ImagesListError, match=r"L:1: expected 3 fields .* found 2"):
+        imageslist.parse(lst("a/a\u00a0rancher/a 1"), path="L")
+
+
+@pytest.mark.parametrize(
+    ("char", "shown"),
+    [("\u2028", "\\u2028"), ("\u2029", "\\u2029"), ("\x85", "\\x85"), ("\x0c", "\\x0c"), ("\x0b", "\\x0b"),
+     ("\x1e", "\\x1e"), ("\x1b", "\\x1b"), ("\ufeff", "\\ufeff"), ("\u202e", "\\u202e"), ("\u2066", "\\u2066"),
+     ("\r", "\\x0d")],
+)
+def test_a_comment_smuggling_an_entry_is_an_error_naming_line_and_column(char: str, shown: str) -> None:
+    """str.splitlines() broke at these: the entry hidden in the comment was mirrored."""
+    comment = f"# harmless comment{char}evil/image rancher/evil 1"
+    text = lst("# header", "a/a rancher/a 1", comment, "b/b rancher/b 1")
+    for strict in (True, False):  # sync reads non-strictly; this is an error there too
+        with pytest.raises(ImagesListError) as caught:
+            imageslist.parse(text, path="L", strict=strict)
+        assert caught.value.problems == [caught.value.problems[0]]
+        problem = caught.value.problems[0]
+        assert problem.startswith("L:3:19: forbidden character " + shown)
+        assert "comments included" in problem
+        assert char not in problem  # quoted escaped, never raw
+
+
+def test_forbidden_character_in_an_entry_names_its_column() -> None:
+    with pytest.raises(ImagesListError) as caught:
+        imageslist.parse(lst("a/a rancher/a 1", "b/b rancher/b\u200f 1"), path="L")
+    assert caught.value.problems[0].startswith("L:2:14: forbidden character \\u200f")
+
+
+def test_old_revision_may_skip_unsafe_lines() -> None:
+    """check-new-images reads the base revision: its unsafe lines are skipped, the rest is read."""
+    parsed = imageslist.parse(lst("a/a rancher/a 1", "# x\u2028y/y rancher/y 1", "b/b rancher/b 1"),
+                              path="old", strict=False, skip_unsafe=True)
+    assert [line.tag for line in parsed] == ["1", "1"] and len(parsed.problems) == 1
+
+
+def test_crlf_file_is_read_and_written_back_as_crlf() -> None:
+    text = "# header\r\nb/b rancher/b 1\r\n# about a\r\na/a rancher/a 1\r\n"
+    parsed = imageslist.parse(text)
+    assert [line.text for line in parsed] == ["b/b rancher/b 1", "a/a rancher/a 1"]
+    assert [line.tag for line in parsed] == ["1", "1"]
+    assert parsed.render() == text
+    assert parsed.sorted().render() == "# header\r\n# about a\r\na/a rancher/a 1\r\nb/b rancher/b 1\r\n"
+    assert imageslist.parse(lst("a/a rancher/a 1")).render() == "a/a rancher/a 1\n"
+
+
+def test_a_carriage_return_inside_a_line_is_forbidden() -> None:
+    with pytest.raises(ImagesListError, match=r"^L:1:4: forbidden character \\x0d"):
+        imageslist.parse("a/a\rrancher/a 1\n", path="L")
+
+
+def test_non_utf8_bytes_are_reported_by_line_and_column(tmp_path: Path) -> None:
+    path = tmp_path / "images-list"
+    path.write_bytes(b"# h\xc3\xa9ader\na/a rancher/a 1\n# caf\xe9 \xff\nb/b rancher/b 1\n")
+    for strict in (True, False):
+        with pytest.raises(ImagesListError) as caught:
+            imageslist.load(path, strict=strict)
+        assert caught.value.problems == [f"{path}:3:6: not valid UTF-8 (byte \\xe9); save the file as UTF-8: "
+                                         "# caf\\xe9 \\xff"]
+
+
+def test_a_huge_line_is_quoted_short() -> None:
+    huge = "a/a rancher/a " + "1" * 10_000_000
+    with pytest.raises(ImagesListError) as caught:
+        imageslist.parse(lst("b/b rancher/b 1", huge), path="L")
+    message = str(caught.value)
+    assert len(message.encode()) < 1024
+    assert message.startswith("L:2: field 3 is 10000000 characters long")
+    assert message.endswith(f"… ({len(huge)} bytes)")
 
 
 # ---- sorting and comments --------------------------------------------------------------------
@@ -257,22 +336,22 @@ def test_line_make_validates() -> None:
 # ---- writing ---------------------------------------------------------------------------------
 
 
-def test_write_atomic_keeps_mode_and_leaves_no_temp_file(tmp_path: Path) -> None:
+def test_replace_file_keeps_mode_and_leaves_no_temp_file(tmp_path: Path) -> None:
     path = tmp_path / "images-list"
     path.write_text("old\n")
     path.chmod(0o640)
-    imageslist.write_atomic(path, "new\n")
+    safewrite.replace_file(safewrite.target_of(path), b"new\n")
     assert path.read_text() == "new\n"
     assert stat.S_IMODE(path.stat().st_mode) == 0o640
     assert sorted(p.name for p in tmp_path.iterdir()) == ["images-list"]
 
 
-def test_write_atomic_replaces_the_inode(tmp_path: Path) -> None:
+def test_replace_file_replaces_the_inode(tmp_path: Path) -> None:
     """Readers holding the old file keep reading the old content: the file is replaced, not rewritten."""
     path = tmp_path / "images-list"
     path.write_text("old content\n")
     with path.open() as reader:
-        imageslist.write_atomic(path, "new content\n")
+        safewrite.replace_file(safewrite.target_of(path), b"new content\n")
         assert reader.read() == "old content\n"
     assert path.read_text() == "new content\n"
 
