@@ -20,6 +20,7 @@ code from the type alone and library code never has to print::
     ├── HelmError                   helm is missing or a render failed
     ├── CopyError                   a copier failed for one line
     ├── MetricsError                the metrics file or Pushgateway could not be written
+    ├── WriteError                  an output file could not be written (disk full, read-only, …)
     └── CacheError                  the state database could not be used
 
 Messages never contain secrets: code that builds an error from a request uses
@@ -47,6 +48,7 @@ __all__ = [
     "MetricsError",
     "RegistriesFileError",
     "RegistryError",
+    "WriteError",
 ]
 
 
@@ -153,6 +155,19 @@ class MetricsError(MirrorError):
 
     The message names the file or the Pushgateway URL without credentials.
     """
+
+
+class WriteError(MirrorError):
+    """A file the user asked for (``--report``) could not be written: exit code 1.
+
+    The environment failed, not the input, so it is not an :class:`InputError`. One short
+    message names the file and the reason (``No space left on device``), never a traceback.
+    """
+
+    def __init__(self, path: str, exc: OSError) -> None:
+        self.path = path
+        self.errno = exc.errno
+        super().__init__(f"cannot write {path}: {exc.strerror}")
 
 
 class CacheError(MirrorError):

@@ -109,7 +109,7 @@ def test_ca_file_builds_a_context(tmp_path: Path) -> None:
         ({"quay.io": {"concurrency": "3"}}, "host 'quay.io' field 'concurrency' must be a whole number"),
         ({"quay.io": {"concurrency": 0}}, "host 'quay.io' field 'concurrency'"),
         ({"quay.io": {"concurrency": True}}, "host 'quay.io' field 'concurrency'"),
-        ({"quay.io": {"rate": -1}}, "host 'quay.io' field 'rate' must be a number > 0"),
+        ({"quay.io": {"rate": -1}}, "host 'quay.io' field 'rate' must be a finite number > 0"),
         ({"quay.io": {"insecure": "yes"}}, "host 'quay.io' field 'insecure' must be true or false"),
         ({"quay.io": {"endpoint": 5}}, "host 'quay.io' field 'endpoint' must be a non-empty string"),
         ({"quay.io": {"endpoint": "ftp://x"}}, "host 'quay.io' field 'endpoint' must be host"),
