@@ -375,6 +375,8 @@ def _parse_entry(key: str, raw: Any, c: _Collector) -> Entry | None:
             check(value)
         except (re.error, ValueError) as exc:
             c.add(field_where(name), f"invalid {kind} {quote(value)}: {excerpt(str(exc))}")
+        except RecursionError:  # re's parser recurses once per group: "((((…" is a nesting bomb
+            c.add(field_where(name), f"invalid {kind} {quote(value)}: nested too deeply")
         return value
 
     version_filter = checked_string("versionFilter", "regular expression", re.compile)
@@ -387,6 +389,7 @@ def _parse_entry(key: str, raw: Any, c: _Collector) -> Entry | None:
             value = False
         flags[name] = value
     images_file_path = raw.get("imagesFilePath")
+    has_images_file = images_file_path is not None
     if images_file_path is not None:
         problem = (repository_path_problem(images_file_path) if isinstance(images_file_path, str)
                    else "must be a file path inside the repository")
@@ -405,7 +408,7 @@ def _parse_entry(key: str, raw: Any, c: _Collector) -> Entry | None:
         if kind in (SourceKind.GITHUB_RELEASES, SourceKind.GITHUB_LATEST_RELEASE, SourceKind.REGISTRY):
             if not images:
                 c.add(field_where("images"), f"{kind.value} needs at least one image")
-        if kind is SourceKind.GITHUB_TAGGED_IMAGES_FILE and not images_file_path:
+        if kind is SourceKind.GITHUB_TAGGED_IMAGES_FILE and not has_images_file:
             c.add(field_where("imagesFilePath"), "github-tagged-images-file needs imagesFilePath")
         if kind.is_helm and not charts:
             c.add(field_where("helmCharts"), f"{kind.value} needs at least one chart")

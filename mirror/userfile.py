@@ -9,6 +9,8 @@ line and column (exit 2), never a traceback or a message as long as the input:
 * :func:`forbidden_characters` applies :func:`mirror.text.first_forbidden` to every line.
   Lines end at ``\\n`` only (a ``\\r`` before it is allowed), so the line numbers are the ones
   ``grep -n`` and an editor show, whatever U+2028 or form feed the text holds.
+* :func:`long_lines` bounds the line length of YAML files, whose pure-Python parser takes
+  seconds per megabyte: a settings file has no business with a 10 MB line.
 * :func:`quote` is how a user's value appears in a message: escaped and cut by
   :func:`mirror.text.excerpt`.
 
@@ -23,12 +25,23 @@ from pathlib import Path
 
 from .text import excerpt, first_forbidden
 
-__all__ = ["MAX_PROBLEMS", "NESTING_LIMIT", "UserFileError", "forbidden_characters", "quote", "read_text"]
+__all__ = [
+    "MAX_LINE",
+    "MAX_PROBLEMS",
+    "NESTING_LIMIT",
+    "UserFileError",
+    "forbidden_characters",
+    "long_lines",
+    "quote",
+    "read_text",
+]
 
 # Enough to see a pattern; a file full of control characters must not print a line per line.
 MAX_PROBLEMS = 20
 # Deeper than any real config or registries file, far below Python's recursion limit.
 NESTING_LIMIT = 64
+# Far longer than any host, URL or path in a YAML settings file.
+MAX_LINE = 4096
 
 _REPR = reprlib.Repr()
 _REPR.maxstring = _REPR.maxother = 200
@@ -81,6 +94,14 @@ def forbidden_characters(text: str, path: str) -> list[str]:
     if more:
         problems.append(f"{path}: {more} more line(s) with such characters")
     return problems
+
+
+def long_lines(text: str, path: str, limit: int = MAX_LINE) -> list[str]:
+    """A ``path:line`` problem for the first line longer than ``limit`` characters, if any."""
+    for lineno, line in enumerate(text.split("\n"), start=1):
+        if len(line) > limit:
+            return [f"{path}:{lineno}: line is {len(line)} characters long (at most {limit})"]
+    return []
 
 
 def quote(value: object) -> str:

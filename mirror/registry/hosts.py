@@ -51,7 +51,7 @@ import yaml
 from ..errors import InputError, RegistriesFileError
 from ..ref import DOCKER_HUB, ImageRef, normalize_host
 from ..text import excerpt
-from ..userfile import UserFileError, forbidden_characters, quote, read_text
+from ..userfile import UserFileError, forbidden_characters, long_lines, quote, read_text
 
 __all__ = [
     "DEFAULT_CONCURRENCY",
@@ -335,9 +335,9 @@ def load_registries(path: str | Path | None) -> Registries:
         text = read_text(path)
     except UserFileError as exc:
         raise RegistriesFileError(str(exc)) from None
-    forbidden = forbidden_characters(text, source)
-    if forbidden:
-        raise RegistriesFileError("\n".join(forbidden))
+    problems = forbidden_characters(text, source) or long_lines(text, source)
+    if problems:
+        raise RegistriesFileError("\n".join(problems))
     try:
         data = yaml.safe_load(text)
     except yaml.MarkedYAMLError as exc:
