@@ -390,12 +390,12 @@ def _parse_entry(key: str, raw: Any, c: _Collector) -> Entry | None:
         flags[name] = value
     images_file_path = raw.get("imagesFilePath")
     has_images_file = images_file_path is not None
-    if images_file_path is not None:
-        problem = (repository_path_problem(images_file_path) if isinstance(images_file_path, str)
-                   else "must be a file path inside the repository")
-        if problem is not None:
-            shown = f"{quote(images_file_path)} " if isinstance(images_file_path, str) and images_file_path else ""
-            c.add(field_where("imagesFilePath"), shown + problem)
+    if has_images_file:
+        if not isinstance(images_file_path, str) or not images_file_path:
+            c.add(field_where("imagesFilePath"), "must be a file path inside the repository")
+            images_file_path = None
+        elif (problem := repository_path_problem(images_file_path)) is not None:
+            c.add(field_where("imagesFilePath"), f"{quote(images_file_path)} {problem}")
             images_file_path = None
     denylist = string_list("imageDenylist", "must be a list of image names")
     additional = string_list("additionalVersionFilter", "must be a list of Helm version constraints")
