@@ -8,11 +8,18 @@ discovery run half an hour later.
 
 A key that appears twice in the JSON object is an error: ``json.load`` would
 silently keep the last one (the seed's own example had two ``longhorn`` keys).
+
+The file is hostile input like any other (see :mod:`mirror.userfile`): it must be UTF-8
+without control, separator or bidi characters (a problem names line and column), may not
+nest deeper than :data:`~mirror.userfile.NESTING_LIMIT`, and may not use ``NaN`` or
+``Infinity``, which Python's ``json`` accepts but JSON does not. Values quoted in messages
+are escaped and cut, so a 10 MB line gives a short message.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,6 +30,8 @@ from typing import Any
 from . import ref as imageref
 from .errors import ConfigError, InvalidReference
 from .filters import compile_helm_constraint, compile_version_constraint
+from .text import excerpt
+from .userfile import NESTING_LIMIT, UserFileError, forbidden_characters, quote, read_text
 
 __all__ = [
     "ChartConfig",
@@ -33,6 +42,7 @@ __all__ = [
     "VersionSource",
     "load",
     "parse",
+    "repository_path_problem",
 ]
 
 
@@ -63,6 +73,24 @@ _NEEDS_TARGET = {
     SourceKind.HELM_DIRECTORY: "/path",
 }
 _OWNER_REPO = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+\Z")
+_MAX_REFERENCE = 255  # the longest image reference mirror.ref accepts
+_MAX_DIGITS = 100
+
+
+def repository_path_problem(path: str) -> str | None:
+    """Why ``path`` is not a file path inside a repository, or None when it is one.
+
+    The one rule for ``imagesFilePath``: ``validate`` applies it through :func:`parse`, and
+    the GitHub client applies it again before building a contents URL, so ``validate``
+    cannot accept a path that ``discover`` then refuses.
+    """
+    if not path:
+        return "must be a file path inside the repository"
+    if path.startswith("/"):
+        return "must be relative to the repository root, not an absolute path"
+    if any(part in ("", ".", "..") for part in path.split("/")):
+        return "must not contain '..', '.' or empty path components"
+    return None
 
 
 @dataclass(frozen=True)
@@ -144,6 +172,14 @@ class _Object(dict):  # type: ignore[type-arg]
     duplicates: list[str]
 
 
+@dataclass(frozen=True)
+class _Rejected:
+    """Stands in for a JSON value the file may not hold (``NaN``, a 5000-digit number), so
+    the walk can name the entry and field it was found in."""
+
+    reason: str
+
+
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     result = _Object()
     result.duplicates = []
@@ -155,17 +191,54 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return result
 
 
-def _duplicate_problems(value: Any, where: list[str], path: str) -> list[str]:
-    found = []
-    if isinstance(value, dict):
-        for key in getattr(value, "duplicates", ()):
-            if not where:
-                found.append(f"{path}: key {key!r} appears more than once")
-            else:
-                field = ".".join([*where[1:], key])
-                found.append(f"{path}: entry {where[0]!r} field {field!r}: appears more than once")
-        for key, child in value.items():
-            found.extend(_duplicate_problems(child, [*where, key], path))
+def _constant(name: str) -> _Rejected:
+    return _Rejected(f"{name} is not valid JSON (JSON numbers are finite)")
+
+
+def _integer(text: str) -> int | _Rejected:
+    if len(text) > _MAX_DIGITS:
+        return _Rejected(f"a number of {len(text)} digits is too long")
+    return int(text)
+
+
+def _float(text: str) -> float | _Rejected:
+    value = float(text)
+    if not math.isfinite(value):
+        return _Rejected(f"the number {quote(text)} is out of range")
+    return value
+
+
+def _where(where: list[str]) -> str:
+    if not where:
+        return "the top level"
+    if len(where) == 1:
+        return f"entry {quote(where[0])}"
+    return f"entry {quote(where[0])} field {quote('.'.join(where[1:]))}"
+
+
+def _structure_problems(data: Any, path: str) -> list[str]:
+    """Nesting too deep, keys given twice and rejected values, in document order.
+
+    Iterative, so a deep document cannot exhaust the stack here; the depth limit then keeps
+    the rest of the parser's (recursive) code safe too.
+    """
+    found: list[str] = []
+    stack: list[tuple[Any, list[str], int]] = [(data, [], 1)]
+    while stack:
+        value, where, depth = stack.pop()
+        if depth > NESTING_LIMIT:
+            return [f"{path}: nested more than {NESTING_LIMIT} levels deep"]
+        if isinstance(value, _Rejected):
+            found.append(f"{path}: {_where(where)}: {value.reason}")
+        elif isinstance(value, dict):
+            for key in getattr(value, "duplicates", ()):
+                if not where:
+                    found.append(f"{path}: key {quote(key)} appears more than once")
+                else:
+                    found.append(f"{path}: {_where([*where, key])}: appears more than once")
+            stack.extend((child, [*where, key], depth + 1) for key, child in reversed(value.items()))
+        elif isinstance(value, list):
+            stack.extend((child, where, depth + 1) for child in reversed(value))
     return found
 
 
@@ -182,26 +255,29 @@ class _Collector:
 
 def load(path: str | Path) -> Config:
     """Read and validate a config.json; raise ConfigError naming every problem."""
-    path_text = str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError([f"{path_text}: file not found"]) from None
-    except OSError as exc:
-        raise ConfigError([f"{path_text}: cannot read: {exc.strerror}"]) from None
-    return parse(text, path=path_text)
+        text = read_text(path)
+    except UserFileError as exc:
+        raise ConfigError(exc.problems) from None
+    return parse(text, path=str(path))
 
 
 def parse(text: str, *, path: str = "config.json") -> Config:
+    forbidden = forbidden_characters(text, path)
+    if forbidden:
+        raise ConfigError(forbidden)
     try:
-        data = json.loads(text, object_pairs_hook=_no_duplicates)
+        data = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_constant,
+                          parse_int=_integer, parse_float=_float)
     except json.JSONDecodeError as exc:
         raise ConfigError([f"{path}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}"]) from None
+    except RecursionError:
+        raise ConfigError([f"{path}: nested more than {NESTING_LIMIT} levels deep"]) from None
+    structure = _structure_problems(data, path)
+    if structure:
+        raise ConfigError(structure)
     if not isinstance(data, dict):
         raise ConfigError([f"{path}: the top level must be an object of entries"])
-    duplicates = _duplicate_problems(data, [], path)
-    if duplicates:
-        raise ConfigError(duplicates)
     collector = _Collector(path)
     entries = []
     for key, value in data.items():
@@ -228,7 +304,7 @@ def _str_list(value: Any) -> tuple[str, ...] | None:
 
 
 def _parse_source(key: str, raw: Any, c: _Collector) -> VersionSource | None:
-    where = f"entry {key!r} field 'versionSource'"
+    where = _where([key, "versionSource"])
     if not isinstance(raw, str) or not raw:
         c.add(where, "is required and must be a string")
         return None
@@ -237,36 +313,36 @@ def _parse_source(key: str, raw: Any, c: _Collector) -> VersionSource | None:
         kind = SourceKind(kind_text)
     except ValueError:
         known = ", ".join(kind.value for kind in SourceKind)
-        c.add(where, f"unknown version source {kind_text!r} (known: {known})")
+        c.add(where, f"unknown version source {quote(kind_text)} (known: {known})")
         return None
     if kind in _NEEDS_TARGET:
         if not sep or not target:
             c.add(where, f"{kind.value} needs a target: '{kind.value}:{_NEEDS_TARGET[kind]}'")
             return None
         if _NEEDS_TARGET[kind] == "OWNER/REPO" and not _OWNER_REPO.match(target):
-            c.add(where, f"{target!r} is not OWNER/REPO")
+            c.add(where, f"{quote(target)} is not OWNER/REPO")
             return None
         if kind is SourceKind.HELM_LATEST and not re.match(r"(https?|oci)://", target):
-            c.add(where, f"{target!r} is not an http(s) URL")
+            c.add(where, f"{quote(target)} is not an http(s) URL")
             return None
         return VersionSource(kind, target)
     if sep:
-        c.add(where, f"{kind.value} takes no target, got {raw!r}")
+        c.add(where, f"{kind.value} takes no target, got {quote(raw)}")
         return None
     return VersionSource(kind)
 
 
 def _parse_entry(key: str, raw: Any, c: _Collector) -> Entry | None:
     if not isinstance(raw, dict):
-        c.add(f"entry {key!r}", "must be an object")
+        c.add(_where([key]), "must be an object")
         return None
     before = len(c.problems)
     for unknown in sorted(set(raw) - _ENTRY_FIELDS):
-        c.add(f"entry {key!r} field {unknown!r}", "unknown field")
+        c.add(_where([key, unknown]), "unknown field")
     source = _parse_source(key, raw.get("versionSource"), c)
 
     def field_where(name: str) -> str:
-        return f"entry {key!r} field {name!r}"
+        return _where([key, name])
 
     def string_list(name: str, message: str) -> tuple[str, ...]:
         if name not in raw:
@@ -279,10 +355,14 @@ def _parse_entry(key: str, raw: Any, c: _Collector) -> Entry | None:
 
     images = string_list("images", "must be a list of image names")
     for image in images:
+        if len(image) > _MAX_REFERENCE:
+            c.add(field_where("images"), f"image reference {quote(image)} is longer than {_MAX_REFERENCE} characters")
+            continue
         try:
             imageref.parse(image)
         except InvalidReference as exc:
             c.add(field_where("images"), str(exc))
+
     def checked_string(name: str, kind: str, check: Callable[[str], object]) -> str | None:
         """An optional string field that must compile (regex, constraint) here, not at run time."""
         value = raw.get(name)
@@ -294,7 +374,9 @@ def _parse_entry(key: str, raw: Any, c: _Collector) -> Entry | None:
         try:
             check(value)
         except (re.error, ValueError) as exc:
-            c.add(field_where(name), f"invalid {kind} {value!r}: {exc}")
+            c.add(field_where(name), f"invalid {kind} {quote(value)}: {excerpt(str(exc))}")
+        except RecursionError:  # re's parser recurses once per group: "((((…" is a nesting bomb
+            c.add(field_where(name), f"invalid {kind} {quote(value)}: nested too deeply")
         return value
 
     version_filter = checked_string("versionFilter", "regular expression", re.compile)
@@ -307,9 +389,14 @@ def _parse_entry(key: str, raw: Any, c: _Collector) -> Entry | None:
             value = False
         flags[name] = value
     images_file_path = raw.get("imagesFilePath")
-    if images_file_path is not None and (not isinstance(images_file_path, str) or not images_file_path):
-        c.add(field_where("imagesFilePath"), "must be a path inside the repository")
-        images_file_path = None
+    has_images_file = images_file_path is not None
+    if has_images_file:
+        if not isinstance(images_file_path, str) or not images_file_path:
+            c.add(field_where("imagesFilePath"), "must be a file path inside the repository")
+            images_file_path = None
+        elif (problem := repository_path_problem(images_file_path)) is not None:
+            c.add(field_where("imagesFilePath"), f"{quote(images_file_path)} {problem}")
+            images_file_path = None
     denylist = string_list("imageDenylist", "must be a list of image names")
     additional = string_list("additionalVersionFilter", "must be a list of Helm version constraints")
     for item in additional:
@@ -321,14 +408,14 @@ def _parse_entry(key: str, raw: Any, c: _Collector) -> Entry | None:
         if kind in (SourceKind.GITHUB_RELEASES, SourceKind.GITHUB_LATEST_RELEASE, SourceKind.REGISTRY):
             if not images:
                 c.add(field_where("images"), f"{kind.value} needs at least one image")
-        if kind is SourceKind.GITHUB_TAGGED_IMAGES_FILE and not images_file_path:
+        if kind is SourceKind.GITHUB_TAGGED_IMAGES_FILE and not has_images_file:
             c.add(field_where("imagesFilePath"), "github-tagged-images-file needs imagesFilePath")
         if kind.is_helm and not charts:
             c.add(field_where("helmCharts"), f"{kind.value} needs at least one chart")
         if kind is SourceKind.HELM_OCI:
             for chart in charts:
                 if not chart.name.startswith("oci://"):
-                    c.add(f"entry {key!r} field 'helmCharts.{chart.name}'", "helm-oci charts must be oci:// references")
+                    c.add(_where([key, "helmCharts", chart.name]), "helm-oci charts must be oci:// references")
         if flags["latest"] and flags["latest_entry"]:
             c.add(field_where("latest_entry"), "latest and latest_entry cannot both be set")
     if source is None or len(c.problems) > before:
@@ -352,56 +439,57 @@ def _check_helm_constraint(text: str, where: str, c: _Collector) -> None:
     try:
         compile_helm_constraint(text)
     except ValueError as exc:
-        c.add(where, f"invalid Helm version constraint {text!r}: {exc}")
+        c.add(where, f"invalid Helm version constraint {quote(text)}: {excerpt(str(exc))}")
 
 
 def _parse_charts(key: str, raw: Any, c: _Collector) -> tuple[HelmChart, ...]:
     if raw is None:
         return ()
     if not isinstance(raw, dict):
-        c.add(f"entry {key!r} field 'helmCharts'", "must be an object of charts")
+        c.add(_where([key, "helmCharts"]), "must be an object of charts")
         return ()
     charts = []
     for name, spec in raw.items():
-        where = f"entry {key!r} field 'helmCharts.{name}"
+        def where(*names: str) -> str:
+            return _where([key, "helmCharts", name, *names])
+
         if not isinstance(spec, dict):
-            c.add(where + "'", "must be an object")
+            c.add(where(), "must be an object")
             continue
         for unknown in sorted(set(spec) - _CHART_FIELDS):
-            c.add(f"{where}.{unknown}'", "unknown field")
+            c.add(where(unknown), "unknown field")
         devel = _bool(spec.get("devel", False))
         if devel is None:
-            c.add(f"{where}.devel'", "must be true or false")
+            c.add(where("devel"), "must be true or false")
             devel = False
         version_filter = spec.get("versionFilter")
         if version_filter is not None:
             if not isinstance(version_filter, str):
-                c.add(f"{where}.versionFilter'", "must be a Helm version constraint string")
+                c.add(where("versionFilter"), "must be a Helm version constraint string")
                 version_filter = None
             else:
-                _check_helm_constraint(version_filter, f"{where}.versionFilter'", c)
+                _check_helm_constraint(version_filter, where("versionFilter"), c)
         configs = []
         raw_configs = spec.get("chartConfig", {})
         if not isinstance(raw_configs, dict):
-            c.add(f"{where}.chartConfig'", "must be an object")
+            c.add(where("chartConfig"), "must be an object")
             raw_configs = {}
         for config_name, config in raw_configs.items():
-            config_where = f"{where}.chartConfig.{config_name}"
             if not isinstance(config, dict):
-                c.add(config_where + "'", "must be an object")
+                c.add(where("chartConfig", config_name), "must be an object")
                 continue
             for unknown in sorted(set(config) - _CHART_CONFIG_FIELDS):
-                c.add(f"{config_where}.{unknown}'", "unknown field")
+                c.add(where("chartConfig", config_name, unknown), "unknown field")
             values: tuple[str, ...] = ()
             if "values" in config:
                 parsed = _str_list(config["values"])
                 if parsed is None or any("=" not in v for v in parsed):
-                    c.add(f"{config_where}.values'", "must be a list of key=value strings")
+                    c.add(where("chartConfig", config_name, "values"), "must be a list of key=value strings")
                 else:
                     values = parsed
             kube_version = config.get("kubeVersion")
             if kube_version is not None and not isinstance(kube_version, str):
-                c.add(f"{config_where}.kubeVersion'", "must be a string such as '1.30.0'")
+                c.add(where("chartConfig", config_name, "kubeVersion"), "must be a string such as '1.30.0'")
                 kube_version = None
             configs.append(ChartConfig(config_name, values, kube_version))
         charts.append(HelmChart(name, devel, version_filter, tuple(configs)))

@@ -20,7 +20,7 @@ code from the type alone and library code never has to print::
     ├── HelmError                   helm is missing or a render failed
     ├── CopyError                   a copier failed for one line
     ├── MetricsError                the metrics file or Pushgateway could not be written
-    ├── WriteError                  a file of the user's (images-list) could not be written: exit 1
+    ├── WriteError                  a file could not be written (images-list, --report): exit 1
     └── CacheError                  the state database could not be used
 
 Messages never contain secrets: code that builds an error from a request uses
@@ -158,10 +158,10 @@ class MetricsError(MirrorError):
 
 
 class WriteError(MirrorError):
-    """Writing a file the tool maintains (images-list) failed: disk full, read-only, permission.
+    """Writing a file failed (the images-list, ``--report``): disk full, read-only, permission.
 
-    The environment's fault, not the input's, so exit 1, not 2. The message names the file
-    and says it was left as it was; writes are atomic, so that is always true.
+    The environment's fault, not the input's, so exit 1, not 2. One short message names the
+    file and the reason, never a traceback; list writes are atomic, so the list is intact.
     """
 
 

@@ -47,6 +47,7 @@ import aiohttp
 import anyio
 
 from .cache import CachedResponse, NullCache, StateCache
+from .config import repository_path_problem
 from .errors import GitHubError, GitHubNotFound, GitHubRateLimited
 from .events import EventSink, HostStats, NullSink, Stats
 from .flight import SingleFlight
@@ -282,22 +283,22 @@ class GitHubClient:
         which stays on the API host (``download_url`` would be another host).
         """
         owner, repo = split_owner_repo(owner_repo)
-        clean = path.strip("/")
-        if not clean or any(part in ("", ".", "..") for part in clean.split("/")):
-            raise GitHubError(f"{path!r} is not a file path inside {owner_repo}")
-        url = f"{self.base_url}/repos/{owner}/{repo}/contents/{quote(clean, safe='/')}?ref={quote(ref, safe='')}"
-        what = f"{clean} in {owner_repo} at {ref}"
+        problem = repository_path_problem(path)  # the rule validate applies to imagesFilePath
+        if problem is not None:
+            raise GitHubError(f"{path!r} is not a file path inside {owner_repo}: {problem}")
+        url = f"{self.base_url}/repos/{owner}/{repo}/contents/{quote(path, safe='/')}?ref={quote(ref, safe='')}"
+        what = f"{path} in {owner_repo} at {ref}"
         not_found = (
-            f"GitHub: file {clean!r} not found in {owner_repo} at ref {ref!r}"
+            f"GitHub: file {path!r} not found in {owner_repo} at ref {ref!r}"
             f" (or the repository or ref does not exist, or {self._invisible_hint()})"
         )
         reply = await self._request(url, accept=_JSON_MEDIA, what=what, not_found=not_found)
         data = reply.json(what)
         if isinstance(data, list):
-            raise GitHubError(f"GitHub: {clean!r} in {owner_repo} at ref {ref!r} is a directory, not a file")
+            raise GitHubError(f"GitHub: {path!r} in {owner_repo} at ref {ref!r} is a directory, not a file")
         if not isinstance(data, dict) or data.get("type") != "file":
             kind = data.get("type") if isinstance(data, dict) else type(data).__name__
-            raise GitHubError(f"GitHub: {clean!r} in {owner_repo} at ref {ref!r} is a {kind}, not a file")
+            raise GitHubError(f"GitHub: {path!r} in {owner_repo} at ref {ref!r} is a {kind}, not a file")
         encoding = data.get("encoding")
         content = data.get("content")
         if encoding == "base64" and isinstance(content, str):

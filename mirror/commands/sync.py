@@ -20,7 +20,7 @@ import anyio
 
 from .. import imageslist
 from ..copy import COPIERS, check_supported, make_copier
-from ..errors import InputError
+from ..errors import InputError, WriteError
 from ..events import EventSink, Stats
 from ..pipeline.plan import Overrides, PlatformSpec, Shard, parse_platforms
 from ..pipeline.sync import Outcome, SyncOptions, SyncReport, WorkItem, sync
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from ..cli import Settings
     from ..output import Output
 
-__all__ = ["Selection", "open_client", "register", "run", "select_lines"]
+__all__ = ["Selection", "open_client", "register", "run", "select_lines", "write_report"]
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
@@ -139,19 +139,6 @@ def _finish(args: argparse.Namespace, settings: Settings, out: Output, options: 
                 action = "skip"
             out.data(f"{action:<6} {result.source}:{result.tag} -> {result.destination}:{result.tag}"
                      f"  ({result.reason})")
-    if args.report:
-        document = {
-            "images_list": settings.images_list,
-            "copier": args.copier,
-            "shard": str(shard) if shard else None,
-            "dry_run": options.dry_run,
-            "totals": {**report.totals(), "invalid": len(selection.problems)},
-            "invalid": selection.problems,
-            "results": [result.as_json() for result in report.results],
-        }
-        with open(args.report, "w", encoding="utf-8") as handle:
-            json.dump(document, handle, indent=2)
-            handle.write("\n")
     for problem in selection.problems:
         out.error(f"invalid line skipped: {problem}")
     for result in report.failed:
@@ -164,4 +151,36 @@ def _finish(args: argparse.Namespace, settings: Settings, out: Output, options: 
         + (f", {len(selection.problems)} invalid line(s)" if selection.problems else "")
         + f" in {totals['elapsed']:.1f}s"
     )
-    return 1 if report.failed or selection.problems else 0
+    written = True
+    if args.report:
+        document = {
+            "images_list": settings.images_list,
+            "copier": args.copier,
+            "shard": str(shard) if shard else None,
+            "dry_run": options.dry_run,
+            "totals": {**totals, "invalid": len(selection.problems)},
+            "invalid": selection.problems,
+            "results": [result.as_json() for result in report.results],
+        }
+        try:
+            write_report(args.report, document)
+        except WriteError as exc:
+            # The run itself is done: report the file, keep the summary and the metrics.
+            out.error(str(exc))
+            written = False
+    return 1 if report.failed or selection.problems or not written else 0
+
+
+def write_report(path: str, document: Mapping[str, object]) -> None:
+    """Write the ``--report`` JSON (blocking); a disk that is full, read-only or closed to us
+    raises :class:`WriteError` naming the file."""
+    try:
+        _write_text(path, json.dumps(document, indent=2) + "\n")
+    except OSError as exc:
+        raise WriteError(f"cannot write {path}: {exc.strerror}") from None
+
+
+def _write_text(path: str, text: str) -> None:
+    # The seam where tests inject ENOSPC / EROFS / EACCES (they run as root).
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(text)

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from .. import config as configfile
 from .. import imageslist
 from ..errors import ConfigError, ImagesListError, InputError
+from ..userfile import quote
 
 if TYPE_CHECKING:
     from ..cli import Settings
@@ -36,7 +37,7 @@ def run(args: argparse.Namespace, settings: Settings, out: Output) -> int:
         images = imageslist.load(settings.images_list)
         for first, repeat in images.duplicates():
             problems.append(
-                f"{settings.images_list}:{repeat.lineno}: duplicate of line {first.lineno}: {repeat.text.strip()!r}"
+                f"{settings.images_list}:{repeat.lineno}: duplicate of line {first.lineno}: {quote(repeat.text.strip())}"
             )
         if not images.duplicates():
             out.status(f"{settings.images_list}: {len(images)} entries OK")

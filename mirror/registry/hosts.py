@@ -28,12 +28,17 @@ agree:
   (naming host and field), not in the middle of a run.
 
 Reading the file is blocking I/O: call :func:`load_registries` before the event
-loop runs, or through ``anyio.to_thread``.
+loop runs, or through ``anyio.to_thread``. The file is checked as hostile input (see
+:mod:`mirror.userfile`): strict UTF-8 and no control or bidi characters (problems name line
+and column), a nesting bomb or an unparsable number is a message rather than a traceback,
+``rate`` must be a finite number (``.nan`` would disable the ceiling), and values quoted
+in messages are cut short.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import math
 import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -45,6 +50,8 @@ import yaml
 
 from ..errors import InputError, RegistriesFileError
 from ..ref import DOCKER_HUB, ImageRef, normalize_host
+from ..text import excerpt
+from ..userfile import UserFileError, forbidden_characters, long_lines, quote, read_text
 
 __all__ = [
     "DEFAULT_CONCURRENCY",
@@ -244,20 +251,22 @@ def _split_endpoint(endpoint: str) -> tuple[str | None, str, str]:
 
 def _check_field(host: str, name: str, value: Any, where: str) -> Any:
     expected = _FIELDS[name]
+    at = f"{where}: host {quote(host)} field {quote(name)}"
     if expected is bool:
         if not isinstance(value, bool):
-            raise RegistriesFileError(f"{where}: host {host!r} field {name!r} must be true or false")
+            raise RegistriesFileError(f"{at} must be true or false")
         return value
     if expected is int:
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise RegistriesFileError(f"{where}: host {host!r} field {name!r} must be a whole number >= 1")
+            raise RegistriesFileError(f"{at} must be a whole number >= 1")
         return value
     if expected is float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-            raise RegistriesFileError(f"{where}: host {host!r} field {name!r} must be a number > 0")
+        # NaN compares false with everything, so ``value <= 0`` alone would let ``.nan`` through.
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+            raise RegistriesFileError(f"{at} must be a finite number > 0")
         return float(value)
     if not isinstance(value, str) or not value.strip():
-        raise RegistriesFileError(f"{where}: host {host!r} field {name!r} must be a non-empty string")
+        raise RegistriesFileError(f"{at} must be a non-empty string")
     return value.strip()
 
 
@@ -265,17 +274,17 @@ def _parse_host(host: str, raw: Any, where: str) -> HostConfig:
     if raw is None:
         return HostConfig()
     if not isinstance(raw, dict):
-        raise RegistriesFileError(f"{where}: host {host!r} must be a mapping of settings")
+        raise RegistriesFileError(f"{where}: host {quote(host)} must be a mapping of settings")
     for unknown in sorted(set(map(str, raw)) - set(_FIELDS)):
         known = ", ".join(sorted(_FIELDS))
-        raise RegistriesFileError(f"{where}: host {host!r} field {unknown!r} is unknown (known: {known})")
+        raise RegistriesFileError(f"{where}: host {quote(host)} field {quote(unknown)} is unknown (known: {known})")
     values = {name: _check_field(host, name, value, where) for name, value in raw.items()}
     endpoint = values.get("endpoint")
     if endpoint is not None:
         scheme, netloc, _ = _split_endpoint(endpoint)
         if scheme not in (None, "http", "https") or not netloc or "@" in netloc:
             raise RegistriesFileError(
-                f"{where}: host {host!r} field 'endpoint' must be host[:port] or an http(s):// URL "
+                f"{where}: host {quote(host)} field 'endpoint' must be host[:port] or an http(s):// URL "
                 "without credentials"
             )
     prefix = values.get("repository_prefix", "").strip("/")
@@ -285,8 +294,9 @@ def _parse_host(host: str, raw: Any, where: str) -> HostConfig:
         try:
             context = ssl.create_default_context(cafile=ca_file)
         except (OSError, ssl.SSLError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else excerpt(str(exc))
             raise RegistriesFileError(
-                f"{where}: host {host!r} field 'ca_file': cannot load {ca_file!r}: {exc}"
+                f"{where}: host {quote(host)} field 'ca_file': cannot load {quote(ca_file)}: {reason}"
             ) from None
     return HostConfig(
         endpoint=endpoint,
@@ -308,10 +318,10 @@ def parse_registries(data: Any, *, source: str = "registries file") -> Registrie
     hosts: dict[str, HostConfig] = {}
     for raw_host, raw in data.items():
         if not isinstance(raw_host, str) or not raw_host or "/" in raw_host or "://" in raw_host:
-            raise RegistriesFileError(f"{source}: {raw_host!r} is not a registry host (host[:port])")
+            raise RegistriesFileError(f"{source}: {quote(raw_host)} is not a registry host (host[:port])")
         key = normalize_host(raw_host)
         if key in hosts:
-            raise RegistriesFileError(f"{source}: host {raw_host!r} is configured twice (as {key!r})")
+            raise RegistriesFileError(f"{source}: host {quote(raw_host)} is configured twice (as {quote(key)})")
         hosts[key] = _parse_host(raw_host, raw, source)
     return Registries(hosts, source)
 
@@ -322,11 +332,30 @@ def load_registries(path: str | Path | None) -> Registries:
         return Registries()
     source = str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise RegistriesFileError(f"{source}: cannot read: {exc.strerror or exc}") from None
+        text = read_text(path)
+    except UserFileError as exc:
+        raise RegistriesFileError(str(exc)) from None
+    problems = forbidden_characters(text, source) or long_lines(text, source)
+    if problems:
+        raise RegistriesFileError("\n".join(problems))
     try:
         data = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        raise RegistriesFileError(_yaml_problem(source, exc)) from None
     except yaml.YAMLError as exc:
-        raise RegistriesFileError(f"{source}: invalid YAML: {exc}") from None
+        raise RegistriesFileError(f"{source}: invalid YAML: {excerpt(str(exc))}") from None
+    except RecursionError:
+        raise RegistriesFileError(f"{source}: invalid YAML: nested too deeply") from None
+    except ValueError as exc:  # a scalar PyYAML's constructors cannot convert, e.g. a 5000-digit int
+        raise RegistriesFileError(f"{source}: invalid YAML value: {excerpt(str(exc))}") from None
     return parse_registries(data, source=source)
+
+
+def _yaml_problem(source: str, exc: yaml.MarkedYAMLError) -> str:
+    """``file:line:column: invalid YAML: problem (context)``: PyYAML's own text quotes a snippet
+    of the line and spreads over several lines."""
+    mark = exc.problem_mark or exc.context_mark
+    where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark is not None else source
+    problem = excerpt(exc.problem or "syntax error")
+    context = f" ({excerpt(exc.context)})" if exc.context else ""
+    return f"{where}: invalid YAML: {problem}{context}"

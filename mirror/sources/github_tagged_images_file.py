@@ -31,10 +31,15 @@ __all__ = ["GitHubTaggedImagesFileSource", "discover", "image_lines"]
 
 
 def image_lines(text: str) -> list[str]:
-    """Candidate lines of an images file: stripped, non-empty, not ``#`` comments."""
+    """Candidate lines of an images file: stripped, non-empty, not ``#`` comments.
+
+    Lines end at ``\n`` only and only ASCII blanks are stripped: ``str.splitlines`` would
+    also break at U+2028, U+0085 or a form feed, turning the tail of a comment into an image
+    the file's own viewer never shows as a line.
+    """
     lines = []
-    for raw in text.splitlines():
-        line = raw.strip()
+    for raw in text.split("\n"):
+        line = raw.strip(" \t\r")
         if line and not line.startswith("#"):
             lines.append(line)
     return lines

@@ -372,3 +372,89 @@ def test_load_names_the_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as caught:
         configfile.load(path)
     assert caught.value.problems[0].startswith(f"{path}: ")
+
+
+# ---- hostile input (issue 12) -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("path", "problem"),
+    [
+        ("deploy/longhorn-images.txt", None),
+        ("images.txt", None),
+        ("", "must be a file path inside the repository"),
+        ("/deploy/images.txt", "must be relative to the repository root, not an absolute path"),
+        ("../images.txt", "must not contain '..', '.' or empty path components"),
+        ("deploy/../../images.txt", "must not contain '..', '.' or empty path components"),
+        ("deploy/./images.txt", "must not contain '..', '.' or empty path components"),
+        ("deploy/", "must not contain '..', '.' or empty path components"),
+    ],
+)
+def test_one_rule_for_repository_file_paths(path: str, problem: str | None) -> None:
+    assert configfile.repository_path_problem(path) == problem
+
+
+def test_images_file_path_outside_the_repository_is_one_problem() -> None:
+    entry = {"versionSource": "github-tagged-images-file:longhorn/longhorn", "imagesFilePath": "../x"}
+    assert only_problem({"lh": entry}) == (
+        "cfg.json: entry 'lh' field 'imagesFilePath': '../x' must not contain '..', '.' or empty path components"
+    )
+
+
+def test_forbidden_characters_are_named_by_line_and_column_not_json_position() -> None:
+    # The escaped form "\u202e" in a JSON string is plain ASCII text and allowed; the raw
+    # character is not, wherever it is (here between two keys).
+    text = '{\n  "a": {"versionSource": "registry", "images": ["x/y"], "versionFilter": "\\u202e"}\u202e\n}\n'
+    assert only_problem(text).startswith("cfg.json:2:")
+    assert "character \\u202e is not allowed" in only_problem(text)
+    assert parse('{"a": {"versionSource": "registry", "images": ["x/y"], "versionFilter": "\\u202e"}}')
+
+
+def test_line_numbers_after_a_form_feed_match_grep() -> None:
+    text = '{\n\x0c\n"a": {}}\n'
+    assert only_problem(text).startswith("cfg.json:2:1: character \\x0c")
+
+
+def test_nan_is_named_by_entry_and_field() -> None:
+    text = '{"a": {"versionSource": "registry", "images": ["x/y"], "helmCharts": {"c": {"devel": NaN}}}}'
+    assert only_problem(text) == (
+        "cfg.json: entry 'a' field 'helmCharts.c.devel': NaN is not valid JSON (JSON numbers are finite)"
+    )
+    assert only_problem("[-Infinity]").startswith("cfg.json: the top level: -Infinity is not valid JSON")
+
+
+def test_duplicate_keys_inside_lists_are_found() -> None:
+    text = '{"a": {"versionSource": "registry", "images": [{"x": 1, "x": 2}]}}'
+    assert "cfg.json: entry 'a' field 'images.x': appears more than once" in problems(text)
+
+
+def test_regex_nesting_bomb_is_a_problem_not_a_recursion_error() -> None:
+    problem = only_problem({"a": {**REGISTRY, "versionFilter": "(" * 100_000}})
+    assert problem.startswith("cfg.json: entry 'a' field 'versionFilter': invalid regular expression '((((")
+    assert problem.endswith("… (100000 bytes)': nested too deeply")
+
+
+def test_quoted_values_are_escaped_and_cut() -> None:
+    problem = only_problem({"a": {"versionSource": "nope\x1b]0;owned\x07" + "x" * 1000, "images": ["x/y"]}})
+    assert "\x1b" not in problem and "\\x1b]0;owned\\x07" in problem
+    assert "… (1014 bytes)'" in problem
+    assert len(problem) < 400
+
+
+def test_overlong_image_reference_is_quoted_short() -> None:
+    problem = only_problem({"a": {"versionSource": "registry", "images": ["a b" * 1_000_000]}})
+    assert "longer than 255 characters" in problem and len(problem) < 400
+
+
+def test_load_reports_a_bad_byte_by_line_and_column(tmp_path: Path) -> None:
+    path = tmp_path / "config.json"
+    path.write_bytes('{\n  "kéy": 1,\n  "ü\u2603x'.encode() + b"\xe2\x28" + b'": 2\n}\n')
+    with pytest.raises(ConfigError) as caught:
+        configfile.load(path)
+    assert caught.value.problems == [f"{path}:3:7: not UTF-8 text (byte 0xe2)"]
+
+
+def test_load_unreadable_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as caught:
+        configfile.load(tmp_path)  # a directory
+    assert caught.value.problems == [f"{tmp_path}: cannot read: Is a directory"]

@@ -127,3 +127,10 @@ async def test_quota_tracking_never_goes_back_in_time() -> None:
         note(0, 3000, "search")  # other resources have their own quota
         assert client.quota.remaining == 59
         assert client.stats.quota_remaining == 59 and client.stats.quota_reset == 2000.0
+
+
+def test_image_lines_end_at_newline_only() -> None:
+    # U+2028, U+0085 and form feed are not line ends: a comment holding one stays a comment,
+    # and only ASCII blanks are stripped.
+    text = "# note\u2028evil/x:1\n# a\x85evil/y:2\n# b\x0cevil/z:3\n\u00a0a/b:1\n"
+    assert image_lines(text) == ["\u00a0a/b:1"]

@@ -109,7 +109,7 @@ def test_ca_file_builds_a_context(tmp_path: Path) -> None:
         ({"quay.io": {"concurrency": "3"}}, "host 'quay.io' field 'concurrency' must be a whole number"),
         ({"quay.io": {"concurrency": 0}}, "host 'quay.io' field 'concurrency'"),
         ({"quay.io": {"concurrency": True}}, "host 'quay.io' field 'concurrency'"),
-        ({"quay.io": {"rate": -1}}, "host 'quay.io' field 'rate' must be a number > 0"),
+        ({"quay.io": {"rate": -1}}, "host 'quay.io' field 'rate' must be a finite number > 0"),
         ({"quay.io": {"insecure": "yes"}}, "host 'quay.io' field 'insecure' must be true or false"),
         ({"quay.io": {"endpoint": 5}}, "host 'quay.io' field 'endpoint' must be a non-empty string"),
         ({"quay.io": {"endpoint": "ftp://x"}}, "host 'quay.io' field 'endpoint' must be host"),
@@ -141,3 +141,66 @@ def test_load_registries_file(tmp_path: Path) -> None:
         load_registries(path)
     with pytest.raises(RegistriesFileError, match="cannot read"):
         load_registries(tmp_path / "missing.yaml")
+
+
+# ---- hostile input (issue 12) -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("rate", [float("nan"), float("inf"), float("-inf"), -0.5, 0])
+def test_rate_must_be_finite_and_positive(rate: float) -> None:
+    # NaN compares false with everything: a bare "<= 0" check let it through and the
+    # ceiling was off.
+    with pytest.raises(RegistriesFileError) as caught:
+        parse_registries({"quay.io": {"rate": rate}}, source="regs.yaml")
+    assert str(caught.value) == "regs.yaml: host 'quay.io' field 'rate' must be a finite number > 0"
+
+
+def test_huge_host_and_field_names_are_quoted_short() -> None:
+    big = "h" * 10_000_000
+    for data in ({big + "/x": {}}, {"quay.io": {big: 1}}, {"quay.io": {"ca_file": "/nonexistent/" + big}}):
+        with pytest.raises(RegistriesFileError) as caught:
+            parse_registries(data, source="regs.yaml")
+        message = str(caught.value)
+        assert len(message) < 600 and "… (" in message, message[:600]
+
+
+def test_non_string_host_is_shown_as_a_short_repr() -> None:
+    with pytest.raises(RegistriesFileError) as caught:
+        parse_registries({5000: {}}, source="regs.yaml")
+    assert str(caught.value) == "regs.yaml: 5000 is not a registry host (host[:port])"
+
+
+def test_control_characters_in_messages_are_escaped() -> None:
+    with pytest.raises(RegistriesFileError) as caught:
+        parse_registries({"quay.io": {"\x1b[2Jrate": 1}}, source="regs.yaml")
+    assert "\x1b" not in str(caught.value) and "'\\x1b[2Jrate'" in str(caught.value)
+
+
+def test_yaml_errors_name_line_and_column(tmp_path: Path) -> None:
+    path = tmp_path / "registries.yaml"
+    path.write_text("quay.io:\n  rate: 5\n  endpoint: [a, b\n")
+    with pytest.raises(RegistriesFileError) as caught:
+        load_registries(path)
+    assert str(caught.value) == (
+        f"{path}:4:1: invalid YAML: expected ',' or ']', but got '<stream end>' (while parsing a flow sequence)"
+    )
+
+
+def test_forbidden_characters_and_bad_bytes_name_line_and_column(tmp_path: Path) -> None:
+    path = tmp_path / "registries.yaml"
+    path.write_text("quay.io:\n  endpoint: http://x\u2066y\n")
+    with pytest.raises(RegistriesFileError) as caught:
+        load_registries(path)
+    assert str(caught.value).startswith(f"{path}:2:21: character \\u2066 is not allowed")
+    path.write_bytes(b"quay.io:\n  rate: 5\xa0\n")
+    with pytest.raises(RegistriesFileError) as caught:
+        load_registries(path)
+    assert str(caught.value) == f"{path}:2:10: not UTF-8 text (byte 0xa0)"
+
+
+def test_nesting_bomb_is_a_registries_file_error(tmp_path: Path) -> None:
+    path = tmp_path / "registries.yaml"
+    path.write_text("quay.io: " + ("[" * 1000 + "\n") * 200)
+    with pytest.raises(RegistriesFileError) as caught:
+        load_registries(path)
+    assert str(caught.value) == f"{path}: invalid YAML: nested too deeply"
