@@ -142,7 +142,7 @@ class _Reply:
         try:
             return json.loads(self.body)
         except ValueError:
-            raise GitHubError(f"GitHub sent a response that is not JSON for {what}", status=self.status) from None
+            raise GitHubError(f"GitHub sent a response that is not JSON for {what}") from None
 
 
 def _int_header(headers: Mapping[str, str], name: str) -> int | None:
