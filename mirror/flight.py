@@ -1,4 +1,6 @@
-"""Single flight: concurrent callers asking for the same key share one run of the work.
+"""Concurrency helpers: single flight, and gathering a few coroutines with the first error unwrapped.
+
+Single flight: concurrent callers asking for the same key share one run of the work.
 
 anyio has no futures, so this is the small piece that stands in for one: the
 first caller for a key runs the coroutine, later callers wait on an
@@ -12,13 +14,13 @@ same URL asked by several entries at once is sent once).
 from __future__ import annotations
 
 import copy
-from collections.abc import Awaitable, Callable, Hashable
+from collections.abc import Awaitable, Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 import anyio
 
-__all__ = ["SingleFlight"]
+__all__ = ["SingleFlight", "gather"]
 
 T = TypeVar("T")
 
@@ -89,3 +91,31 @@ def _clone(exc: BaseException) -> BaseException:
     clone = copy.copy(exc)
     clone.__dict__.pop("__notes__", None)
     return clone
+
+
+async def gather(calls: Sequence[Callable[[], Awaitable[T]]]) -> list[T]:
+    """Await every call concurrently; results in order; the first failure wins.
+
+    A bare task group would wrap a child's ``NotFound`` in an ``ExceptionGroup``;
+    callers want to report the error itself, so the first one is re-raised
+    unwrapped and the siblings are cancelled (their work is wasted anyway).
+    """
+    if len(calls) == 1:
+        return [await calls[0]()]
+    results: list[T | None] = [None] * len(calls)
+    errors: list[Exception] = []
+
+    async with anyio.create_task_group() as group:
+
+        async def one(index: int, call: Callable[[], Awaitable[T]]) -> None:
+            try:
+                results[index] = await call()
+            except Exception as exc:  # handed to the caller below, unwrapped
+                errors.append(exc)
+                group.cancel_scope.cancel()
+
+        for index, call in enumerate(calls):
+            group.start_soon(one, index, call)
+    if errors:
+        raise errors[0]
+    return results  # type: ignore[return-value]

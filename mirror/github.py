@@ -1,31 +1,36 @@
-"""GitHub REST client: releases, the latest release, a file at a ref.
+"""GitHub REST facade on the transport: releases, the latest release, a file at a ref.
 
-Why it is more than three GETs: GitHub's primary quota is small (60 requests
-an hour without a token, 5,000 with one; 1,000 per repository for Actions'
-``GITHUB_TOKEN``) and a discovery run reads many release pages and files. So
-this client
+Every request goes through the run's :class:`~mirror.transport.Transport`, so
+the registries file applies to the GitHub API host as to any other
+(``endpoint``, ``ca_file``, ``insecure``, ``rate``, ``concurrency``; the host is
+that of ``GITHUB_API_URL``, ``api.github.com`` by default). What is GitHub's
+own lives here:
 
-* reads ``X-RateLimit-Remaining`` / ``X-RateLimit-Reset`` from every response
-  and, once the quota is known to be gone, does not spend requests to learn it
-  again: each request either waits for the reset (when it is within
-  ``max_wait``) or fails at once with :class:`~mirror.errors.GitHubRateLimited`
-  naming the reset time. Only the affected request fails; the caller's other
-  work carries on.
-* waits out secondary limits (403/429 with ``Retry-After``, or GitHub's
-  "secondary rate limit" message) host-wide through :class:`~mirror.throttle.HostGate`,
-  retrying a bounded number of times (:class:`~mirror.throttle.RetryPolicy`),
-  and retries 5xx and connection errors the same bounded way;
-* sends ``If-None-Match`` with the ``ETag`` stored in the cache
-  (:mod:`mirror.cache`) and reuses the stored body on ``304``: GitHub does
-  not charge an authorised 304 to the quota, so a repeated run is free.
+* :class:`GitHubPolicy`, the transport policy for the API host. GitHub's
+  primary quota is small (60 requests an hour without a token, 5,000 with one;
+  1,000 per repository for Actions' ``GITHUB_TOKEN``): the policy reads
+  ``X-RateLimit-Remaining`` / ``X-RateLimit-Reset`` from every reply and, once
+  the quota is known to be gone, does not spend requests to learn it again:
+  each request either waits for the reset (when it is within ``max_wait``) or
+  fails at once with :class:`~mirror.errors.GitHubRateLimited` naming the reset
+  time. Secondary limits (403/429 with ``Retry-After``, or GitHub's "secondary
+  rate limit" message) pause the whole host; that is the brake on the
+  concurrency the host is given. 5xx and connection errors are retried the
+  transport's bounded way.
+* ``If-None-Match`` with the ``ETag`` stored in the cache (:mod:`mirror.cache`),
+  reusing the stored body on ``304``: GitHub does not charge an authorised 304
+  to the quota, so a repeated run is free.
+* Pagination at the speed of its critical path: the first page of releases
+  names the last one (``Link: rel="last"``), so the other pages are asked for
+  at once rather than one ``rel="next"`` after another.
+* Single flight: concurrent callers asking for one URL share one request.
 
-HTTP status becomes a typed error in exactly one place (:meth:`GitHubClient._request`).
 The token lives in a wrapper whose ``repr`` is masked; it is only ever put in
-the ``Authorization`` header, never in URLs, cache keys, logs, events or
-error messages. aiohttp drops that header on redirects to another origin.
+the ``Authorization`` header (which the transport never sends to another
+origin), never in URLs, cache keys, logs, events or error messages.
 
-Time is injected (``clock`` monotonic, ``wall_clock`` epoch for reset times,
-``sleep``) so tests assert the waits instead of sleeping.
+Time is injected (the transport's ``clock`` and ``sleep``, ``wall_clock`` for
+reset times) so tests assert the waits instead of sleeping.
 """
 
 from __future__ import annotations
@@ -37,34 +42,30 @@ import logging
 import os
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-import aiohttp
-import anyio
+from yarl import URL
 
 from .cache import CachedResponse, NullCache, StateCache
 from .config import repository_path_problem
-from .errors import GitHubError, GitHubNotFound, GitHubRateLimited
-from .events import EventSink, HostStats, NullSink, Stats
-from .flight import SingleFlight
-from .throttle import (
-    Clock,
-    HostGate,
-    RetryPolicy,
-    Sleep,
-    parse_link_next,
-    parse_retry_after,
-)
+from .errors import GitHubError
+from .events import EventSink, HostStats, NullSink
+from .flight import SingleFlight, gather
+from .transport import Action, Api, Decision, Limit, Outcome, Request, RetryPolicy, Transport, parse_links
+from .transport.gate import Clock, parse_retry_after
+from .transport.status import github_message, quota_exhausted
+from .transport.status import iso as _iso
 
 __all__ = [
     "API_VERSION",
     "DEFAULT_API_URL",
+    "DEFAULT_CONCURRENCY",
     "DEFAULT_MAX_WAIT",
     "GitHubClient",
+    "GitHubPolicy",
     "JSONObject",
     "Quota",
     "split_owner_repo",
@@ -76,18 +77,25 @@ DEFAULT_API_URL = "https://api.github.com"
 API_VERSION = "2022-11-28"
 USER_AGENT = "image-mirror"
 DEFAULT_MAX_WAIT = 60.0
+#: Requests in flight to the GitHub API host unless the registries file says otherwise. Chosen by
+#: measurement (bench/RESULTS.md, discovery): at 4 the 40 requests of Rancher's config queue; GitHub
+#: documents a secondary limit only from 100 concurrent requests, and the policy brakes on it.
+DEFAULT_CONCURRENCY = 16
 #: GitHub's maximum page size; fewer pages means fewer charged requests.
 PER_PAGE = 100
 #: A guard against pagination loops: 100 pages of 100 releases is far beyond any real repository.
 MAX_PAGES = 100
 #: Attempts to get past a primary (quota) limit for one request before giving up.
 MAX_QUOTA_WAITS = 3
+#: Files at a ref can be large (``encoding: none`` above 1 MB); a bound still keeps memory flat.
+BODY_LIMIT = 128 * 1024 * 1024
 
 _JSON_MEDIA = "application/vnd.github+json"
 #: Files over 1 MB come back with ``encoding: none``; this media type returns the bytes themselves.
 _RAW_MEDIA = "application/vnd.github.raw+json"
 _OWNER_REPO = re.compile(r"([A-Za-z0-9_.-]+)/([A-Za-z0-9_.-]+)\Z")
 _KEPT_HEADERS = ("Link", "Content-Type")
+_SUCCESS = tuple(range(200, 300))
 
 JSONObject = dict[str, Any]
 
@@ -128,16 +136,14 @@ class _Reply:
     body: bytes
     headers: Mapping[str, str]
     from_cache: bool
+    next_url: str | None = None
+    last_url: str | None = None
 
     def json(self, what: str) -> Any:
         try:
             return json.loads(self.body)
         except ValueError:
-            raise GitHubError(f"GitHub sent a response that is not JSON for {what}", status=self.status) from None
-
-
-def _iso(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            raise GitHubError(f"GitHub sent a response that is not JSON for {what}") from None
 
 
 def _int_header(headers: Mapping[str, str], name: str) -> int | None:
@@ -150,17 +156,6 @@ def _int_header(headers: Mapping[str, str], name: str) -> int | None:
         return None
 
 
-def _message(body: bytes) -> str:
-    """GitHub's ``message`` field from an error body (safe to show: it never echoes headers)."""
-    try:
-        data = json.loads(body)
-    except ValueError:
-        return ""
-    if isinstance(data, dict) and isinstance(data.get("message"), str):
-        return str(data["message"])[:300]
-    return ""
-
-
 def split_owner_repo(owner_repo: str) -> tuple[str, str]:
     """``OWNER/REPO`` → (owner, repo); anything else would let a config value steer the URL path."""
     match = _OWNER_REPO.match(owner_repo)
@@ -169,31 +164,145 @@ def split_owner_repo(owner_repo: str) -> tuple[str, str]:
     return match[1], match[2]
 
 
+class GitHubPolicy:
+    """GitHub's primary quota and secondary limits as the API host's transport policy."""
+
+    def __init__(
+        self,
+        *,
+        host: str,
+        stats: HostStats,
+        events: EventSink,
+        retry: RetryPolicy,
+        max_wait: float,
+        authenticated: bool,
+        wall_clock: Clock = time.time,
+    ) -> None:
+        self.host = host
+        self.stats = stats
+        self.max_wait = max_wait
+        self.quota = Quota()
+        self._events = events
+        self._retry = retry
+        self._authenticated = authenticated
+        self._wall = wall_clock
+
+    @property
+    def api(self) -> Api:
+        return Api.GITHUB
+
+    def before(self, request: Request) -> Decision:
+        """When the quota is known to be gone, wait for the reset or fail fast without sending."""
+        quota = self.quota
+        if quota.remaining is None or quota.remaining > 0 or quota.reset is None:
+            return Decision(Action.OK)
+        delay = quota.reset - self._wall()
+        if delay <= 0:
+            return Decision(Action.OK)  # a new window has begun; the next response tells the new numbers
+        if delay > self.max_wait:
+            error = quota_exhausted(request.what, quota.reset, self.max_wait, authenticated=self._authenticated,
+                                    now=self._wall())
+            return Decision(Action.FAIL, error=error)
+        return Decision(Action.PAUSE, delay, "quota", Limit("quota", delay, self.max_wait, quota.reset), counted=False)
+
+    def decide(self, outcome: Outcome) -> Decision:
+        headers, status = outcome.headers, outcome.status
+        self._note_quota(headers)
+        if outcome.accepted:
+            return Decision(Action.OK)
+        if status in (403, 429):
+            if _int_header(headers, "X-RateLimit-Remaining") == 0:
+                reset = _int_header(headers, "X-RateLimit-Reset")
+                # The reset may already be past by our clock (skew): still pause a moment.
+                delay = max((reset - self._wall()) if reset is not None else 60.0, 1.0)
+                limit = Limit("quota", delay, self.max_wait, reset)
+                if outcome.waits >= MAX_QUOTA_WAITS or delay > self.max_wait:
+                    return Decision(Action.FAIL, limit=limit)
+                return Decision(Action.PAUSE, delay, "quota", limit, counted=False)
+            retry_after = parse_retry_after(headers.get("Retry-After"), now=self._wall())
+            if retry_after is not None or status == 429 or "secondary rate limit" in github_message(outcome.body).lower():
+                # GitHub: honour Retry-After; without it wait at least a minute, growing. GitHub says the
+                # request was not processed, so even a POST may be sent again.
+                delay = retry_after if retry_after is not None else max(60.0, self._retry.backoff(outcome.attempt))
+                limit = Limit("secondary", delay, self.max_wait)
+                if delay > self.max_wait:
+                    return Decision(Action.FAIL, limit=limit)
+                return Decision(Action.PAUSE, delay, "secondary", limit)
+            return Decision(Action.FAIL)
+        if status >= 500 and outcome.request.may_resend(status):
+            return Decision(Action.RETRY, parse_retry_after(headers.get("Retry-After"), now=self._wall()),
+                            f"HTTP {status}")
+        return Decision(Action.FAIL)
+
+    def waiting(self, request: Request, attempt: int, decision: Decision, seconds: float) -> None:
+        """Every wait becomes an event: quota and secondary waits, and retries."""
+        what = request.what
+        if decision.reason == "quota":
+            reset = decision.limit.reset if decision.limit is not None else None
+            self._wait_event(seconds, "quota", what, reset)
+        elif decision.reason == "secondary":
+            delay = seconds
+            self._events.emit("github-wait", host=self.host, reason="secondary", seconds=delay, what=what)
+        else:
+            cause = decision.reason
+            self._events.emit(
+                "github-retry", host=self.host, what=what, attempt=attempt, cause=cause, seconds=round(seconds, 3)
+            )
+
+    def _wait_event(self, seconds: float, reason: str, what: str, reset: int | None) -> None:
+        self._events.emit(
+            "github-wait",
+            host=self.host,
+            reason=reason,
+            seconds=round(seconds, 3),
+            what=what,
+            until=_iso(reset) if reset is not None else None,
+        )
+        logger.debug("waiting %.1f s for the GitHub %s limit (%s)", seconds, reason, what)
+
+    def _note_quota(self, headers: Mapping[str, str]) -> None:
+        """Track the core quota; responses may arrive out of order, so never go back in time."""
+        resource = headers.get("X-RateLimit-Resource", "core")
+        remaining = _int_header(headers, "X-RateLimit-Remaining")
+        if resource != "core" or remaining is None:
+            return
+        reset = _int_header(headers, "X-RateLimit-Reset")
+        current = self.quota
+        if current.reset is not None and reset is not None:
+            if reset < current.reset:
+                return  # a stale response from the previous window
+            if reset == current.reset and current.remaining is not None:
+                remaining = min(remaining, current.remaining)
+        self.quota = Quota(
+            limit=_int_header(headers, "X-RateLimit-Limit"),
+            remaining=remaining,
+            reset=reset,
+            used=_int_header(headers, "X-RateLimit-Used"),
+        )
+        self.stats.quota_remaining = remaining
+        self.stats.quota_reset = float(reset) if reset is not None else None
+
+
 class GitHubClient:
-    """An async GitHub REST client on the run's shared ``aiohttp.ClientSession``.
+    """The GitHub REST facade on the run's transport.
 
     ``base_url`` defaults to ``$GITHUB_API_URL`` or ``https://api.github.com``
     (GitHub Enterprise: ``https://HOST/api/v3``); ``token`` defaults to
-    ``$GITHUB_TOKEN`` (pass ``""`` for none). The session belongs to the
-    caller, who closes it.
+    ``$GITHUB_TOKEN`` (pass ``""`` for none). The transport's registries file
+    configures the API host; an ``endpoint`` there wins over the URL's host.
     """
 
     def __init__(
         self,
-        session: aiohttp.ClientSession,
+        transport: Transport,
         *,
         base_url: str | None = None,
         token: str | None = None,
         cache: StateCache | None = None,
-        stats: Stats | None = None,
         events: EventSink | None = None,
-        concurrency: int = 4,
         max_wait: float = DEFAULT_MAX_WAIT,
-        retry: RetryPolicy | None = None,
         timeout: float = 30.0,
-        clock: Clock = time.monotonic,
         wall_clock: Clock = time.time,
-        sleep: Sleep = anyio.sleep,
         environ: Mapping[str, str] | None = None,
     ) -> None:
         env = os.environ if environ is None else environ
@@ -202,22 +311,19 @@ class GitHubClient:
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise GitHubError(f"GitHub API URL {url!r} is not an http(s) URL (GITHUB_API_URL)")
         self.base_url = url
-        self._origin = (parts.scheme, parts.netloc.lower())
         self._token = _Secret(env.get("GITHUB_TOKEN", "") if token is None else token)
-        self._session = session
+        self._transport = transport
+        self.target, self._api = transport.registries.resolve_url(url, default_concurrency=DEFAULT_CONCURRENCY)
+        self.host = self.target.host
         self._cache: StateCache = cache if cache is not None else NullCache()
-        self._events: EventSink = events if events is not None else NullSink()
-        self.max_wait = max_wait
-        self._retry = retry if retry is not None else RetryPolicy()
-        self._timeout = aiohttp.ClientTimeout(total=timeout)
-        self._clock = clock
+        self._timeout = timeout
         self._wall = wall_clock
-        self._sleep = sleep
-        self.host = parts.netloc.lower()
-        run_stats = stats if stats is not None else Stats()
-        self.stats: HostStats = run_stats.host(self.host, concurrency)
-        self._gate = HostGate(self.stats, concurrency=concurrency, clock=clock, sleep=sleep)
-        self._quota = Quota()
+        self.stats: HostStats = transport.gate(self.target).stats
+        self._policy = GitHubPolicy(
+            host=self.host, stats=self.stats, events=events if events is not None else NullSink(),
+            retry=transport.retry, max_wait=max_wait, authenticated=bool(self._token), wall_clock=wall_clock,
+        )  # fmt: skip
+        transport.set_policy(self.host, self._policy)
         self._flights: SingleFlight[_Reply] = SingleFlight(keep_results=False)
 
     def __repr__(self) -> str:
@@ -230,33 +336,40 @@ class GitHubClient:
 
     @property
     def quota(self) -> Quota:
-        return self._quota
+        return self._policy.quota
+
+    @property
+    def max_wait(self) -> float:
+        return self._policy.max_wait
 
     # -- public API -------------------------------------------------------------------------
 
     async def releases(self, owner_repo: str) -> list[JSONObject]:
-        """Every release of ``OWNER/REPO``, newest first, following ``Link: rel="next"``.
+        """Every release of ``OWNER/REPO``, newest first.
 
-        Drafts are included only when the token has push access (GitHub's rule);
+        The first page names the last (``rel="last"``): the pages between are
+        fetched concurrently. Without it, ``rel="next"`` is followed. Drafts
+        are included only when the token has push access (GitHub's rule);
         callers filter drafts and pre-releases themselves.
         """
         owner, repo = split_owner_repo(owner_repo)
-        url: str | None = f"{self.base_url}/repos/{owner}/{repo}/releases?per_page={PER_PAGE}"
+        url: str | None = f"{self._api}/repos/{owner}/{repo}/releases?per_page={PER_PAGE}"
         what = f"the releases of {owner_repo}"
+        not_found = self._repo_missing(owner_repo)
         releases: list[JSONObject] = []
         visited: set[str] = set()
         while url is not None:
             if url in visited or len(visited) >= MAX_PAGES:
                 raise GitHubError(f"GitHub pagination for {what} did not end after {len(visited)} pages")
             visited.add(url)
-            reply = await self._request(url, accept=_JSON_MEDIA, what=what, not_found=self._repo_missing(owner_repo))
-            page = reply.json(what)
-            if not isinstance(page, list):
-                raise GitHubError(f"GitHub sent an unexpected answer for {what}: expected a list of releases")
-            releases.extend(item for item in page if isinstance(item, dict))
-            url = parse_link_next(reply.headers.get("Link"), url)
-            if url is not None and not self._same_origin(url):
-                raise GitHubError(f"GitHub pagination for {what} points to another host; not following it")
+            reply = await self._request(url, accept=_JSON_MEDIA, what=what, not_found=not_found)
+            releases.extend(_release_page(reply, what))
+            rest = self._pages_up_to(reply.last_url, what) if len(visited) == 1 else None
+            if rest is not None:
+                for page in await self._pages(rest, what, not_found):
+                    releases.extend(_release_page(page, what))
+                return releases
+            url = self._same_origin(reply.next_url, what)
         return releases
 
     async def latest_release(self, owner_repo: str) -> JSONObject:
@@ -268,7 +381,7 @@ class GitHubClient:
             f" non-prerelease release, does not exist, or {self._invisible_hint()}"
         )
         reply = await self._request(
-            f"{self.base_url}/repos/{owner}/{repo}/releases/latest", accept=_JSON_MEDIA, what=what, not_found=not_found
+            f"{self._api}/repos/{owner}/{repo}/releases/latest", accept=_JSON_MEDIA, what=what, not_found=not_found
         )
         data = reply.json(what)
         if not isinstance(data, dict):
@@ -286,7 +399,7 @@ class GitHubClient:
         problem = repository_path_problem(path)  # the rule validate applies to imagesFilePath
         if problem is not None:
             raise GitHubError(f"{path!r} is not a file path inside {owner_repo}: {problem}")
-        url = f"{self.base_url}/repos/{owner}/{repo}/contents/{quote(path, safe='/')}?ref={quote(ref, safe='')}"
+        url = f"{self._api}/repos/{owner}/{repo}/contents/{quote(path, safe='/')}?ref={quote(ref, safe='')}"
         what = f"{path} in {owner_repo} at {ref}"
         not_found = (
             f"GitHub: file {path!r} not found in {owner_repo} at ref {ref!r}"
@@ -315,7 +428,35 @@ class GitHubClient:
         except UnicodeDecodeError:
             raise GitHubError(f"GitHub: {what} is not UTF-8 text") from None
 
-    # -- the one place that talks HTTP -------------------------------------------------------
+    # -- pagination ----------------------------------------------------------------------------
+
+    def _pages_up_to(self, last_url: str | None, what: str) -> list[str] | None:
+        """Pages 2 … N from the first page's ``rel="last"`` link, or None (then follow ``next``)."""
+        if last_url is None:
+            return None
+        last = URL(self._same_origin(last_url, what) or "")
+        try:
+            count = int(last.query.get("page", ""))
+        except ValueError:
+            return None
+        if count > MAX_PAGES:
+            raise GitHubError(f"GitHub pagination for {what} has {count} pages, more than {MAX_PAGES}")
+        return [str(last.update_query(page=page)) for page in range(2, count + 1)]
+
+    async def _pages(self, urls: list[str], what: str, not_found: str) -> list[_Reply]:
+        """Every page at once (the host's gate keeps the concurrency); the first error wins."""
+
+        def page(url: str) -> Callable[[], Awaitable[_Reply]]:
+            return lambda: self._request(url, accept=_JSON_MEDIA, what=what, not_found=not_found)
+
+        return await gather([page(url) for url in urls]) if urls else []
+
+    def _same_origin(self, url: str | None, what: str) -> str | None:
+        if url is not None and (urlsplit(url).scheme, urlsplit(url).netloc.lower()) != self.target.origin:
+            raise GitHubError(f"GitHub pagination for {what} points to another host; not following it")
+        return url
+
+    # -- requests ------------------------------------------------------------------------------
 
     def _headers(self, accept: str, cached: CachedResponse | None) -> dict[str, str]:
         headers = {
@@ -323,8 +464,6 @@ class GitHubClient:
             "X-GitHub-Api-Version": API_VERSION,
             "User-Agent": USER_AGENT,
         }
-        if self._token:
-            headers["Authorization"] = f"Bearer {self._token.reveal()}"
         if cached is not None:
             if cached.etag:
                 headers["If-None-Match"] = cached.etag
@@ -342,180 +481,25 @@ class GitHubClient:
         )
 
     async def _fetch(self, key: str, url: str, *, accept: str, what: str, not_found: str) -> _Reply:
-        """GET ``url`` with quota, retries and the cache; map the outcome to a reply or a typed error."""
+        """GET ``url`` through the transport with the cache's validators; a 304 reuses the stored body."""
         cached = await self._cache.get_response(key)
-        started = self._clock()
-        attempt = 0
-        quota_waits = 0
-        while True:
-            attempt += 1
-            await self._quota_gate(what)
-            try:
-                status, headers, body = await self._send(url, self._headers(accept, cached))
-            except (aiohttp.ClientError, TimeoutError) as exc:
-                # Only the type and aiohttp's text (host:port, reason): request_info would hold headers.
-                cause = f"{type(exc).__name__}: {exc}".rstrip(": ")
-                delay = self._retry.backoff(attempt)
-                if self._retry.allows(attempt, started, self._clock(), delay):
-                    await self._retry_wait(delay, what, attempt, cause)
-                    continue
-                raise GitHubError(
-                    f"GitHub: cannot reach {self.host} for {what} after {attempt} attempts ({cause})"
-                ) from None
-            self.stats.record_status(status)
-            self._note_quota(headers)
-            logger.debug("GET %s -> %d (quota remaining %s)", url, status, headers.get("X-RateLimit-Remaining"))
-
-            if status == 304 and cached is not None:
-                return _Reply(200, cached.body, dict(cached.headers), True)
-            if 200 <= status < 300:
-                reply = _Reply(status, body, {h: headers[h] for h in _KEPT_HEADERS if h in headers}, False)
-                etag, modified = headers.get("ETag"), headers.get("Last-Modified")
-                if etag or modified:
-                    await self._cache.put_response(
-                        key, CachedResponse(body, etag, modified, reply.headers, stored_at=self._wall())
-                    )
-                return reply
-
-            message = _message(body)
-            retry_after = parse_retry_after(headers.get("Retry-After"), now=self._wall())
-            if status in (403, 429):
-                remaining = _int_header(headers, "X-RateLimit-Remaining")
-                if remaining == 0:
-                    quota_waits += 1
-                    reset = _int_header(headers, "X-RateLimit-Reset")
-                    # The reset may already be past by our clock (skew): still pause a moment.
-                    delay = max((reset - self._wall()) if reset is not None else 60.0, 1.0)
-                    if quota_waits > MAX_QUOTA_WAITS or delay > self.max_wait:
-                        raise self._exhausted(what, reset, status)
-                    await self._wait(delay, "quota", what, reset)
-                    continue
-                if retry_after is not None or status == 429 or "secondary rate limit" in message.lower():
-                    # GitHub: honour Retry-After; without it wait at least a minute, growing.
-                    delay = retry_after if retry_after is not None else max(60.0, self._retry.backoff(attempt))
-                    if delay > self.max_wait or not self._retry.allows(attempt, started, self._clock(), delay):
-                        raise GitHubRateLimited(
-                            f"GitHub secondary rate limit for {what}: asked to wait {delay:.0f} s"
-                            + (
-                                f" (beyond --max-wait {self.max_wait:g} s)"
-                                if delay > self.max_wait
-                                else f" again after {attempt} attempts"
-                            ),
-                            status=status,
-                        )
-                    self.stats.retries += 1
-                    self._events.emit("github-wait", host=self.host, reason="secondary", seconds=delay, what=what)
-                    self._gate.pause(delay)  # every request to GitHub waits, not only this one
-                    continue
-                hint = " (check the token's permissions and SSO authorisation)" if self._token else ""
-                raise GitHubError(f"GitHub refused {what} (403{': ' + message if message else ''}){hint}", status=403)
-            if status == 401:
-                raise GitHubError(
-                    f"GitHub rejected the token for {what} (401{': ' + message if message else ''});"
-                    " check GITHUB_TOKEN",
-                    status=401,
-                )
-            if status == 404:
-                detail = f" (GitHub: {message})" if message and message != "Not Found" else ""
-                raise GitHubNotFound(not_found + detail, status=404)
-            if status >= 500 or status == 304:
-                delay = self._retry.backoff(attempt, retry_after)
-                if status >= 500 and self._retry.allows(attempt, started, self._clock(), delay):
-                    await self._retry_wait(delay, what, attempt, f"HTTP {status}")
-                    continue
-                raise GitHubError(f"GitHub answered {status} for {what} after {attempt} attempts", status=status)
-            raise GitHubError(f"GitHub answered {status} for {what}{': ' + message if message else ''}", status=status)
-
-    async def _send(self, url: str, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
-        """One HTTP exchange inside the host's concurrency limit and pause."""
-        async with self._gate.limiter:
-            await self._gate.admit()
-            with self.stats.request():
-                async with self._session.get(url, headers=headers, timeout=self._timeout) as response:
-                    body = await response.read()
-                    # Case-insensitive lookup wanted below: keep the server's names, first value wins.
-                    kept: dict[str, str] = {}
-                    for name, value in response.headers.items():
-                        kept.setdefault(_canonical(name), value)
-                    return response.status, kept, body
-
-    # -- quota ---------------------------------------------------------------------------------
-
-    def _note_quota(self, headers: Mapping[str, str]) -> None:
-        """Track the core quota; responses may arrive out of order, so never go back in time."""
-        resource = headers.get("X-RateLimit-Resource", "core")
-        remaining = _int_header(headers, "X-RateLimit-Remaining")
-        if resource != "core" or remaining is None:
-            return
-        reset = _int_header(headers, "X-RateLimit-Reset")
-        current = self._quota
-        if current.reset is not None and reset is not None:
-            if reset < current.reset:
-                return  # a stale response from the previous window
-            if reset == current.reset and current.remaining is not None:
-                remaining = min(remaining, current.remaining)
-        self._quota = Quota(
-            limit=_int_header(headers, "X-RateLimit-Limit"),
-            remaining=remaining,
-            reset=reset,
-            used=_int_header(headers, "X-RateLimit-Used"),
-        )
-        self.stats.quota_remaining = remaining
-        self.stats.quota_reset = float(reset) if reset is not None else None
-
-    async def _quota_gate(self, what: str) -> None:
-        """Before sending: when the quota is known to be gone, wait for the reset or fail fast."""
-        quota = self._quota
-        if quota.remaining is None or quota.remaining > 0 or quota.reset is None:
-            return
-        delay = quota.reset - self._wall()
-        if delay <= 0:
-            return  # a new window has begun; the next response tells the new numbers
-        if delay > self.max_wait:
-            raise self._exhausted(what, quota.reset, None)
-        await self._wait(delay, "quota", what, quota.reset)
-
-    def _exhausted(self, what: str, reset: int | None, status: int | None) -> GitHubRateLimited:
-        auth = "" if self._token else " (unauthenticated: 60 requests an hour; set GITHUB_TOKEN)"
-        if reset is None:
-            return GitHubRateLimited(f"GitHub API rate limit exhausted{auth}; cannot fetch {what}", status=status)
-        seconds = max(0.0, reset - self._wall())
-        return GitHubRateLimited(
-            f"GitHub API rate limit exhausted{auth}; cannot fetch {what}: the quota resets at {_iso(reset)}"
-            f" (in {seconds:.0f} s, more than --max-wait {self.max_wait:g} s)",
-            status=status,
-            reset_at=float(reset),
-        )
-
-    async def _wait(self, seconds: float, reason: str, what: str, reset: int | None) -> None:
-        self.stats.waits += 1
-        self.stats.wait_seconds += seconds
-        self._events.emit(
-            "github-wait",
-            host=self.host,
-            reason=reason,
-            seconds=round(seconds, 3),
-            what=what,
-            until=_iso(reset) if reset is not None else None,
-        )
-        logger.debug("waiting %.1f s for the GitHub %s limit (%s)", seconds, reason, what)
-        await self._sleep(seconds)
-
-    async def _retry_wait(self, seconds: float, what: str, attempt: int, cause: str) -> None:
-        self.stats.retries += 1
-        self._events.emit(
-            "github-retry", host=self.host, what=what, attempt=attempt, cause=cause, seconds=round(seconds, 3)
-        )
-        if seconds > 0:
-            self.stats.waits += 1
-            self.stats.wait_seconds += seconds
-            await self._sleep(seconds)
+        reply = await self._transport.request(
+            self.target, "GET", url, what=what, headers=self._headers(accept, cached),
+            ok=_SUCCESS + ((304,) if cached is not None else ()), limit=BODY_LIMIT, authenticate=False,
+            authorization=f"Bearer {self._token.reveal()}" if self._token else None,
+            timeout=self._timeout, not_found=not_found,
+        )  # fmt: skip
+        logger.debug("GET %s -> %d (quota remaining %s)", url, reply.status, reply.headers.get("X-RateLimit-Remaining"))
+        if reply.status == 304 and cached is not None:
+            links = parse_links(cached.headers, url)
+            return _Reply(200, cached.body, dict(cached.headers), True, _rel(links, "next"), _rel(links, "last"))
+        kept = {name: ", ".join(reply.headers.getall(name)) for name in _KEPT_HEADERS if name in reply.headers}
+        etag, modified = reply.headers.get("ETag"), reply.headers.get("Last-Modified")
+        if etag or modified:
+            await self._cache.put_response(key, CachedResponse(reply.body, etag, modified, kept, stored_at=self._wall()))
+        return _Reply(reply.status, reply.body, kept, False, reply.link("next"), reply.link("last"))
 
     # -- helpers -------------------------------------------------------------------------------
-
-    def _same_origin(self, url: str) -> bool:
-        parts = urlsplit(url)
-        return (parts.scheme, parts.netloc.lower()) == self._origin
 
     def _invisible_hint(self) -> str:
         if self._token:
@@ -526,23 +510,13 @@ class GitHubClient:
         return f"GitHub repository {owner_repo} not found: it does not exist, or {self._invisible_hint()}"
 
 
-_CANONICAL = {
-    name.lower(): name
-    for name in (
-        "ETag",
-        "Last-Modified",
-        "Link",
-        "Content-Type",
-        "Retry-After",
-        "X-RateLimit-Limit",
-        "X-RateLimit-Remaining",
-        "X-RateLimit-Reset",
-        "X-RateLimit-Used",
-        "X-RateLimit-Resource",
-    )
-}
+def _rel(links: Any, rel: str) -> str | None:
+    found = links.get(rel)
+    return None if found is None else str(found["url"])
 
 
-def _canonical(name: str) -> str:
-    """One spelling per header we read, whatever case the server (or a proxy) used."""
-    return _CANONICAL.get(name.lower(), name)
+def _release_page(reply: _Reply, what: str) -> list[JSONObject]:
+    page = reply.json(what)
+    if not isinstance(page, list):
+        raise GitHubError(f"GitHub sent an unexpected answer for {what}: expected a list of releases")
+    return [item for item in page if isinstance(item, dict)]

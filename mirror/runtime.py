@@ -1,19 +1,17 @@
 """One run's clients, built once from the settings and shared by every task.
 
-A :class:`Runtime` owns the single aiohttp session (through the registry
-client), the GitHub client on that same session, the state cache and the helm
-renderer. Commands open one with :func:`open_runtime` and hand its bound
+A :class:`Runtime` owns the run's one :class:`~mirror.transport.Transport`
+(and so its one aiohttp session), the registry and GitHub clients on it, the
+state cache and the helm renderer. Commands open one with :func:`open_runtime` and hand its bound
 methods to the pipelines; nothing here is global.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from typing import TYPE_CHECKING
 
 import anyio
 
@@ -21,14 +19,15 @@ from .cache import Cache, NullCache, open_cache
 from .config import Entry, SourceKind
 from .errors import NotFound
 from .events import EventSink, NullSink, Stats
-from .github import DEFAULT_API_URL, GitHubClient
+from .github import GitHubClient
 from .helm import HelmRenderer
 from .ref import DOCKER_HUB, ImageRef
-from .registry import RegistryClient, Registries, load_registries
+from .registry import CredentialStore, RegistryClient, load_registries
 from .sources import github_latest_release, github_releases, github_tagged_images_file
 from .sources import helm as helm_source
 from .sources import registry as registry_source
 from .sources.base import Found
+from .transport import Transport
 
 if TYPE_CHECKING:
     from .cli import Settings
@@ -84,14 +83,6 @@ class Runtime:
         return await self.registry.repository_exists(ref)
 
 
-def _github_limits(hosts: Registries) -> dict[str, Any]:
-    """The registries file may set ``concurrency`` for the GitHub API host too
-    (``api.github.com`` or the host of ``GITHUB_API_URL``); unset means the client's defaults."""
-    host = urlsplit(os.environ.get("GITHUB_API_URL") or DEFAULT_API_URL).netloc.lower()
-    config = hosts.hosts.get(host)
-    return {} if config is None else {"concurrency": config.concurrency}
-
-
 @asynccontextmanager
 async def open_runtime(
     settings: Settings, stats: Stats | None = None, events: EventSink | None = None
@@ -100,11 +91,12 @@ async def open_runtime(
     sink = events or NullSink()
     run_stats = stats or Stats()
     hosts = await anyio.to_thread.run_sync(load_registries, settings.registries)
-    async with RegistryClient.open(hosts=hosts, stats=run_stats) as registry:
+    credentials = await anyio.to_thread.run_sync(CredentialStore.from_environment)
+    async with Transport.open(registries=hosts, stats=run_stats) as transport:
+        registry = RegistryClient(transport, credentials=credentials)
         cache = await open_cache(settings.cache, enabled=not settings.no_cache, events=sink)
         try:
-            github = GitHubClient(registry.session, cache=cache, stats=run_stats, events=sink,
-                                  max_wait=settings.max_wait, **_github_limits(hosts))
+            github = GitHubClient(transport, cache=cache, events=sink, max_wait=settings.max_wait)
             async with HelmRenderer() as helm:
                 yield Runtime(run_stats, sink, registry, github, cache, helm)
         finally:

@@ -25,8 +25,7 @@ from ..errors import CopyError, NotFound
 from ..ref import ImageRef
 from ..registry.client import RegistryClient
 from ..registry.media import Descriptor, Manifest
-from ..flight import SingleFlight
-from ._tasks import gather
+from ..flight import SingleFlight, gather
 from .base import CopyResult, PlanItem, is_schema1
 from .blobs import BlobPlacer, Placed
 

@@ -22,8 +22,7 @@ from typing import Any
 
 import anyio
 
-from ..flight import SingleFlight
-from ..copy._tasks import gather
+from ..flight import SingleFlight, gather
 from ..errors import MirrorError, NotFound
 from ..events import EventSink
 from ..failure import describe

@@ -36,8 +36,7 @@ from typing import Any, TypeVar
 import anyio
 
 from ..copy import Copier, CopyResult, PlanItem
-from ..flight import SingleFlight
-from ..copy._tasks import gather
+from ..flight import SingleFlight, gather
 from ..errors import AuthError, NotFound
 from ..failure import describe
 from ..events import EventSink

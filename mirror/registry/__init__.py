@@ -1,4 +1,4 @@
-"""Async registry client: the one aiohttp session of a run and everything around it.
+"""Async registry client: the OCI distribution API on the run's transport.
 
 Public API (everything else in this package is private)::
 
@@ -12,9 +12,9 @@ Modules, in dependency order:
 * ``hosts``       the registries file and endpoint/scheme/TLS resolution
 * ``credentials`` docker ``config.json`` and credential helpers
 * ``auth``        WWW-Authenticate parsing, Basic, Bearer tokens and their cache
-* ``_http``       the one request function: limits, retries, redirects, typed errors
 * ``ordering``    newest-first tag orders (Docker Hub, quay.io, config ``created``)
-* ``client``      :class:`RegistryClient`, the facade
+* ``blobs``       blob reads, streams, uploads and mounts
+* ``client``      :class:`RegistryClient`, the facade on :mod:`mirror.transport`
 
 Errors raised are those of :mod:`mirror.errors`: ``AuthError``, ``NotFound``,
 ``RateLimited``, ``ProtocolError`` (all ``RegistryError``) and

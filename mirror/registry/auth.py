@@ -26,7 +26,8 @@ from urllib.parse import urlencode, urlsplit
 import anyio
 
 from ..errors import AuthError, ProtocolError
-from ..throttle import Clock
+from ..transport.gate import Clock
+from ..transport.status import Api, Failure, status_error
 from .credentials import Credential, CredentialStore
 from .hosts import ResolvedHost, is_loopback
 
@@ -295,13 +296,9 @@ class Authenticator:
     def _parse_token(
         self, response: TokenResponse, target: ResolvedHost, what: str, credential: Credential | None
     ) -> tuple[str, float]:
-        if response.status in (401, 403):
-            who = f"the credentials for {target.credential_host}" if credential else "an anonymous token"
-            raise AuthError(f"{what}: the token server for {target.netloc} refused {who} ({response.status})",
-                            status=response.status)
         if response.status != 200:
-            raise AuthError(f"{what}: the token server for {target.netloc} answered {response.status}",
-                            status=response.status)
+            who = f"the credentials for {target.credential_host}" if credential else "an anonymous token"
+            raise status_error(Failure(response.status, response.body, what, target.netloc, Api.TOKEN, who=who))
         try:
             data = json.loads(response.body)
         except ValueError:

@@ -16,7 +16,7 @@ from urllib.parse import quote, urljoin, urlsplit
 import aiohttp
 
 from ..errors import ProtocolError, RegistryError
-from ._http import Transport
+from ..transport import Transport
 from .auth import repository_scope
 from .hosts import ResolvedHost
 from .media import compute_digest
@@ -25,6 +25,8 @@ __all__ = ["CHUNK_SIZE", "SMALL_BLOB_LIMIT", "BlobReader", "BlobStore", "digest_
 
 CHUNK_SIZE = 1024 * 1024
 SMALL_BLOB_LIMIT = 16 * 1024 * 1024
+#: A 503 to ``POST …/uploads/`` means no upload session was made: safe to ask again.
+UPLOAD_NOT_STARTED = (503,)
 
 
 def digest_algorithm(digest: str) -> str:
@@ -117,7 +119,8 @@ class BlobStore:
                 raise ProtocolError(f"{what}: the data has digest {actual}")
             size = len(data)
         post_url = self.target.url(f"/v2/{self.name}/blobs/uploads/")
-        started = await self.transport.request(self.target, "POST", post_url, what=what, scopes=scopes, ok=(202,))
+        started = await self.transport.request(self.target, "POST", post_url, what=what, scopes=scopes, ok=(202,),
+                                              unprocessed=UPLOAD_NOT_STARTED)
         location = _location(started.headers.get("Location"), post_url, what)
         headers = {"Content-Type": "application/octet-stream"}
         if size is not None:
@@ -136,7 +139,8 @@ class BlobStore:
         query = f"mount={quote(digest, safe=':')}&from={quote(source, safe='/')}"
         post_url = self.target.url(f"/v2/{self.name}/blobs/uploads/?{query}")
         scopes = [repository_scope(self.name, "pull", "push"), repository_scope(source, "pull")]
-        reply = await self.transport.request(self.target, "POST", post_url, what=what, scopes=scopes, ok=(201, 202))
+        reply = await self.transport.request(self.target, "POST", post_url, what=what, scopes=scopes, ok=(201, 202),
+                                            unprocessed=UPLOAD_NOT_STARTED)
         if reply.status == 201:
             return True
         location = reply.headers.get("Location")

@@ -2,35 +2,30 @@
 
 The client is a thin facade: it builds URLs (endpoint, ``repository_prefix``),
 picks scopes and media types, and checks digests; every request goes through
-:class:`~._http.Transport`, which owns limits, auth, redirects, retries and
-status → error mapping. The newest-first orderings live in :mod:`.ordering`.
+:class:`mirror.transport.Transport`, which owns limits, auth challenges,
+redirects, retries and status → error mapping. The newest-first orderings live in :mod:`.ordering`.
 
-One session per run keeps TCP and TLS connections alive across thousands of
-requests; make it with :meth:`RegistryClient.open` or pass your own.
+The run's one transport (and so its one session) is shared with the GitHub
+client; make a client with :meth:`RegistryClient.open` or on a transport you own.
 """
 
 from __future__ import annotations
 
 import json
-import random
-import time
 from collections.abc import AsyncIterable, AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
-import aiohttp
 import anyio
 
 from ..errors import NotFound, ProtocolError
 from ..events import Stats
 from ..ref import ImageRef, normalize_host
-from ..throttle import Clock, RetryPolicy, Sleep, parse_link_next
+from ..transport import Transport, origin, safe_url
 from . import ordering
-from ._http import Transport
-from ._status import origin, safe_url
-from .auth import repository_scope
+from .auth import Authenticator, TokenRequest, TokenResponse, repository_scope
 from .blobs import SMALL_BLOB_LIMIT, BlobReader, BlobStore, digest_algorithm
 from .credentials import CredentialStore
 from .hosts import Registries, ResolvedHost
@@ -50,7 +45,6 @@ TAGS_PAGE_SIZE = 1000
 MAX_PAGES = 1000
 MANIFEST_LIMIT = 4 * 1024 * 1024  # distribution's own limit for manifests
 FETCH_LIMIT = 256 * 1024 * 1024  # big Helm repository indexes are tens of MiB
-PROBE_TIMEOUT = aiohttp.ClientTimeout(total=10)
 
 
 class RegistryClient:
@@ -58,36 +52,25 @@ class RegistryClient:
 
     def __init__(
         self,
-        session: aiohttp.ClientSession,
+        transport: Transport,
         *,
-        hosts: Registries | None = None,
-        stats: Stats | None = None,
         credentials: CredentialStore | None = None,
-        retry: RetryPolicy | None = None,
-        clock: Clock = time.monotonic,
-        sleep: Sleep = anyio.sleep,
-        rng: random.Random | None = None,
         hub_api: str | None = ordering.HUB_API,
         quay_api: str | None = ordering.QUAY_API,
         max_pages: int = MAX_PAGES,
     ) -> None:
-        """``credentials`` defaults to none (anonymous); :meth:`open` reads docker's files."""
-        self.session = session
-        self.registries = hosts or Registries()
-        self.stats = stats or Stats()
+        """``credentials`` defaults to none (anonymous); :meth:`open` reads docker's files.
+
+        The client installs its authenticator on ``transport``: registry requests
+        answer their 401 challenges there.
+        """
+        self.transport = transport
+        self.registries = transport.registries
+        self.stats = transport.stats
         self.hub_api = hub_api
         self.quay_api = quay_api
         self.max_pages = max_pages
-        self.transport = Transport(
-            session,
-            registries=self.registries,
-            stats=self.stats,
-            credentials=credentials or CredentialStore(),
-            retry=retry or RetryPolicy(),
-            clock=clock,
-            sleep=sleep,
-            rng=rng,
-        )
+        transport.auth = Authenticator(credentials or CredentialStore(), transport.clock, self._token_request)
         self._resolved: dict[str, ResolvedHost] = {}
         self._resolve_locks: dict[str, anyio.Lock] = {}
 
@@ -102,21 +85,21 @@ class RegistryClient:
         hosts: Registries | None = None,
         stats: Stats | None = None,
         credentials: CredentialStore | None = None,
-        **options: Any,
+        hub_api: str | None = ordering.HUB_API,
+        quay_api: str | None = ordering.QUAY_API,
+        max_pages: int = MAX_PAGES,
+        **transport_options: Any,
     ) -> AsyncIterator[RegistryClient]:
-        """A client on a new keep-alive session, closed on exit.
+        """A client on a new transport (its own session), closed on exit.
 
         Without ``credentials`` the docker config files of the environment are
-        read (in a worker thread: file reads block).
+        read (in a worker thread: file reads block). ``transport_options`` are
+        :class:`~mirror.transport.Transport`'s (``retry``, ``clock``, ``sleep``, ``rng``).
         """
         if credentials is None:
             credentials = await anyio.to_thread.run_sync(CredentialStore.from_environment)
-        timeout = aiohttp.ClientTimeout(total=None, sock_connect=30, sock_read=300)
-        async with aiohttp.ClientSession(
-            timeout=timeout,
-            cookie_jar=aiohttp.DummyCookieJar(),  # no cookie may carry state across hosts
-        ) as session:
-            yield cls(session, hosts=hosts, stats=stats, credentials=credentials, **options)
+        async with Transport.open(registries=hosts or Registries(), stats=stats, **transport_options) as transport:
+            yield cls(transport, credentials=credentials, hub_api=hub_api, quay_api=quay_api, max_pages=max_pages)
 
     # -- hosts -------------------------------------------------------------------------
 
@@ -141,19 +124,8 @@ class RegistryClient:
         return found
 
     async def _probe(self, target: ResolvedHost) -> ResolvedHost:
-        gate = self.transport.gate(target)
-        async with gate.limiter:
-            with gate.stats.request():
-                try:
-                    async with self.session.get(
-                        target.url("/v2/"), ssl=target.ssl, allow_redirects=False, timeout=PROBE_TIMEOUT
-                    ) as response:
-                        gate.stats.record_status(response.status)
-                except aiohttp.ClientConnectorCertificateError:
-                    pass  # it speaks TLS; the real request will explain the certificate problem
-                except (aiohttp.ClientConnectionError, TimeoutError):
-                    return target.with_scheme("http")
-        return target.with_scheme("https")
+        speaks_tls = await self.transport.speaks_tls(target, target.url("/v2/"))
+        return target.with_scheme("https" if speaks_tls else "http")
 
     async def _target(self, ref: ImageRef) -> tuple[ResolvedHost, str]:
         target = await self.endpoint(ref.host)
@@ -181,7 +153,7 @@ class RegistryClient:
                 if tag not in known:
                     known.add(tag)
                     tags.append(tag)
-            next_url = parse_link_next(", ".join(reply.headers.getall("Link", [])), url)
+            next_url = reply.link("next")
             if next_url is None:
                 return tags
             if origin(next_url) != target.origin:
@@ -329,6 +301,21 @@ class RegistryClient:
         target, real_url = self.registries.resolve_url(url)
         reply = await self.transport.request(target, "GET", real_url, what=f"GET {safe_url(url)}", limit=limit)
         return reply.body
+
+    async def _token_request(self, request: TokenRequest, registry: ResolvedHost) -> TokenResponse:
+        """A token-realm request through the same limits and retries, without the auth flow."""
+        target, url = self.registries.resolve_url(request.url)
+        headers = {k: v for k, v in request.headers.items() if k.lower() != "authorization"}
+        authorization = next((v for k, v in request.headers.items() if k.lower() == "authorization"), None)
+        body: bytes | None = None
+        if request.form is not None:
+            body = urlencode(dict(request.form)).encode()
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        reply = await self.transport.request(
+            target, request.method, url, what=f"token for {registry.netloc}", headers=headers, body=body,
+            authenticate=False, authorization=authorization, check=False, limit=1024 * 1024,
+        )  # fmt: skip
+        return TokenResponse(reply.status, reply.body)
 
     async def fetch_json(self, url: str, *, limit: int = 64 * 1024 * 1024) -> Any:
         body = await self.fetch(url, limit=limit)

@@ -92,7 +92,7 @@ class HostConfig:
 
     endpoint: str | None = None
     repository_prefix: str = ""
-    concurrency: int = DEFAULT_CONCURRENCY
+    concurrency: int | None = None  # None: the host's default (DEFAULT_CONCURRENCY; GitHub's own)
     rate: float | None = None
     insecure: bool = False
     ca_file: str | None = None
@@ -185,7 +185,7 @@ class Registries:
     def config(self, host: str) -> HostConfig:
         return self.hosts.get(normalize_host(host), HostConfig())
 
-    def resolve(self, host: str) -> ResolvedHost:
+    def resolve(self, host: str, *, default_concurrency: int = DEFAULT_CONCURRENCY) -> ResolvedHost:
         """Where requests for ``host`` go (before any HTTPS→HTTP probe)."""
         key = normalize_host(host)
         cfg = self.config(key)
@@ -209,14 +209,14 @@ class Registries:
             repository_prefix=cfg.repository_prefix,
             insecure=cfg.insecure,
             ca_file=cfg.ca_file,
-            concurrency=cfg.concurrency,
+            concurrency=cfg.concurrency or default_concurrency,
             rate=cfg.rate,
             redirected=cfg.endpoint is not None,
             may_fall_back=may_fall_back,
             ssl_context=cfg.ssl_context,
         )
 
-    def resolve_url(self, url: str) -> tuple[ResolvedHost, str]:
+    def resolve_url(self, url: str, *, default_concurrency: int = DEFAULT_CONCURRENCY) -> tuple[ResolvedHost, str]:
         """For a plain URL (Helm index, token realm, Hub API): the host settings
         and the URL rewritten to the host's endpoint when one is configured.
 
@@ -226,7 +226,7 @@ class Registries:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise InputError(f"not an http(s) URL: {_safe(url)}")
-        resolved = self.resolve(parts.netloc)
+        resolved = self.resolve(parts.netloc, default_concurrency=default_concurrency)
         if not resolved.redirected:
             resolved = replace(resolved, scheme=parts.scheme, netloc=parts.netloc, may_fall_back=False)
             return resolved, url
@@ -301,7 +301,7 @@ def _parse_host(host: str, raw: Any, where: str) -> HostConfig:
     return HostConfig(
         endpoint=endpoint,
         repository_prefix=prefix,
-        concurrency=values.get("concurrency", DEFAULT_CONCURRENCY),
+        concurrency=values.get("concurrency"),
         rate=values.get("rate"),
         insecure=values.get("insecure", False),
         ca_file=ca_file,

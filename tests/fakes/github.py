@@ -30,6 +30,10 @@ documented precisely. What is modelled, and where GitHub says so:
 * Switches: :meth:`FakeGitHub.secondary_limit` (403/429 with ``Retry-After`` and the
   secondary-limit message), :meth:`FakeGitHub.fail_next` (5xx), :meth:`FakeGitHub.exhaust`.
 * Bad credentials → 401 when ``tokens`` is given and the request's token is not one of them.
+* ``ssl_context``: serve HTTPS (GitHub Enterprise behind a private CA: a TLS front).
+* :meth:`FakeGitHub.hold_until_in_flight` parks requests until that many are in flight at
+  once (a barrier, released after a timeout when never reached), so a test can assert
+  that the client really sends concurrently: :attr:`FakeGitHub.peak_in_flight`.
 
 Every request is recorded (:class:`RecordedRequest`) without the token itself:
 only whether ``Authorization`` was sent.
@@ -53,6 +57,9 @@ from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Any, Self
 from urllib.parse import quote
+
+import asyncio
+import ssl
 
 import anyio
 import anyio.lowlevel
@@ -177,6 +184,7 @@ class FakeGitHub:
         clock: Callable[[], float] = time.time,
         prefix: str = "",
         large_file_bytes: int = 1_000_000,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         self._tokens = frozenset(tokens)
         self._clock = clock
@@ -190,8 +198,15 @@ class FakeGitHub:
         self._secondary: list[tuple[int, int]] = []  # (status, retry_after) per coming request
         self._failures: list[int] = []
         self._runner: web.AppRunner | None = None
+        self._ssl = ssl_context
         self.url = ""
         self.origin = ""
+        self.in_flight = 0
+        self.peak_in_flight = 0
+        self._hold = 0
+        self._skip = 0
+        self._held: asyncio.Event | None = None
+        self.hold_timed_out = False
 
     # -- set-up ------------------------------------------------------------------------------
 
@@ -225,6 +240,12 @@ class FakeGitHub:
         """The next ``times`` requests fail with ``status`` (a 5xx)."""
         self._failures.extend([status] * times)
 
+    def hold_until_in_flight(self, count: int, *, skip: int = 0) -> None:
+        """After ``skip`` more requests, park the coming ones until ``count`` are in flight together."""
+        self._hold = count
+        self._skip = skip
+        self._held = None
+
     # -- counters ----------------------------------------------------------------------------
 
     @property
@@ -244,8 +265,8 @@ class FakeGitHub:
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-        await web.SockSite(self._runner, sock).start()
-        self.origin = f"http://127.0.0.1:{port}"
+        await web.SockSite(self._runner, sock, ssl_context=self._ssl).start()
+        self.origin = f"{'https' if self._ssl else 'http'}://127.0.0.1:{port}"
         self.url = self.origin + self.prefix
         return self
 
@@ -265,6 +286,35 @@ class FakeGitHub:
     # -- request handling --------------------------------------------------------------------
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
+        self.in_flight += 1
+        self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+        try:
+            await self._barrier()
+            return self._answer(request)
+        finally:
+            self.in_flight -= 1
+
+    async def _barrier(self, timeout: float = 15.0) -> None:
+        """With :meth:`hold_until_in_flight`: wait until enough requests are here (or time out)."""
+        if not self._hold:
+            return
+        if self._skip > 0:
+            self._skip -= 1
+            return
+        if self._held is None:
+            self._held = asyncio.Event()
+        if self.in_flight >= self._hold:
+            self._held.set()
+            self._hold = 0
+            return
+        try:
+            await asyncio.wait_for(self._held.wait(), timeout)
+        except TimeoutError:
+            self.hold_timed_out = True
+            self._held.set()
+            self._hold = 0
+
+    def _answer(self, request: web.Request) -> web.StreamResponse:
         auth = request.headers.get("Authorization")
         scheme, _, token = (auth or "").partition(" ")
         authorized = bool(auth)

@@ -11,7 +11,8 @@ import pytest
 
 from mirror.events import ListSink, Stats
 from mirror.github import GitHubClient
-from mirror.throttle import RetryPolicy
+from mirror.registry import parse_registries
+from mirror.transport import RetryPolicy, Transport
 from tests.fakes.github import FakeGitHub, FakeTime
 
 from .dataset import populate
@@ -54,14 +55,22 @@ def make_client(gh: FakeGitHub, session: aiohttp.ClientSession, fake_time: FakeT
         options: dict[str, Any] = {
             "base_url": gh.url,
             "token": TOKEN,
-            "stats": Stats(),
             "events": events,
+            "wall_clock": fake_time.time,
+        }
+        transport_options: dict[str, Any] = {
+            "stats": Stats(),
             "retry": RetryPolicy(jitter=False),
             "clock": fake_time.monotonic,
-            "wall_clock": fake_time.time,
             "sleep": fake_time.sleep,
         }
+        for name in transport_options:
+            if name in overrides:
+                transport_options[name] = overrides.pop(name)
+        concurrency = overrides.pop("concurrency", None)
         options.update(overrides)
-        return GitHubClient(session, **options)
+        host = options["base_url"].split("://", 1)[1].split("/", 1)[0]
+        registries = parse_registries({host: {"concurrency": concurrency}} if concurrency else {})
+        return GitHubClient(Transport(session, registries=registries, **transport_options), **options)
 
     return make

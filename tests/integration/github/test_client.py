@@ -9,6 +9,7 @@ import pytest
 from mirror.errors import GitHubError, GitHubNotFound
 from mirror.events import Stats
 from mirror.github import GitHubClient
+from mirror.transport import Transport
 from tests.fakes.github import FakeGitHub, FakeTime
 
 from .conftest import TOKEN, ClientFactory
@@ -34,7 +35,7 @@ async def test_reads_url_and_token_from_the_environment_github_enterprise_style(
         populate(ghe)
         monkeypatch.setenv("GITHUB_API_URL", ghe.url + "/")
         monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
-        client = GitHubClient(session)
+        client = GitHubClient(Transport(session))
 
         releases = await client.releases(BIG_REPO)
 

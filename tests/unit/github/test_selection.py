@@ -10,6 +10,7 @@ import pytest
 
 from mirror import config as configmod
 from mirror.errors import GitHubError
+from mirror.transport import Transport
 from mirror.github import GitHubClient, split_owner_repo
 from mirror.sources.github_releases import is_strict_semver, select_release_tags
 from mirror.sources.github_tagged_images_file import image_lines
@@ -92,24 +93,24 @@ def test_owner_repo_accepts_githubs_characters() -> None:
 @pytest.mark.anyio
 async def test_client_configuration_from_environment_and_repr() -> None:
     async with aiohttp.ClientSession() as session:
-        client = GitHubClient(session, environ={"GITHUB_TOKEN": "ghp_unit_secret"})
+        client = GitHubClient(Transport(session), environ={"GITHUB_TOKEN": "ghp_unit_secret"})
         assert client.base_url == "https://api.github.com" and client.host == "api.github.com"
         assert client.authenticated and "ghp_unit_secret" not in repr(client) + repr(vars(client))
-        ghe = GitHubClient(session, environ={"GITHUB_API_URL": "https://ghe.example.com/api/v3/"})
+        ghe = GitHubClient(Transport(session), environ={"GITHUB_API_URL": "https://ghe.example.com/api/v3/"})
         assert ghe.base_url == "https://ghe.example.com/api/v3" and not ghe.authenticated
         assert "anonymous" in repr(ghe)
-        assert not GitHubClient(session, token="", environ={"GITHUB_TOKEN": "x"}).authenticated
+        assert not GitHubClient(Transport(session), token="", environ={"GITHUB_TOKEN": "x"}).authenticated
         with pytest.raises(GitHubError, match="GITHUB_API_URL"):
-            GitHubClient(session, environ={"GITHUB_API_URL": "api.github.com"})
+            GitHubClient(Transport(session), environ={"GITHUB_API_URL": "api.github.com"})
 
 
 @pytest.mark.anyio
 async def test_quota_tracking_never_goes_back_in_time() -> None:
     async with aiohttp.ClientSession() as session:
-        client = GitHubClient(session, token="")
+        client = GitHubClient(Transport(session), token="")
 
         def note(remaining: int, reset: int, resource: str = "core") -> None:
-            client._note_quota(
+            client._policy._note_quota(
                 {
                     "X-RateLimit-Remaining": str(remaining),
                     "X-RateLimit-Reset": str(reset),

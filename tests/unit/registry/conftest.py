@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from mirror.registry import CredentialStore, RegistryClient, parse_registries
-from mirror.throttle import RetryPolicy
+from mirror.transport import RetryPolicy
 from tests.fakes.distribution import FakeRegistry, FakeTime
 
 MakeClient = Callable[..., AbstractAsyncContextManager[RegistryClient]]

@@ -12,7 +12,7 @@ from mirror import ref as imageref
 from mirror.errors import ProtocolError, RateLimited, RegistryError
 from mirror.events import Stats
 from mirror.registry import Credential, CredentialStore
-from mirror.throttle import RetryPolicy
+from mirror.transport import RetryPolicy
 from tests.fakes.distribution import FakeRegistry, FakeTime, make_image, sha256
 from tests.unit.registry.conftest import MakeClient
 

@@ -6,7 +6,7 @@ import anyio
 import pytest
 
 from mirror.flight import SingleFlight
-from mirror.copy._tasks import gather
+from mirror.flight import gather
 
 pytestmark = pytest.mark.anyio
 

@@ -1,4 +1,4 @@
-"""Per-host politeness and bounded retries, shared by the registry and GitHub clients.
+"""Per-host politeness and bounded retries: the transport's gate for every host.
 
 * :class:`HostGate` — one per host: a ``CapacityLimiter`` for requests in
   flight, a requests-per-second ceiling, and a host-wide pause: when one
@@ -16,22 +16,19 @@ from __future__ import annotations
 
 import email.utils
 import random
-import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from urllib.parse import urljoin
 
 import anyio
 
-from .events import HostStats
+from ..events import HostStats
 
 __all__ = [
     "Clock",
     "HostGate",
     "RetryPolicy",
     "Sleep",
-    "parse_link_next",
     "parse_retry_after",
 ]
 
@@ -56,22 +53,6 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
     return max(0.0, when.timestamp() - current)
 
 
-_LINK = re.compile(r'<([^>]*)>\s*((?:;\s*[^;,]+)*)')
-
-
-def parse_link_next(header: str | None, base_url: str) -> str | None:
-    """The absolute URL of ``rel="next"`` in a ``Link`` header (RFC 8288), if any."""
-    if not header:
-        return None
-    for match in _LINK.finditer(header):
-        params = match.group(2)
-        for param in params.split(";"):
-            name, _, value = param.strip().partition("=")
-            if name.strip().lower() == "rel" and "next" in value.strip().strip('"').lower().split():
-                return str(urljoin(base_url, match.group(1)))
-    return None
-
-
 @dataclass
 class HostGate:
     """Limits for one host: concurrency, a rate ceiling and a shared pause."""
@@ -91,6 +72,10 @@ class HostGate:
     def pause(self, seconds: float) -> None:
         """Hold every request to this host for ``seconds`` (from Retry-After)."""
         self._paused_until = max(self._paused_until, self.clock() + seconds)
+
+    def paused_for(self) -> float:
+        """Seconds left of the host-wide pause (0 when none)."""
+        return max(0.0, self._paused_until - self.clock())
 
     async def _wait(self, seconds: float) -> None:
         if seconds > 0:

@@ -1,0 +1,53 @@
+"""THE one place HTTP happens (DESIGN.md, architecture).
+
+Public API::
+
+    async with Transport.open(registries=hosts, stats=stats) as transport:
+        target, url = transport.registries.resolve_url("https://charts.example/index.yaml")
+        reply = await transport.request(target, "GET", url, what="the chart index")
+
+Modules, in dependency order:
+
+* ``gate``     per-host concurrency, rate ceiling, host-wide pause; bounded retry timing
+* ``status``   status → typed error (:func:`status_error`, the only one), safe URLs
+* ``policy``   per-host policies: ok / retry / pause / fail from a reply
+* ``body``     bounded body reads, counted streamed uploads
+* ``session``  the run's one ``aiohttp.ClientSession``
+* ``core``     :class:`Transport`: the request loop
+
+Clients on it: :mod:`mirror.registry` (with its auth challenges),
+:mod:`mirror.github` (with :class:`~mirror.github.GitHubPolicy`), Helm chart
+repositories through the registry client's ``fetch``.
+"""
+
+from __future__ import annotations
+
+from .core import Authenticator, Body, Links, Reply, Transport, parse_links
+from .gate import Clock, HostGate, RetryPolicy, Sleep, parse_retry_after
+from .policy import Action, Decision, HostPolicy, Outcome, RegistryPolicy, Request
+from .status import Api, Failure, Limit, origin, safe_url
+
+__all__ = [
+    "Action",
+    "Api",
+    "Authenticator",
+    "Body",
+    "Clock",
+    "Decision",
+    "Failure",
+    "HostGate",
+    "HostPolicy",
+    "Limit",
+    "Links",
+    "Outcome",
+    "RegistryPolicy",
+    "Reply",
+    "Request",
+    "RetryPolicy",
+    "Sleep",
+    "Transport",
+    "origin",
+    "parse_links",
+    "parse_retry_after",
+    "safe_url",
+]

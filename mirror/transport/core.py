@@ -1,0 +1,467 @@
+"""The one request function: gates, policies, auth, redirects, retries, typed errors.
+
+Every HTTP request of a run — registry API calls and their token servers,
+GitHub's REST API, Helm chart repositories, Docker Hub's and quay.io's APIs —
+goes through :meth:`Transport.request` (body read) or :meth:`Transport.stream`
+(body streamed), so the rules hold everywhere:
+
+1. ask the host's :class:`~.policy.HostPolicy` whether to send now (GitHub:
+   a quota known to be gone waits for its reset or fails at once);
+2. wait for a slot of the host's :class:`~.gate.HostGate` (concurrency, rate
+   ceiling, host-wide pause) and count the request in the host's
+   :class:`~mirror.events.HostStats`;
+3. send with the best ``Authorization`` we have; on 401 answer the challenge
+   once (through the :class:`Authenticator` the registry client installs);
+4. follow redirects ourselves, dropping ``Authorization`` when the origin
+   changes — a credential or token never goes to a blob CDN;
+5. let the policy decide from the reply — ok, retry, pause the host, fail —
+   within :class:`~.gate.RetryPolicy` (attempts *and* total time); streamed
+   request bodies are never replayed, and a POST only when it was not sent or
+   the reply says it was not processed (see :mod:`.policy`);
+6. turn the final status into a typed error in :func:`~.status.status_error`.
+
+Log lines and errors carry the method, the host and the path — never headers,
+and never query strings (signed CDN URLs carry credentials there).
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import AsyncIterable, AsyncIterator, Mapping, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+from urllib.parse import urljoin, urlsplit
+
+import aiohttp
+import anyio
+from multidict import CIMultiDict, CIMultiDictProxy, MultiDictProxy
+from yarl import URL
+
+from ..errors import AuthError, MirrorError, ProtocolError
+from ..events import HostStats, Stats
+from .body import counting, read_limited
+from .gate import Clock, HostGate, RetryPolicy, Sleep
+from .policy import Action, Decision, HostPolicy, Outcome, RegistryPolicy, Request
+from .session import open_session
+from .status import Failure, describe, origin, safe_url, status_error, tls_error, unreachable_error
+
+if TYPE_CHECKING:
+    from ..registry.hosts import Registries, ResolvedHost
+
+__all__ = ["Authenticator", "Body", "Links", "Reply", "Transport", "parse_links"]
+
+log = logging.getLogger("mirror.transport")
+
+Body = bytes | AsyncIterable[bytes] | None
+Links = MultiDictProxy[MultiDictProxy[str | URL]]
+
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+MAX_REDIRECTS = 10
+ERROR_BODY_LIMIT = 64 * 1024
+DEFAULT_BODY_LIMIT = 8 * 1024 * 1024
+PROBE_TIMEOUT = aiohttp.ClientTimeout(total=10)
+_NO_REPLY = (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError, TimeoutError)
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A finished response: status, headers, parsed ``Link`` header and the body read in full."""
+
+    status: int
+    headers: CIMultiDictProxy[str] = field(repr=False)
+    body: bytes = field(repr=False)
+    url: str = field(repr=False)
+    links: Links = field(repr=False)
+
+    def link(self, rel: str) -> str | None:
+        """The absolute URL of ``rel`` in the ``Link`` header (aiohttp resolves relative ones)."""
+        found = self.links.get(rel)
+        return None if found is None else str(found["url"])
+
+
+def parse_links(headers: Mapping[str, str], url: str) -> Links:
+    """aiohttp's own ``Link`` parsing (``ClientResponse.links``) for headers kept from an earlier
+    reply (a page reused from the ETag cache), resolved against that reply's ``url``."""
+
+    class _Stored:  # the two attributes (and the property cache) ClientResponse.links reads
+        def __init__(self) -> None:
+            self.headers = CIMultiDictProxy(CIMultiDict(headers))
+            self.url = URL(url)
+            self._cache: dict[str, Any] = {}
+
+    links: Links = aiohttp.ClientResponse.links.__get__(_Stored())
+    return links
+
+
+class Authenticator(Protocol):
+    """Answers registry auth challenges (:class:`mirror.registry.auth.Authenticator`)."""
+
+    async def header_for(self, target: ResolvedHost, scopes: Sequence[str]) -> str | None: ...
+
+    async def answer(
+        self, target: ResolvedHost, scopes: Sequence[str], challenge_headers: Sequence[str], sent: str | None,
+        what: str,
+    ) -> str: ...
+
+    async def refused(self, target: ResolvedHost, what: str, sent: str | None) -> MirrorError: ...
+
+
+class _Retry(Exception):
+    """An attempt failed in a way the policy (or the connection rules) allow to retry."""
+
+    def __init__(self, decision: Decision, failure: Failure | None) -> None:
+        super().__init__(decision.reason)
+        self.decision = decision
+        self.failure = failure  # what to raise when the retries run out (None: no reply)
+
+
+@dataclass
+class _Call:
+    target: ResolvedHost
+    request: Request
+    scopes: Sequence[str] = ()
+    headers: Mapping[str, str] = field(default_factory=dict, repr=False)
+    body: Body = field(default=None, repr=False)
+    ok: frozenset[int] = frozenset({200})
+    authenticate: bool = True
+    check: bool = True
+    follow_redirects: bool = True
+    #: sent instead of the auth flow (token realms, GitHub); same-origin only, like any credential
+    authorization: str | None = field(default=None, repr=False)
+    timeout: aiohttp.ClientTimeout | None = None
+
+    @property
+    def method(self) -> str:
+        return self.request.method
+
+    @property
+    def url(self) -> str:
+        return self.request.url
+
+    @property
+    def what(self) -> str:
+        return self.request.what
+
+
+class Transport:
+    """One run's HTTP: the session, a gate and a policy per host, the retry loop.
+
+    Make it with :meth:`open` (the run's one ``aiohttp.ClientSession``, closed on
+    exit). ``auth`` answers 401 challenges for requests sent with
+    ``authenticate=True``; the registry client installs its authenticator.
+    """
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        *,
+        registries: Registries | None = None,
+        stats: Stats | None = None,
+        retry: RetryPolicy | None = None,
+        clock: Clock = time.monotonic,
+        sleep: Sleep = anyio.sleep,
+        rng: random.Random | None = None,
+    ) -> None:
+        if registries is None:
+            from ..registry.hosts import Registries as _Registries  # the registries file lives above us
+
+            registries = _Registries()
+        self.session = session
+        self.registries = registries
+        self.stats = stats if stats is not None else Stats()
+        self.retry = retry or RetryPolicy()
+        self.clock = clock
+        self.sleep = sleep
+        self.rng = rng or random.Random()
+        self.gates: dict[str, HostGate] = {}
+        self.auth: Authenticator | None = None
+        self.default_policy: HostPolicy = RegistryPolicy(self.retry)
+        self._policies: dict[str, HostPolicy] = {}
+
+    @classmethod
+    @asynccontextmanager
+    async def open(cls, **options: Any) -> AsyncIterator[Transport]:
+        """A transport on a new keep-alive session, closed on exit."""
+        async with open_session() as session:
+            yield cls(session, **options)
+
+    def set_policy(self, host: str, policy: HostPolicy) -> None:
+        """Decide replies of ``host`` (a :attr:`ResolvedHost.host`) with ``policy``."""
+        self._policies[host] = policy
+
+    def policy(self, target: ResolvedHost) -> HostPolicy:
+        return self._policies.get(target.host, self.default_policy)
+
+    def gate(self, target: ResolvedHost) -> HostGate:
+        gate = self.gates.get(target.host)
+        if gate is None:
+            stats: HostStats = self.stats.host(target.host, target.concurrency)
+            gate = HostGate(stats, target.concurrency, target.rate, clock=self.clock, sleep=self.sleep)
+            self.gates[target.host] = gate
+        return gate
+
+    async def speaks_tls(self, target: ResolvedHost, url: str) -> bool:
+        """One HTTPS GET of ``url`` inside the host's gate: False when TLS cannot even start
+        (a loopback or ``insecure`` host that speaks plain HTTP), True otherwise — an untrusted
+        certificate still means TLS; the real request explains it."""
+        gate = self.gate(target)
+        async with gate.limiter:
+            with gate.stats.request():
+                try:
+                    async with self.session.get(
+                        url, ssl=target.ssl, allow_redirects=False, timeout=PROBE_TIMEOUT
+                    ) as response:
+                        gate.stats.record_status(response.status)
+                except aiohttp.ClientConnectorCertificateError:
+                    return True
+                except (aiohttp.ClientConnectionError, TimeoutError):
+                    return False
+        return True
+
+    async def request(
+        self,
+        target: ResolvedHost,
+        method: str,
+        url: str,
+        *,
+        what: str,
+        scopes: Sequence[str] = (),
+        headers: Mapping[str, str] | None = None,
+        body: Body = None,
+        ok: Sequence[int] = (200,),
+        limit: int = DEFAULT_BODY_LIMIT,
+        authenticate: bool = True,
+        check: bool = True,
+        follow_redirects: bool = True,
+        authorization: str | None = None,
+        unprocessed: Sequence[int] = (),
+        timeout: float | None = None,
+        not_found: str | None = None,
+    ) -> Reply:
+        """Send, retry, answer auth; return the response with its body (at most ``limit`` bytes).
+
+        ``check=False`` returns error statuses instead of raising; ``authenticate=False``
+        skips the challenge flow and sends ``authorization`` (if any) as given;
+        ``unprocessed`` names statuses that mean a POST was not processed (safe to resend);
+        ``not_found`` is the caller's message for a 404.
+        """
+        call = _Call(target, Request(method, url, what, frozenset(unprocessed), not_found), tuple(scopes),
+                     dict(headers or {}), body, frozenset(ok), authenticate, check, follow_redirects,
+                     authorization, aiohttp.ClientTimeout(total=timeout) if timeout else None)
+        async with AsyncExitStack() as stack:
+            reply = await self._perform(call, stack, limit)
+            assert isinstance(reply, Reply)
+            return reply
+
+    @asynccontextmanager
+    async def stream(
+        self,
+        target: ResolvedHost,
+        method: str,
+        url: str,
+        *,
+        what: str,
+        scopes: Sequence[str] = (),
+        headers: Mapping[str, str] | None = None,
+        ok: Sequence[int] = (200,),
+    ) -> AsyncIterator[aiohttp.ClientResponse]:
+        """Like :meth:`request`, but yield the open response; the host slot is
+        held until the block ends (a streamed body is a request in flight)."""
+        call = _Call(target, Request(method, url, what), tuple(scopes), dict(headers or {}), None, frozenset(ok))
+        async with AsyncExitStack() as stack:
+            response = await self._perform(call, stack, None)
+            assert isinstance(response, aiohttp.ClientResponse)
+            yield response
+
+    async def _perform(self, call: _Call, stack: AsyncExitStack, limit: int | None) -> Reply | aiohttp.ClientResponse:
+        gate = self.gate(call.target)
+        policy = self.policy(call.target)
+        started = self.clock()
+        attempt, waits = 1, 0
+        answered = False
+        if call.authenticate and self.auth is not None:
+            authorization = await self.auth.header_for(call.target, call.scopes)
+        else:
+            authorization = call.authorization
+        replayable = not isinstance(call.body, AsyncIterable)
+        if isinstance(call.body, AsyncIterable):
+            call.body = counting(call.body, gate.stats)
+        while True:
+            await self._hold(call, gate, policy, attempt)
+            attempt_stack = AsyncExitStack()
+            try:
+                result = await self._attempt(call, attempt_stack, gate, policy, authorization, limit, attempt, waits)
+            except _Retry as retry:
+                await attempt_stack.aclose()
+                counted = await self._before_retry(call, gate, policy, retry, attempt, started, replayable)
+                attempt, waits = (attempt + 1, waits) if counted else (attempt, waits + 1)
+                continue
+            except BaseException:
+                await attempt_stack.aclose()
+                raise
+            status = result.status
+            if status == 401 and call.authenticate and self.auth is not None:
+                challenges = result.headers.getall("WWW-Authenticate", [])
+                await attempt_stack.aclose()
+                if answered:
+                    raise await self.auth.refused(call.target, call.what, authorization)
+                authorization = await self.auth.answer(call.target, call.scopes, challenges, authorization, call.what)
+                answered = True
+                if not replayable:
+                    raise AuthError(f"{call.what}: {call.target.netloc} asked for credentials during a streamed upload",
+                                    status=401)
+                continue
+            if call.check and status not in call.ok:
+                body = result.body if isinstance(result, Reply) else await read_limited(result, ERROR_BODY_LIMIT)
+                await attempt_stack.aclose()
+                raise status_error(self._failure(call, policy, status, body))
+            await stack.enter_async_context(attempt_stack.pop_all())
+            return result
+
+    def _failure(self, call: _Call, policy: HostPolicy, status: int, body: bytes, attempts: int = 1,
+                 decision: Decision | None = None) -> Failure:
+        return Failure(status, body, call.what, call.target.netloc, policy.api, attempts,
+                       decision.limit if decision else None, call.request.not_found,
+                       authenticated=bool(call.authorization))
+
+    async def _hold(self, call: _Call, gate: HostGate, policy: HostPolicy, attempt: int) -> None:
+        """The policy's word before sending: go, wait for the host (a known quota reset), or fail."""
+        decision = policy.before(call.request)
+        if decision.action is Action.FAIL:
+            assert decision.error is not None
+            raise decision.error
+        if decision.action is Action.PAUSE and decision.delay and decision.delay > gate.paused_for() + 1e-6:
+            policy.waiting(call.request, attempt, decision, decision.delay)
+            gate.pause(decision.delay)
+
+    async def _before_retry(
+        self, call: _Call, gate: HostGate, policy: HostPolicy, retry: _Retry, attempt: int, started: float,
+        replayable: bool,
+    ) -> bool:
+        """Wait before the next attempt, or raise the final error; True when the attempt counts."""
+        decision = retry.decision
+        if decision.action is Action.PAUSE:
+            delay = decision.delay or 0.0
+        else:
+            delay = self.retry.backoff(attempt, decision.delay, self.rng)
+        allowed = replayable and (not decision.counted or self.retry.allows(attempt, started, self.clock(), delay))
+        if not allowed:
+            if retry.failure is None:
+                raise unreachable_error(policy.api, what=call.what, host=call.target.netloc, attempts=attempt,
+                                        cause=decision.reason)
+            raise status_error(retry.failure)
+        if decision.counted:
+            gate.stats.retries += 1
+        policy.waiting(call.request, attempt, decision, delay)
+        log.debug("%s %s: %s; retry %d in %.2fs", call.method, safe_url(call.url), decision.reason, attempt, delay)
+        if decision.action is Action.PAUSE:
+            gate.pause(delay)  # the server said so: every request to the host waits (in admit)
+        elif delay > 0:
+            gate.stats.waits += 1
+            gate.stats.wait_seconds += delay
+            await self.sleep(delay)
+        return decision.counted
+
+    async def _attempt(
+        self,
+        call: _Call,
+        stack: AsyncExitStack,
+        gate: HostGate,
+        policy: HostPolicy,
+        authorization: str | None,
+        limit: int | None,
+        attempt: int,
+        waits: int,
+    ) -> Reply | aiohttp.ClientResponse:
+        borrower = object()  # a token per request: nested requests in one task must not collide
+        await gate.limiter.acquire_on_behalf_of(borrower)
+        stack.callback(gate.limiter.release_on_behalf_of, borrower)
+        await gate.admit()
+        stack.enter_context(gate.stats.request())
+        started = self.clock()
+        try:
+            response = await self._send(call, authorization, gate.stats)
+        except aiohttp.ClientConnectorCertificateError as exc:
+            raise tls_error(policy.api, what=call.what, netloc=call.target.netloc, host=call.target.host,
+                            detail=describe(exc.certificate_error), handshake=False) from None
+        except aiohttp.ClientConnectorSSLError as exc:  # no retry: a handshake fails the same way again
+            raise tls_error(policy.api, what=call.what, netloc=call.target.netloc, host=call.target.host,
+                            detail=describe(exc), handshake=True) from None
+        except _NO_REPLY as exc:
+            self._no_reply(call, policy, exc, sent=not isinstance(exc, aiohttp.ClientConnectorError))
+        stack.callback(response.release)
+        if isinstance(call.body, bytes):
+            gate.stats.bytes_sent += len(call.body)
+        gate.stats.record_status(response.status)
+        log.debug("%s %s -> %d (%.0f ms)", call.method, safe_url(call.url), response.status,
+                  (self.clock() - started) * 1000)
+        accepted = response.status in call.ok
+        if accepted and limit is None:
+            body = b""
+        else:
+            read_limit = limit if accepted and limit is not None else ERROR_BODY_LIMIT
+            try:
+                body = await read_limited(response, read_limit, what=call.what, strict=accepted)
+            except _NO_REPLY as exc:
+                self._no_reply(call, policy, exc, sent=True)
+        if response.status == 401 and call.authenticate and self.auth is not None:
+            decision = Decision(Action.OK)  # the challenge is answered in _perform
+        else:
+            decision = policy.decide(Outcome(call.request, response.status, response.headers, body if not accepted
+                                             else b"", accepted, attempt, waits))
+        if decision.action in (Action.RETRY, Action.PAUSE):
+            raise _Retry(decision, self._failure(call, policy, response.status, body, attempt, decision))
+        if decision.action is Action.FAIL and call.check:
+            raise status_error(self._failure(call, policy, response.status, body, attempt, decision))
+        if accepted and limit is None:
+            return response
+        return Reply(response.status, response.headers, body, str(response.url), response.links)
+
+    def _no_reply(self, call: _Call, policy: HostPolicy, exc: BaseException, *, sent: bool) -> None:
+        """A connection error or timeout: retry unless a POST may have been processed."""
+        reason = describe(exc)
+        if sent and not call.request.idempotent:
+            raise unreachable_error(policy.api, what=call.what, host=call.target.netloc, attempts=1,
+                                    cause=f"{reason}; not sent again: it may have been processed")
+        raise _Retry(Decision(Action.RETRY, None, reason), None) from None
+
+    async def _send(self, call: _Call, authorization: str | None, stats: HostStats) -> aiohttp.ClientResponse:
+        """Send, following redirects ourselves so credentials stay on their origin."""
+        url, method = call.url, call.method
+        home = call.target.origin
+        for hop in range(MAX_REDIRECTS + 1):
+            headers = dict(call.headers)
+            if origin(url) != home:
+                headers.pop("Authorization", None)
+            elif authorization:
+                headers["Authorization"] = authorization
+            data: Any = call.body if hop == 0 else None
+            extra: dict[str, Any] = {"timeout": call.timeout} if call.timeout is not None else {}
+            response = await self.session.request(
+                method, URL(url, encoded=True), headers=headers, data=data,
+                allow_redirects=False, ssl=self._ssl_for(call.target, url), **extra,
+            )  # fmt: skip
+            location = response.headers.get("Location")
+            follow = call.follow_redirects and method in ("GET", "HEAD")  # a body is never re-sent
+            if not follow or response.status not in REDIRECT_STATUSES or not location:
+                return response
+            stats.record_status(response.status)
+            response.release()
+            target = urljoin(url, location)
+            if urlsplit(target).scheme not in ("http", "https"):
+                raise ProtocolError(f"{call.what}: redirect to a non-HTTP URL")
+            log.debug("%s %s redirected (%d) to %s", method, safe_url(url), response.status, safe_url(target))
+            if response.status == 303 and method != "HEAD":
+                method = "GET"
+            url = target
+        raise ProtocolError(f"{call.what}: more than {MAX_REDIRECTS} redirects from {call.target.netloc}")
+
+    def _ssl_for(self, target: ResolvedHost, url: str) -> Any:
+        netloc = urlsplit(url).netloc.lower()
+        if netloc == target.netloc.lower():
+            return target.ssl
+        other, _ = self.registries.resolve_url(url)
+        return other.ssl
