@@ -86,13 +86,13 @@ def _check_tags(entry: str, tags: list[str], what: str) -> None:
         except InvalidReference:
             bad.append(tag)
     if bad:
-        raise _fail(entry, f"{what} {_quoted(bad)} cannot be image tags")
+        raise _fail(entry, f"{what} that cannot be image tags: {_quoted(bad)}")
 
 
 def _require_semver(entry: str, tags: list[str], why: str) -> None:
     bad = [tag for tag in tags if parse_semver(tag) is None]
     if bad:
-        raise _fail(entry, f"{_quoted(bad)} {'is' if len(bad) == 1 else 'are'} not semantic versions ({why})")
+        raise _fail(entry, f"tags that are not semantic versions ({why}): {_quoted(bad)}")
 
 
 def release_tags(entry: str, strategy: GithubRelease, releases: Iterable[Release]) -> list[str]:
@@ -194,7 +194,7 @@ def chart_artifact_tags(entry: str, strategy: HelmLatest, images: Iterable[str])
                 result[artifact].append(tag)
     problems = []
     if malformed:
-        problems.append(f"chart images {_quoted(malformed)} are not repository:tag with exactly one ':'")
+        problems.append(f"chart images that are not repository:tag with exactly one ':': {_quoted(malformed)}")
     problems.extend(
         f"chart image '{excerpt(image)}' maps to no artifact (add it to Artifacts or ImageDenylist)"
         for image in unmapped
