@@ -32,8 +32,10 @@ Node = yaml.Node
 
 _STRATEGIES = ("GithubRelease", "HelmLatest", "Registry")
 _ENTRY_KEYS = ("Name", "Reviewers", *_STRATEGIES)
-# Usable as one part of a git branch (autoupdate/<Name>/<hash>) without escaping.
-_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]*\Z")
+# Usable in a git branch (autoupdate/<Name>/<hash>) as written: git's ref rules (no "..", no
+# part starting with "." or ending in ".lock") on a conservative alphabet.
+_NAME = re.compile(r"(?!.*\.\.)(?!.*\.lock(?:/|\Z))[A-Za-z0-9_-][A-Za-z0-9._-]*(?:/[A-Za-z0-9_-][A-Za-z0-9._-]*)*\Z")
+_NAME_RULE = "a name usable in a branch (letters, digits, '.', '_', '-', parts joined by '/')"
 _REVIEWER_PART = re.compile(r"[A-Za-z0-9_.-]+\Z")
 _CONSTRUCTOR = yaml.constructor.SafeConstructor()
 _STR = "tag:yaml.org,2002:str"
@@ -212,7 +214,7 @@ def _entry(node: Node, index: int, p: Problems) -> AutoupdateEntry | None:
         return None
     name = None
     if "Name" in fields:
-        name = p.string(fields["Name"][1], "Name", pattern=_NAME, what="a name of letters, digits, '.', '_' and '-'")
+        name = p.string(fields["Name"][1], "Name", pattern=_NAME, what=_NAME_RULE)
     else:
         p.add(node, "Name", "is required")
     reviewers = _reviewers(fields["Reviewers"][1], p) if "Reviewers" in fields else None

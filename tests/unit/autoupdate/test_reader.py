@@ -142,7 +142,13 @@ def test_name_required_unique_and_branch_safe() -> None:
     twice = entry(GITHUB, "same") + entry(GITHUB, "same")
     assert only_problem(twice) == "au.yaml:8: entry 'same' field 'Name': is used more than once (first on line 1)"
     bad = only_problem(entry(GITHUB, "'a b'"))
-    assert bad == "au.yaml:1: entry #1 field 'Name': 'a b' is not a name of letters, digits, '.', '_' and '-'"
+    assert bad == (
+        "au.yaml:1: entry #1 field 'Name': 'a b' is not a name usable in a branch"
+        " (letters, digits, '.', '_', '-', parts joined by '/')"
+    )
+    for unusable in ("a..b", ".hidden", "x.lock", "a//b", "a/", "a/.b"):
+        assert "is not a name usable in a branch" in only_problem(entry(GITHUB, unusable))
+    assert autoupdate.parse(entry(GITHUB, "rke2/calico.v3_x-y")).entries[0].name == "rke2/calico.v3_x-y"
     assert "must be a non-empty string" in only_problem(entry(GITHUB, "12"))
 
 
