@@ -8,6 +8,7 @@ code from the type alone and library code never has to print::
     │   ├── InvalidReference        an image reference that does not parse
     │   ├── ImagesListError         a bad images-list line (carries file:line)
     │   ├── ConfigError             a bad config.json entry (carries key and field)
+    │   ├── AutoupdateError         a bad autoupdate.yaml entry, or an entry its source fails
     │   └── RegistriesFileError     a bad registries.yaml
     ├── RegistryError               a registry said no, or could not be reached
     │   ├── AuthError               401/403 after the credentials we have
@@ -31,6 +32,7 @@ from __future__ import annotations
 
 __all__ = [
     "AuthError",
+    "AutoupdateError",
     "CacheError",
     "ConfigError",
     "CopyError",
@@ -78,6 +80,19 @@ class ImagesListError(InputError):
 
 class ConfigError(InputError):
     """One or more problems in config.json, each naming the entry key and field."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = list(problems)
+        super().__init__("\n".join(self.problems))
+
+
+class AutoupdateError(InputError):
+    """One or more problems with autoupdate.yaml, each naming the entry and field.
+
+    Also raised when what a source returned cannot be used under an entry's rules (a tag
+    that is not semver under ``VersionConstraint``, a chart image no artifact takes): the
+    entry, not the tool, must change, so it is the user's input that is wrong.
+    """
 
     def __init__(self, problems: list[str]) -> None:
         self.problems = list(problems)

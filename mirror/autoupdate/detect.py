@@ -1,0 +1,32 @@
+"""Which discovery config a text is: ``config.json`` (an object) or ``autoupdate.yaml`` (a list).
+
+``--config PATH`` takes either, and a file name says nothing reliable (a repository may call
+its file anything), so the first meaningful character decides: ``{`` opens config.json's
+object of entries, ``-`` or ``[`` opens autoupdate.yaml's list. YAML comments and blank lines
+before it are skipped; a YAML document marker (``---``) is skipped too. Anything else is
+neither (an empty file too), and the caller says so rather than guessing.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+__all__ = ["ConfigKind", "config_kind"]
+
+
+class ConfigKind(StrEnum):
+    CONFIG_JSON = "config.json"
+    AUTOUPDATE_YAML = "autoupdate.yaml"
+
+
+def config_kind(text: str) -> ConfigKind | None:
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#") or line == "---" or line.startswith("%"):
+            continue
+        if line.startswith("{"):
+            return ConfigKind.CONFIG_JSON
+        if line.startswith("[") or line == "-" or line.startswith("- "):
+            return ConfigKind.AUTOUPDATE_YAML
+        return None
+    return None

@@ -1,0 +1,36 @@
+"""--config takes config.json or autoupdate.yaml: told apart by content, not by name."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mirror.autoupdate import ConfigKind, config_kind
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+SHARED = REPO_ROOT.parent / "shared" / "data"
+
+
+def test_the_real_files() -> None:
+    assert config_kind((SHARED / "rancher-2026-02" / "autoupdate.yaml").read_text()) is ConfigKind.AUTOUPDATE_YAML
+    assert config_kind((SHARED / "rancher-config-2024-12.json").read_text()) is ConfigKind.CONFIG_JSON
+    assert config_kind((REPO_ROOT / "config.json").read_text()) is ConfigKind.CONFIG_JSON
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ('  \n{"flannel": {}}', ConfigKind.CONFIG_JSON),
+        ("{}", ConfigKind.CONFIG_JSON),
+        ("# autoupdate\n\n---\n- Name: x\n", ConfigKind.AUTOUPDATE_YAML),
+        ("-\n  Name: x\n", ConfigKind.AUTOUPDATE_YAML),
+        ("[]\n", ConfigKind.AUTOUPDATE_YAML),
+        ("", None),
+        ("# only a comment\n", None),
+        ("Artifacts:\n- SourceArtifact: a/b\n", None),  # a config.yaml list, not a discovery config
+        ("-not-a-list-item\n", None),
+    ],
+)
+def test_first_meaningful_character_decides(text: str, kind: ConfigKind | None) -> None:
+    assert config_kind(text) is kind
