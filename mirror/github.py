@@ -48,7 +48,7 @@ import anyio
 
 from .cache import CachedResponse, NullCache, StateCache
 from .errors import GitHubError, GitHubNotFound, GitHubRateLimited
-from .events import EventSink, HostStats, NullSink, Stats
+from .events import EventSink, GitHubRetry, GitHubWait, HostStats, NullSink, Stats
 from .flight import SingleFlight
 from .throttle import (
     Clock,
@@ -403,7 +403,7 @@ class GitHubClient:
                             status=status,
                         )
                     self.stats.retries += 1
-                    self._events.emit("github-wait", host=self.host, reason="secondary", seconds=delay, what=what)
+                    self._events.emit(GitHubWait(self.host, "secondary", delay, what))
                     self._gate.pause(delay)  # every request to GitHub waits, not only this one
                     continue
                 hint = " (check the token's permissions and SSO authorisation)" if self._token else ""
@@ -489,22 +489,14 @@ class GitHubClient:
     async def _wait(self, seconds: float, reason: str, what: str, reset: int | None) -> None:
         self.stats.waits += 1
         self.stats.wait_seconds += seconds
-        self._events.emit(
-            "github-wait",
-            host=self.host,
-            reason=reason,
-            seconds=round(seconds, 3),
-            what=what,
-            until=_iso(reset) if reset is not None else None,
-        )
+        self._events.emit(GitHubWait(self.host, reason, round(seconds, 3), what,
+                                     _iso(reset) if reset is not None else None))
         logger.debug("waiting %.1f s for the GitHub %s limit (%s)", seconds, reason, what)
         await self._sleep(seconds)
 
     async def _retry_wait(self, seconds: float, what: str, attempt: int, cause: str) -> None:
         self.stats.retries += 1
-        self._events.emit(
-            "github-retry", host=self.host, what=what, attempt=attempt, cause=cause, seconds=round(seconds, 3)
-        )
+        self._events.emit(GitHubRetry(self.host, what, attempt, cause, round(seconds, 3)))
         if seconds > 0:
             self.stats.waits += 1
             self.stats.wait_seconds += seconds
