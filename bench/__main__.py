@@ -64,7 +64,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
                              "registries file (experiment)")
     parser.add_argument("--images-list", type=Path, default=LIST, help=f"the list to mirror (default {LIST})")
     parser.add_argument("--workdir", type=Path, default=Path("/dev/shm/image-mirror-bench"))
-    parser.add_argument("--skip", default="", help="comma list of: cold,skopeo,seedloop,warm,missing,discovery")
+    parser.add_argument("--skip", default="", help="comma list of: cold,skopeo,seedloop,warm,dashboard,missing,discovery")
     parser.add_argument("--profile", action="store_true", help="cProfile the cold and warm native runs")
     parser.add_argument("--markdown", type=Path, help="also write the report here")
     parser.add_argument("--json", type=Path, help="also write the raw results here")
@@ -213,6 +213,8 @@ async def _main(args: argparse.Namespace) -> int:
                     lambda i: bed.image_mirror(kept, "warm", f"warm-native-c{args.extra_concurrency}-{i}",
                                                "--copier", "native", *jobs, concurrency=args.extra_concurrency),
                     args.repeats, args.slow))
+            if "dashboard" not in skip:
+                measurements += await _dashboard_vs_json(bed, kept, jobs, args.repeats)
             if args.profile:  # an extra run under cProfile, not measured
                 _log("warm no-op under cProfile (not measured)")
                 await bed.image_mirror(kept, "warm", "warm-native-profiled", "--copier", "native", *jobs,
@@ -297,6 +299,25 @@ async def _main(args: argparse.Namespace) -> int:
     print(markdown)
     _log(f"results in {rundir}")
     return 0 if all(m.ok for m in measurements) else 1
+
+
+async def _dashboard_vs_json(bed: SyncBed, dest: Destination, jobs: list[str], repeats: int) -> list[Measurement]:
+    """The warm no-op with the rich dashboard on a pseudo-terminal against ``--log-format json``,
+    interleaved (json, dashboard, json, dashboard, ...) so drift in the machine's load hits both;
+    the median of each, and the ratio of the medians of the process wall times."""
+    _log(f"warm no-op, dashboard on a pty vs --log-format json, interleaved, {repeats} each")
+    json_runs: list[Measurement] = []
+    pty_runs: list[Measurement] = []
+    for index in range(repeats):
+        json_runs.append(await bed.image_mirror(dest, "warm", f"warm-json-{index}", "--copier", "native", *jobs))
+        pty_runs.append(await bed.image_mirror(dest, "warm", f"warm-dashboard-{index}", "--copier", "native", *jobs,
+                                               terminal=True))
+    as_json, dashboard = summarize_runs(json_runs), summarize_runs(pty_runs)
+    ratio = dashboard.wall / as_json.wall
+    dashboard.note = (f"{ratio:.3f}x the --log-format json median ({dashboard.wall:.2f} s vs {as_json.wall:.2f} s; "
+                      f"runs {[round(m.wall, 2) for m in pty_runs]} vs {[round(m.wall, 2) for m in json_runs]})")
+    _log(f"  dashboard / json: {dashboard.note}")
+    return [as_json, dashboard]
 
 
 def _profiles(rundir: Path) -> dict[str, str]:

@@ -11,9 +11,13 @@ used for that: Linux carries the parent's peak into the child across exec.)
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import os
+import struct
 import subprocess
 import sys
+import termios
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -80,21 +84,55 @@ def image_mirror_argv(*args: str) -> list[str]:
     return [sys.executable, "-m", "bench._cli", *args]
 
 
+#: The pseudo-terminal of ``run_sync(..., terminal=True)``: rows, columns.
+TERMINAL_SIZE = (50, 160)
+
+
+def _drain(fd: int, path: Path) -> None:
+    """Copy a pty master to ``path`` until the child side closes (EIO), as a terminal reads it."""
+    with open(path, "wb") as sink:
+        while True:
+            try:
+                chunk = os.read(fd, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            sink.write(chunk)
+    os.close(fd)
+
+
 def run_sync(argv: Sequence[str], *, env: Mapping[str, str], logdir: Path, name: str,
-             cwd: Path | None = None) -> Run:
+             cwd: Path | None = None, terminal: bool = False) -> Run:
+    """Run and measure ``argv``; with ``terminal`` its stderr is a pseudo-terminal (the dashboard's
+    case), read by a thread into ``<name>.stderr`` as fast as a terminal emulator would."""
     logdir.mkdir(parents=True, exist_ok=True)
     stdout_path = logdir / f"{name}.stdout"
     stderr_path = logdir / f"{name}.stderr"
     rss_file = logdir / f"{name}.rss"
     rss_file.unlink(missing_ok=True)
     full_env = {**env, "BENCH_RSS_FILE": str(rss_file)}
+    reader: threading.Thread | None = None
     with open(stdout_path, "wb") as out, open(stderr_path, "wb") as err:
+        errfd: int | object = err
+        if terminal:
+            master, slave = os.openpty()
+            rows, cols = TERMINAL_SIZE
+            fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+            full_env["TERM"] = "xterm-256color"
+            reader = threading.Thread(target=_drain, args=(master, stderr_path), daemon=True)
+            reader.start()
+            errfd = slave
         started = time.monotonic()
-        proc = subprocess.Popen(list(argv), stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=full_env,
-                                cwd=str(cwd) if cwd else None)
+        proc = subprocess.Popen(list(argv), stdout=out, stderr=errfd, stdin=subprocess.DEVNULL,  # type: ignore[arg-type]
+                                env=full_env, cwd=str(cwd) if cwd else None)
+        if terminal:
+            os.close(slave)
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.monotonic() - started
         proc.returncode = os.waitstatus_to_exitcode(status)
+    if reader is not None:
+        reader.join(timeout=30)
     own: int | None = None
     try:
         own = int(rss_file.read_text().strip())
@@ -105,5 +143,5 @@ def run_sync(argv: Sequence[str], *, env: Mapping[str, str], logdir: Path, name:
 
 
 async def run(argv: Sequence[str], *, env: Mapping[str, str], logdir: Path, name: str,
-              cwd: Path | None = None) -> Run:
-    return await asyncio.to_thread(run_sync, argv, env=env, logdir=logdir, name=name, cwd=cwd)
+              cwd: Path | None = None, terminal: bool = False) -> Run:
+    return await asyncio.to_thread(run_sync, argv, env=env, logdir=logdir, name=name, cwd=cwd, terminal=terminal)

@@ -182,7 +182,10 @@ class SyncBed:
     # -- image-mirror ------------------------------------------------------------------------
 
     async def image_mirror(self, dest: Destination, scenario: str, name: str, *sync_args: str,
-                           profile: Path | None = None, concurrency: int | None = None) -> Measurement:
+                           profile: Path | None = None, concurrency: int | None = None,
+                           terminal: bool = False) -> Measurement:
+        """One ``image-mirror sync``; with ``terminal`` on a pseudo-terminal with ``--log-format
+        auto`` (the rich dashboard), else ``--log-format json`` to a file."""
         registries = self.registries_file(dest, name, concurrency)
         report = self.rundir / f"{name}.report.json"
         report.unlink(missing_ok=True)
@@ -191,12 +194,12 @@ class SyncBed:
             extra["BENCH_PROFILE"] = str(profile)
         env = base_env(self.home, extra)
         argv = image_mirror_argv("--registries", str(registries), "--images-list", str(self.list_path),
-                                 "--no-cache", "--log-format", "json", "sync", *sync_args,
+                                 "--no-cache", "--log-format", "auto" if terminal else "json", "sync", *sync_args,
                                  "--report", str(report))
         self.src_proxy.reset()
         dest.proxy.reset()
         cpu_before = self._cpu(dest)
-        result = await run(argv, env=env, logdir=self.rundir / "logs", name=name, cwd=REPO_ROOT)
+        result = await run(argv, env=env, logdir=self.rundir / "logs", name=name, cwd=REPO_ROOT, terminal=terminal)
         cpu_after = self._cpu(dest)
         src, dst = self.src_proxy.reset(), dest.proxy.reset()
         engine = None
@@ -218,6 +221,8 @@ class SyncBed:
                                "cpu_others": {k: round(cpu_after[k] - cpu_before[k], 2) for k in cpu_before}})
         if concurrency:
             m.tool += f" (concurrency {concurrency})"
+        if terminal:
+            m.tool += " (dashboard on a pty)"
         if not ok:
             m.note = f"exit {result.returncode}: {result.tail(5)}"
         self.log(f"  {name}: {m.wall:.2f}s wall, engine {engine}s, {m.requests} requests, "

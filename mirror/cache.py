@@ -43,7 +43,7 @@ import anyio
 import anyio.to_thread
 
 from .errors import CacheError
-from .events import EventSink, NullSink
+from .events import EventSink, NullSink, Warning
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -298,7 +298,7 @@ class Cache:
         conn, warnings = await anyio.to_thread.run_sync(_open_sync, self.path, limiter=self._limiter)
         self._conn = conn
         for warning in warnings:
-            self._events.emit("warning", source="cache", **warning)
+            self._events.emit(Warning("cache", **warning))
 
     async def close(self) -> None:
         conn, self._conn = self._conn, None
@@ -425,7 +425,7 @@ class Cache:
         """One warning per run for best-effort failures, not one per request."""
         if not self._warned_write:
             self._warned_write = True
-            self._events.emit("warning", source="cache", message=message, path=str(self.path))
+            self._events.emit(Warning("cache", message, str(self.path)))
 
 
 class NullCache:
@@ -487,5 +487,5 @@ async def open_cache(
     try:
         return await Cache.open(path, events=sink)
     except CacheError as exc:
-        sink.emit("warning", source="cache", message=f"{exc}; running without a cache")
+        sink.emit(Warning("cache", f"{exc}; running without a cache"))
         return NullCache()

@@ -1,47 +1,337 @@
-"""Events and live counters: how the engine tells the UI what is happening.
+"""Events and live counters: how the engine tells the renderers what is happening.
 
-Library code never prints. The pipeline and the clients call
-``sink.emit("event-name", field=value, …)``; the UI decides how to show it
-(rich dashboard, JSON lines, step summary). Per-host counters are kept in
-:class:`HostStats` objects that the clients update and the dashboard reads, so
-a request costs an integer increment, not an event.
+Library code never prints. The pipeline and the clients call ``sink.emit(Event(...))`` with
+one of the frozen dataclasses below, one per kind; the renderers in :mod:`mirror.ui` (rich
+dashboard, JSON lines, plain lines, step summary) and the metrics collector dispatch on the
+class with ``match``. A request costs no event: per-host counters live in
+:class:`HostStats` objects that the clients update and the dashboard reads.
 
-Field values must be JSON-serialisable and must never contain secrets.
+The JSON form of an event (:meth:`Event.fields`) is an interface scripts read (README,
+"Progress and events"): the ``name`` and the field order are the ones the string events
+had, held by ``tests/cli/golden``. Values are plain data and never secrets; text from
+outside (error bodies, tags, messages) is kept as received and escaped by each renderer.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from dataclasses import dataclass, field, fields, is_dataclass
+from typing import ClassVar, Protocol
 
-__all__ = ["EventSink", "HostStats", "ListSink", "NullSink", "Stats"]
+__all__ = [
+    "CompareDone", "CompareLine", "ComparePlan", "Debug", "DiscoverApply", "DiscoverDone",
+    "DiscoverEntryDone", "DiscoverEntryFailed", "DiscoverEntryStart", "Error", "Event", "EventSink",
+    "GitHubRetry", "GitHubWait", "HostStats", "Item", "ListSink", "NullSink", "Stats", "Status",
+    "SyncConflict", "SyncCopyDone", "SyncCopyFailed", "SyncCopyStart", "SyncDone", "SyncInvalid",
+    "SyncPlan", "SyncPlanItem", "SyncSkip", "Warning",
+]
+
+#: Field metadata: the value (a dataclass or a mapping) is spread into the JSON object.
+SPREAD = {"spread": True}
+#: Field metadata: the key is left out of the JSON object while the value is None.
+OMIT_NONE = {"omit_none": True}
+
+
+@dataclass(frozen=True)
+class Event:
+    """Base of every event; ``name`` is the ``event`` value of its JSON line."""
+
+    name: ClassVar[str] = ""
+
+    def fields(self) -> dict[str, object]:
+        """The JSON fields after ``event``, in declaration order."""
+        out: dict[str, object] = {}
+        for spec in fields(self):
+            value = getattr(self, spec.name)
+            if spec.metadata.get("spread"):
+                out.update(_fields_of(value))
+            elif value is None and spec.metadata.get("omit_none"):
+                continue
+            else:
+                out[spec.name] = list(value) if isinstance(value, tuple) else value
+        return out
+
+
+def _fields_of(value: object) -> Mapping[str, object]:
+    if is_dataclass(value) and not isinstance(value, type):
+        return {spec.name: getattr(value, spec.name) for spec in fields(value)}
+    assert isinstance(value, Mapping)
+    return value
 
 
 class EventSink(Protocol):
-    def emit(self, event: str, /, **fields: Any) -> None: ...
+    def emit(self, event: Event, /) -> None: ...
 
 
 class NullSink:
     """Drops every event (library use, tests that do not care)."""
 
-    def emit(self, event: str, /, **fields: Any) -> None:
+    def emit(self, event: Event, /) -> None:
         return None
 
 
 @dataclass
 class ListSink:
-    """Records events in memory; used by tests and by the step summary."""
+    """Records events in memory (tests)."""
 
-    events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
 
-    def emit(self, event: str, /, **fields: Any) -> None:
-        self.events.append((event, dict(fields)))
+    def emit(self, event: Event, /) -> None:
+        self.events.append(event)
 
-    def named(self, event: str) -> list[dict[str, Any]]:
-        return [fields for name, fields in self.events if name == event]
+    def named(self, name: str) -> list[dict[str, object]]:
+        """The JSON fields of every event called ``name``."""
+        return [event.fields() for event in self.events if event.name == name]
+
+
+# ---- the items a sync or compare line is about ----------------------------------------------
+
+
+@dataclass(frozen=True)
+class Item:
+    """One images-list line's copy: spread as ``source, destination, tag, line``."""
+
+    source: str
+    destination: str
+    tag: str | None
+    line: int
+
+    def __str__(self) -> str:
+        return f"{self.destination}:{self.tag}"
+
+
+# ---- messages of the command itself (Output) ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Status(Event):
+    name: ClassVar[str] = "status"
+    message: str
+
+
+@dataclass(frozen=True)
+class Error(Event):
+    name: ClassVar[str] = "error"
+    message: str
+
+
+@dataclass(frozen=True)
+class Debug(Event):
+    name: ClassVar[str] = "debug"
+    message: str
+
+
+@dataclass(frozen=True)
+class Warning(Event):  # noqa: A001 - the event is called "warning"
+    name: ClassVar[str] = "warning"
+    source: str
+    message: str
+    path: str | None = field(default=None, metadata=OMIT_NONE)
+    moved_to: str | None = field(default=None, metadata=OMIT_NONE)
+
+
+# ---- discover -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DiscoverEntryStart(Event):
+    name: ClassVar[str] = "discover.entry.start"
+    entry: str
+    source: str
+
+
+@dataclass(frozen=True)
+class DiscoverEntryDone(Event):
+    """``listing`` is the entry's seed JSON (``images``/``tags`` or ``full_images``)."""
+
+    name: ClassVar[str] = "discover.entry.done"
+    entry: str
+    source: str
+    seen: int
+    found: int
+    new: int
+    elapsed: float
+    listing: Mapping[str, list[str]] = field(default_factory=dict, metadata=SPREAD)
+
+
+@dataclass(frozen=True)
+class DiscoverEntryFailed(Event):
+    name: ClassVar[str] = "discover.entry.failed"
+    entry: str
+    source: str
+    error: str
+    elapsed: float
+
+
+@dataclass(frozen=True)
+class DiscoverApply(Event):
+    name: ClassVar[str] = "discover.apply"
+    image: str
+    tag: str
+    status: str
+    message: str
+    line: str | None
+
+
+@dataclass(frozen=True)
+class DiscoverDone(Event):
+    name: ClassVar[str] = "discover.done"
+    entries: int
+    failed: int
+    new: int
+
+
+# ---- sync -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SyncPlan(Event):
+    name: ClassVar[str] = "sync.plan"
+    lines: int
+    jobs: int
+    copier: str
+    dry_run: bool
+    missing: bool
+    platforms: tuple[str, ...]
+    arch_tags: bool
+
+
+@dataclass(frozen=True)
+class SyncInvalid(Event):
+    name: ClassVar[str] = "sync.invalid"
+    reason: str
+
+
+@dataclass(frozen=True)
+class SyncPlanItem(Event):
+    name: ClassVar[str] = "sync.plan.item"
+    item: Item = field(metadata=SPREAD)
+    action: str
+    reason: str
+    digest: str | None
+
+
+@dataclass(frozen=True)
+class SyncConflict(Event):
+    """``item`` loses to line ``winner``, which writes the same destination tag from ``winner_source``."""
+
+    name: ClassVar[str] = "sync.conflict"
+    item: Item = field(metadata=SPREAD)
+    winner: int
+    winner_source: str
+
+
+@dataclass(frozen=True)
+class SyncSkip(Event):
+    name: ClassVar[str] = "sync.skip"
+    item: Item = field(metadata=SPREAD)
+    digest: str | None
+    reason: str
+    elapsed: float
+
+
+@dataclass(frozen=True)
+class SyncCopyStart(Event):
+    name: ClassVar[str] = "sync.copy.start"
+    item: Item = field(metadata=SPREAD)
+    reason: str
+    digest: str | None
+    copier: str
+
+
+@dataclass(frozen=True)
+class SyncCopyDone(Event):
+    name: ClassVar[str] = "sync.copy.done"
+    item: Item = field(metadata=SPREAD)
+    digest: str | None
+    bytes: int
+    elapsed: float
+    blobs_sent: int
+    blobs_mounted: int
+    blobs_present: int
+    arch_tags: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class SyncCopyFailed(Event):
+    name: ClassVar[str] = "sync.copy.failed"
+    item: Item = field(metadata=SPREAD)
+    reason: str
+    stage: str
+    elapsed: float
+
+
+@dataclass(frozen=True)
+class SyncDone(Event):
+    name: ClassVar[str] = "sync.done"
+    lines: int
+    copied: int
+    skipped: int
+    failed: int
+    planned: int
+    bytes: int
+    elapsed: float
+
+
+# ---- compare --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ComparePlan(Event):
+    name: ClassVar[str] = "compare.plan"
+    lines: int
+
+
+@dataclass(frozen=True)
+class CompareLine(Event):
+    name: ClassVar[str] = "compare.line"
+    source: str
+    destination: str
+    tag: str
+    status: str
+    digest: str | None
+    reason: str
+
+
+@dataclass(frozen=True)
+class CompareDone(Event):
+    name: ClassVar[str] = "compare.done"
+    lines: int
+    matched: int
+    not_matched: int
+    missing: int
+    errors: int
+    elapsed: float
+
+
+# ---- GitHub ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GitHubWait(Event):
+    """A wait for a GitHub limit: ``reason`` is the limit, ``until`` its reset (ISO) when known."""
+
+    name: ClassVar[str] = "github-wait"
+    host: str
+    reason: str
+    seconds: float
+    what: str
+    until: str | None = None
+
+
+@dataclass(frozen=True)
+class GitHubRetry(Event):
+    name: ClassVar[str] = "github-retry"
+    host: str
+    what: str
+    attempt: int
+    cause: str
+    seconds: float
+
+
+# ---- live counters --------------------------------------------------------------------------
 
 
 @dataclass

@@ -52,7 +52,7 @@ from yarl import URL
 from .cache import CachedResponse, NullCache, StateCache
 from .config import repository_path_problem
 from .errors import GitHubError
-from .events import EventSink, HostStats, NullSink
+from .events import EventSink, GitHubRetry, GitHubWait, HostStats, NullSink
 from .flight import SingleFlight, gather
 from .transport import Action, Api, Decision, Limit, Outcome, Request, RetryPolicy, Transport, parse_links
 from .transport.gate import Clock, parse_retry_after
@@ -241,23 +241,14 @@ class GitHubPolicy:
             reset = decision.limit.reset if decision.limit is not None else None
             self._wait_event(seconds, "quota", what, reset)
         elif decision.reason == "secondary":
-            delay = seconds
-            self._events.emit("github-wait", host=self.host, reason="secondary", seconds=delay, what=what)
+            self._events.emit(GitHubWait(self.host, "secondary", seconds, what))
         else:
             cause = decision.reason
-            self._events.emit(
-                "github-retry", host=self.host, what=what, attempt=attempt, cause=cause, seconds=round(seconds, 3)
-            )
+            self._events.emit(GitHubRetry(self.host, what, attempt, cause, round(seconds, 3)))
 
     def _wait_event(self, seconds: float, reason: str, what: str, reset: int | None) -> None:
-        self._events.emit(
-            "github-wait",
-            host=self.host,
-            reason=reason,
-            seconds=round(seconds, 3),
-            what=what,
-            until=_iso(reset) if reset is not None else None,
-        )
+        self._events.emit(GitHubWait(self.host, reason, round(seconds, 3), what,
+                                     _iso(reset) if reset is not None else None))
         logger.debug("waiting %.1f s for the GitHub %s limit (%s)", seconds, reason, what)
 
     def _note_quota(self, headers: Mapping[str, str]) -> None:

@@ -11,7 +11,7 @@ import anyio
 from .. import config as configfile
 from .. import imageslist
 from ..pipeline.discover import Addition, check_additions, discover, pairs_to_add, to_seed_json
-from ..events import EventSink, Stats
+from ..events import DiscoverApply, EventSink, Stats
 from ..runtime import open_runtime
 from ..ui import open_sink
 from ._metrics import collector_for, deliver
@@ -56,7 +56,7 @@ async def _run(args: argparse.Namespace, settings: Settings, out: Output, config
             if args.apply:
                 additions = await check_additions(current, pairs_to_add(results), runtime.image_exists)
                 for addition in additions:
-                    sink.emit("discover.apply", **addition.as_json())
+                    sink.emit(DiscoverApply(**addition.as_json()))
     document = json.dumps(to_seed_json(results))
     if args.output:
         await anyio.Path(args.output).write_text(document + "\n", encoding="utf-8")

@@ -21,7 +21,7 @@ import anyio
 from .. import imageslist
 from ..copy import COPIERS, check_supported, make_copier
 from ..errors import InputError, WriteError
-from ..events import EventSink, Stats
+from ..events import EventSink, Stats, SyncInvalid
 from ..pipeline.plan import Overrides, PlatformSpec, Shard, parse_platforms
 from ..pipeline.sync import Outcome, SyncOptions, SyncReport, WorkItem, sync
 from ..registry import CredentialStore, Registries, RegistryClient, load_registries
@@ -127,7 +127,7 @@ async def _run(args: argparse.Namespace, settings: Settings, out: Output, option
 
 def _report_problems(sink: EventSink, problems: list[str]) -> None:
     for problem in problems:
-        sink.emit("sync.invalid", reason=problem)
+        sink.emit(SyncInvalid(problem))
 
 
 def _finish(args: argparse.Namespace, settings: Settings, out: Output, options: SyncOptions,

@@ -5,9 +5,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
-from ..events import Stats
+from ..events import (CompareDone, DiscoverDone, DiscoverEntryDone, DiscoverEntryFailed, Event, Stats, SyncCopyDone,
+                      SyncCopyFailed, SyncDone, SyncPlan, SyncSkip)
 from .exposition import Exposition
 
 __all__ = ["MetricsCollector"]
@@ -41,7 +41,7 @@ class MetricsCollector:
     dry_run: bool = False
     bytes_sent: int = 0
     blobs: dict[str, int] = field(default_factory=dict)
-    done: dict[str, dict[str, Any]] = field(default_factory=dict)
+    done: dict[str, dict[str, object]] = field(default_factory=dict)
     failures: int = 0
 
     def __post_init__(self) -> None:
@@ -49,37 +49,37 @@ class MetricsCollector:
             self.started = self.monotonic()
 
     # ---- EventSink ----------------------------------------------------------------------
-    def emit(self, event: str, /, **fields: Any) -> None:
-        if self.command is None and "." in event:
-            prefix = event.split(".", 1)[0]
-            if prefix in ("discover", "sync", "compare"):
+    def emit(self, event: Event, /) -> None:
+        if self.command is None:
+            prefix = event.name.split(".", 1)[0]
+            if "." in event.name and prefix in ("discover", "sync", "compare"):
                 self.command = prefix
-        if event == "discover.entry.done":
-            entry = self.entries.setdefault(str(fields.get("entry", "")), _Entry())
-            entry.seen = _int_or_none(fields.get("seen"))
-            entry.found = _int_or_none(fields.get("found"))
-            entry.new = _int_or_none(fields.get("new"))
-            entry.failed = False
-            entry.elapsed = _float_or_none(fields.get("elapsed"))
-        elif event == "discover.entry.failed":
-            entry = self.entries.setdefault(str(fields.get("entry", "")), _Entry())
-            entry.failed = True
-            entry.elapsed = _float_or_none(fields.get("elapsed"))
-            self.failures += 1
-        elif event == "sync.plan":
-            self.planned_lines = _int_or_none(fields.get("lines"))
-            self.dry_run = bool(fields.get("dry_run", False))
-        elif event in ("sync.copy.done", "sync.skip", "sync.copy.failed"):
-            result = {"sync.copy.done": "copied", "sync.skip": "skipped", "sync.copy.failed": "failed"}[event]
-            self.lines[result] = self.lines.get(result, 0) + 1
-            if event == "sync.copy.done":
-                self.bytes_sent += _int_or_none(fields.get("bytes")) or 0
-                for kind in ("sent", "mounted", "present"):
-                    self.blobs[kind] = self.blobs.get(kind, 0) + (_int_or_none(fields.get(f"blobs_{kind}")) or 0)
-            elif event == "sync.copy.failed":
+        match event:
+            case DiscoverEntryDone(entry=key, seen=seen, found=found, new=new, elapsed=elapsed):
+                entry = self.entries.setdefault(key, _Entry())
+                entry.seen, entry.found, entry.new, entry.failed, entry.elapsed = seen, found, new, False, elapsed
+            case DiscoverEntryFailed(entry=key, elapsed=elapsed):
+                entry = self.entries.setdefault(key, _Entry())
+                entry.failed, entry.elapsed = True, elapsed
                 self.failures += 1
-        elif event in ("discover.done", "sync.done", "compare.done"):
-            self.done[event.split(".", 1)[0]] = dict(fields)
+            case SyncPlan(lines=lines, dry_run=dry_run):
+                self.planned_lines, self.dry_run = lines, dry_run
+            case SyncCopyDone():
+                self._line("copied")
+                self.bytes_sent += event.bytes
+                for kind, count in (("sent", event.blobs_sent), ("mounted", event.blobs_mounted),
+                                    ("present", event.blobs_present)):
+                    self.blobs[kind] = self.blobs.get(kind, 0) + count
+            case SyncSkip():
+                self._line("skipped")
+            case SyncCopyFailed():
+                self._line("failed")
+                self.failures += 1
+            case DiscoverDone() | SyncDone() | CompareDone():
+                self.done[event.name.split(".", 1)[0]] = event.fields()
+
+    def _line(self, result: str) -> None:
+        self.lines[result] = self.lines.get(result, 0) + 1
 
     # ---- outcome --------------------------------------------------------------------------
     def succeeded(self) -> bool:
@@ -196,19 +196,7 @@ class MetricsCollector:
                 reset.add(host.quota_reset, host=host.host)
 
 
-def _int_or_none(value: Any) -> int | None:
-    if value is None or isinstance(value, bool):
+def _int_or_none(value: object) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
-
-
-def _float_or_none(value: Any) -> float | None:
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return None
+    return int(value)

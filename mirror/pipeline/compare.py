@@ -24,7 +24,7 @@ import anyio
 
 from ..flight import SingleFlight, gather
 from ..errors import MirrorError, NotFound
-from ..events import EventSink
+from ..events import CompareDone, CompareLine, ComparePlan, EventSink
 from ..failure import describe
 from ..ref import ImageRef
 from ..registry.client import RegistryClient
@@ -146,7 +146,7 @@ async def compare(work: Sequence[WorkItem], client: RegistryClient, sink: EventS
     comparer = _Comparer(client)
     results: list[Comparison] = []
     started = clock()
-    sink.emit("compare.plan", lines=len(work))
+    sink.emit(ComparePlan(len(work)))
 
     async def one(item: WorkItem) -> None:
         try:
@@ -157,8 +157,8 @@ async def compare(work: Sequence[WorkItem], client: RegistryClient, sink: EventS
                                 item.line.lineno, ERROR, reason=failure.reason, internal=failure.internal,
                                 traceback=failure.traceback)
         results.append(result)
-        sink.emit("compare.line", source=result.source, destination=result.destination, tag=result.tag,
-                  status=result.status, digest=result.destination_digest, reason=result.reason)
+        sink.emit(CompareLine(result.source, result.destination, result.tag, result.status,
+                              result.destination_digest, result.reason))
 
     async with anyio.create_task_group() as group:
         for item in work:
@@ -167,9 +167,8 @@ async def compare(work: Sequence[WorkItem], client: RegistryClient, sink: EventS
     totals: dict[str, int] = {}
     for r in results:
         totals[r.status] = totals.get(r.status, 0) + 1
-    sink.emit("compare.done", lines=len(results), matched=totals.get(MATCHED, 0),
-              not_matched=totals.get(NOT_MATCHED, 0), missing=totals.get(MISSING, 0),
-              errors=totals.get(ERROR, 0), elapsed=round(clock() - started, 3))
+    sink.emit(CompareDone(len(results), totals.get(MATCHED, 0), totals.get(NOT_MATCHED, 0),
+                          totals.get(MISSING, 0), totals.get(ERROR, 0), round(clock() - started, 3)))
     return results
 
 

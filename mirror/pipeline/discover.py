@@ -18,7 +18,7 @@ from ..config import Config, Entry
 from ..diff import NewTags, missing_full_images, missing_tags, resolve_mapping, split_full_image
 from ..errors import NotFound
 from ..failure import describe
-from ..events import EventSink, NullSink
+from ..events import DiscoverDone, DiscoverEntryDone, DiscoverEntryFailed, DiscoverEntryStart, EventSink, NullSink
 from ..imageslist import ImagesList, Line
 from ..ref import ImageRef
 from ..sources.base import Found
@@ -76,7 +76,7 @@ async def discover(
     async def one(entry: Entry) -> None:
         started = clock()
         kind = entry.source.kind
-        sink.emit("discover.entry.start", entry=entry.key, source=str(entry.source))
+        sink.emit(DiscoverEntryStart(entry.key, str(entry.source)))
         try:
             found = await run_source(entry)
             if kind.gives_full_images:
@@ -98,20 +98,17 @@ async def discover(
         result = replace(result, elapsed=round(clock() - started, 3))
         results[entry.key] = result
         if result.error:
-            sink.emit("discover.entry.failed", entry=entry.key, source=result.source, error=result.error,
-                      elapsed=result.elapsed)
+            sink.emit(DiscoverEntryFailed(entry.key, result.source, result.error, result.elapsed))
         else:
-            sink.emit("discover.entry.done", entry=entry.key, source=result.source, seen=result.seen,
-                      found=result.found, new=result.new_count, elapsed=result.elapsed,
-                      **result.seed_json())
+            sink.emit(DiscoverEntryDone(entry.key, result.source, result.seen, result.found, result.new_count,
+                                        result.elapsed, result.seed_json()))
 
     async with anyio.create_task_group() as group:
         for entry in config.entries:
             group.start_soon(one, entry)
     ordered = [results[entry.key] for entry in config.entries]
     failed = sum(1 for r in ordered if r.error)
-    sink.emit("discover.done", entries=len(ordered), failed=failed,
-              new=sum(r.new_count for r in ordered if not r.error))
+    sink.emit(DiscoverDone(len(ordered), failed, sum(r.new_count for r in ordered if not r.error)))
     return ordered
 
 

@@ -39,7 +39,8 @@ from ..copy import Copier, CopyResult, PlanItem
 from ..flight import SingleFlight, gather
 from ..errors import AuthError, NotFound
 from ..failure import describe
-from ..events import EventSink
+from ..events import (EventSink, Item, SyncConflict, SyncCopyDone, SyncCopyFailed, SyncCopyStart, SyncDone,
+                      SyncPlan, SyncPlanItem, SyncSkip)
 from ..imageslist import Line
 from ..ref import ImageRef
 from ..registry.client import RegistryClient
@@ -329,8 +330,7 @@ class _Run:
             self._skip(item, started)
             return
         if self.options.dry_run:
-            self.sink.emit("sync.plan.item", **item.fields(), action="copy", reason=item.reason,
-                           digest=item.source_digest)
+            self.sink.emit(SyncPlanItem(_item(item), "copy", item.reason, item.source_digest))
             self._result(item, Outcome.PLANNED, started)
             return
         if self._repository_locks is None:
@@ -349,17 +349,14 @@ class _Run:
         else:
             item.reason = (f"superseded by line {winner.line.lineno}, which writes the same destination tag "
                            f"from {winner.line.source.name} (the last line wins)")
-            self.sink.emit("sync.conflict", **item.fields(), winner=winner.line.lineno,
-                           winner_source=winner.line.source.name)
+            self.sink.emit(SyncConflict(_item(item), winner.line.lineno, winner.line.source.name))
         self._skip(item, self.clock())
 
     def _skip(self, item: PlanItem, started: float, written: tuple[str, ...] = ()) -> None:
         if self.options.dry_run:
-            self.sink.emit("sync.plan.item", **item.fields(), action="skip", reason=item.reason,
-                           digest=item.source_digest)
+            self.sink.emit(SyncPlanItem(_item(item), "skip", item.reason, item.source_digest))
         result = self._result(item, Outcome.SKIPPED, started, digest=item.destination_digest, arch_tags=written)
-        self.sink.emit("sync.skip", **item.fields(), digest=result.digest, reason=result.reason,
-                       elapsed=round(result.elapsed, 3))
+        self.sink.emit(SyncSkip(_item(item), result.digest, result.reason, round(result.elapsed, 3)))
 
     def _failed(self, item: PlanItem, started: float, exc: BaseException, *, stage: str) -> None:
         failure = describe(exc)
@@ -368,12 +365,10 @@ class _Run:
             reason += " (check the credentials in your docker config.json for this registry)"
         result = self._result(item, Outcome.FAILED, started, reason=reason, internal=failure.internal,
                               traceback=failure.traceback)
-        self.sink.emit("sync.copy.failed", **item.fields(), reason=reason, stage=stage,
-                       elapsed=round(result.elapsed, 3))
+        self.sink.emit(SyncCopyFailed(_item(item), reason, stage, round(result.elapsed, 3)))
 
     async def _copy(self, item: PlanItem, started: float) -> None:
-        self.sink.emit("sync.copy.start", **item.fields(), reason=item.reason, digest=item.source_digest,
-                       copier=self.copier.name)
+        self.sink.emit(SyncCopyStart(_item(item), item.reason, item.source_digest, self.copier.name))
         copy_started = self.clock()
         try:
             copied: CopyResult = await self.copier.copy(item.source, item.destination, item)
@@ -385,11 +380,14 @@ class _Run:
             return
         result = self._result(item, Outcome.COPIED, started, digest=copied.digest, bytes_sent=copied.bytes_sent,
                               arch_tags=tuple(written))
-        self.sink.emit(
-            "sync.copy.done", **item.fields(), digest=copied.digest, bytes=copied.bytes_sent,
-            elapsed=round(self.clock() - copy_started, 3), blobs_sent=copied.blobs_sent,
-            blobs_mounted=copied.blobs_mounted, blobs_present=copied.blobs_present, arch_tags=written,
-        )  # fmt: skip
+        self.sink.emit(SyncCopyDone(
+            _item(item), copied.digest, copied.bytes_sent, round(self.clock() - copy_started, 3),
+            copied.blobs_sent, copied.blobs_mounted, copied.blobs_present, tuple(written),
+        ))  # fmt: skip
+
+
+def _item(item: PlanItem) -> Item:
+    return Item(item.source.name, item.destination.name, item.destination.tag, item.lineno)
 
 
 #: Lines planned (and copied) at the same time; the per-host limiters decide the real pace.
@@ -408,8 +406,8 @@ async def sync(
     """Plan and copy every item; return one result per item, in images-list order."""
     run = _Run(client, copier, options, sink, clock)
     started = clock()
-    sink.emit("sync.plan", lines=len(work), jobs=options.jobs, copier=copier.name, dry_run=options.dry_run,
-              missing=options.missing, platforms=[str(p) for p in options.platforms], arch_tags=options.arch_tags)
+    sink.emit(SyncPlan(len(work), options.jobs, copier.name, options.dry_run, options.missing,
+                       tuple(str(p) for p in options.platforms), options.arch_tags))
     winners = superseded([(item.line.source_image, item.destination) for item in work])
     for index, winner_index in winners.items():
         run.superseded(work[index], work[winner_index])
@@ -436,6 +434,8 @@ async def sync(
         for _ in range(min(len(todo), max(PLAN_WORKERS, 4 * options.jobs))):
             group.start_soon(worker)
     report = SyncReport(sorted(run.results, key=lambda r: (r.line, r.destination, r.tag)), clock() - started)
-    sink.emit("sync.done", **report.totals())
+    sink.emit(SyncDone(len(report.results), report.count(Outcome.COPIED), report.count(Outcome.SKIPPED),
+                       report.count(Outcome.FAILED), report.count(Outcome.PLANNED), report.bytes_sent,
+                       round(report.elapsed, 3)))
     return report
 

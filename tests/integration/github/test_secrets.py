@@ -12,6 +12,7 @@ from mirror import config as configmod
 from mirror.cache import Cache
 from mirror.errors import MirrorError
 from mirror.events import ListSink
+from mirror.ui.jsonlines import record
 from tests.fakes.github import FakeGitHub
 
 from .conftest import TOKEN, ClientFactory
@@ -70,7 +71,7 @@ async def test_the_token_appears_nowhere(
         texts += texts_of(error)
     texts.append(caplog.text)
     texts += [record.getMessage() for record in caplog.records]
-    texts.append(json.dumps(events.events, default=str))
+    texts += [record(event) for event in events.events]
     texts += capsys.readouterr()
     assert any("GET http://" in line for line in caplog.messages)  # the debug log did run
 

@@ -22,6 +22,7 @@ import pytest
 from mirror.errors import MirrorError
 from mirror.events import Stats
 from mirror.metrics import MetricsCollector, MetricsError, publish, push
+from tests.support.events import emit
 from tests.support.registry import free_port
 from tests.unit.metrics.expfmt import Family, parse
 
@@ -107,15 +108,15 @@ def pushgateway_factory(tmp_path: Path) -> Iterator[Callable[..., Pushgateway]]:
 
 def sync_collector(*, wall: float, failed: bool = False) -> MetricsCollector:
     metrics = MetricsCollector(command="sync", clock=lambda: wall)
-    metrics.emit("sync.plan", lines=3, dry_run=False)
-    metrics.emit("sync.copy.done", destination="reg.example/mirrored-busybox", tag="1.36.1", bytes=4096,
+    emit(metrics, "sync.plan", lines=3, dry_run=False)
+    emit(metrics, "sync.copy.done", destination="reg.example/mirrored-busybox", tag="1.36.1", bytes=4096,
                  blobs_sent=2, blobs_mounted=0, blobs_present=1)
-    metrics.emit("sync.skip", destination="reg.example/mirrored-pause", tag="3.9", reason="up to date")
+    emit(metrics, "sync.skip", destination="reg.example/mirrored-pause", tag="3.9", reason="up to date")
     if failed:
-        metrics.emit("sync.copy.failed", destination="reg.example/x", tag="1", reason="denied", stage="copy")
+        emit(metrics, "sync.copy.failed", destination="reg.example/x", tag="1", reason="denied", stage="copy")
     else:
-        metrics.emit("sync.skip", destination="reg.example/mirrored-pause", tag="3.10", reason="up to date")
-    metrics.emit("sync.done", lines=3, copied=1, skipped=1 if failed else 2, failed=1 if failed else 0,
+        emit(metrics, "sync.skip", destination="reg.example/mirrored-pause", tag="3.10", reason="up to date")
+    emit(metrics, "sync.done", lines=3, copied=1, skipped=1 if failed else 2, failed=1 if failed else 0,
                  planned=0, bytes=4096)
     return metrics
 
@@ -124,10 +125,10 @@ def sync_collector(*, wall: float, failed: bool = False) -> MetricsCollector:
 async def test_push_and_read_back(pushgateway_factory: Callable[..., Pushgateway]) -> None:
     gateway = pushgateway_factory()
     metrics = MetricsCollector(command="discover", clock=lambda: 1_733_000_000.0)
-    metrics.emit("discover.entry.done", entry="calico", seen=120, found=7, new=2, elapsed=0.5)
-    metrics.emit("discover.entry.done", entry='odd "key"\\with\nnewline', seen=1, found=1, new=1)
-    metrics.emit("discover.entry.failed", entry="flannel", error="quota")
-    metrics.emit("discover.done", entries=3, failed=1, new=3)
+    emit(metrics, "discover.entry.done", entry="calico", seen=120, found=7, new=2, elapsed=0.5)
+    emit(metrics, "discover.entry.done", entry='odd "key"\\with\nnewline', seen=1, found=1, new=1)
+    emit(metrics, "discover.entry.failed", entry="flannel", error="quota")
+    emit(metrics, "discover.done", entries=3, failed=1, new=3)
     stats = Stats()
     github = stats.host("api.github.com", 4)
     for status in (200, 200, 304, 403):

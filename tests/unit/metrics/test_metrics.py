@@ -20,6 +20,7 @@ from aiohttp import web
 
 from mirror.errors import MirrorError
 from mirror.events import Stats
+from tests.support.events import emit
 from mirror.metrics import (
     CONTENT_TYPE,
     MetricsCollector,
@@ -56,27 +57,27 @@ def collector(command: str | None = None, clock: FakeClock | None = None) -> Met
 
 def discover_run(metrics: MetricsCollector) -> None:
     """The events of a discover run with two good entries and one failed one."""
-    metrics.emit("discover.entry.start", entry="calico", source="github-releases:projectcalico/calico")
-    metrics.emit("discover.entry.done", entry="calico", source="github-releases:projectcalico/calico",
+    emit(metrics, "discover.entry.start", entry="calico", source="github-releases:projectcalico/calico")
+    emit(metrics, "discover.entry.done", entry="calico", source="github-releases:projectcalico/calico",
                  seen=120, found=7, new=2, elapsed=0.84, images=["quay.io/calico/node"], tags=["v3.29.1", "v3.29.2"])
-    metrics.emit("discover.entry.done", entry="pause", source="registry", seen=30, found=3, new=0, elapsed=0.1,
+    emit(metrics, "discover.entry.done", entry="pause", source="registry", seen=30, found=3, new=0, elapsed=0.1,
                  images=[], tags=[])
-    metrics.emit("discover.entry.failed", entry="flannel", source="github-latest-release:flannel-io/flannel",
+    emit(metrics, "discover.entry.failed", entry="flannel", source="github-latest-release:flannel-io/flannel",
                  error="GitHub quota exhausted", elapsed=1.5)
-    metrics.emit("discover.done", entries=3, failed=1, new=2)
+    emit(metrics, "discover.done", entries=3, failed=1, new=2)
 
 
 def sync_run(metrics: MetricsCollector, *, failed: bool = False) -> None:
-    metrics.emit("sync.plan", lines=4 if failed else 3, jobs=4, copier="native", dry_run=False, missing=False)
-    metrics.emit("sync.copy.start", source="busybox", destination="reg/mirrored-busybox", tag="1.36.1")
-    metrics.emit("sync.copy.done", source="busybox", destination="reg/mirrored-busybox", tag="1.36.1",
+    emit(metrics, "sync.plan", lines=4 if failed else 3, jobs=4, copier="native", dry_run=False, missing=False)
+    emit(metrics, "sync.copy.start", source="busybox", destination="reg/mirrored-busybox", tag="1.36.1")
+    emit(metrics, "sync.copy.done", source="busybox", destination="reg/mirrored-busybox", tag="1.36.1",
                  digest="sha256:aa", bytes=1000, blobs_sent=2, blobs_mounted=1, blobs_present=0)
-    metrics.emit("sync.copy.done", source="pause", destination="reg/mirrored-pause", tag="3.9",
+    emit(metrics, "sync.copy.done", source="pause", destination="reg/mirrored-pause", tag="3.9",
                  digest="sha256:bb", bytes=234, blobs_sent=1, blobs_mounted=0, blobs_present=3)
-    metrics.emit("sync.skip", source="pause", destination="reg/mirrored-pause", tag="3.10", reason="up to date")
+    emit(metrics, "sync.skip", source="pause", destination="reg/mirrored-pause", tag="3.10", reason="up to date")
     if failed:
-        metrics.emit("sync.copy.failed", source="x", destination="reg/x", tag="1", reason="403", stage="copy")
-    metrics.emit("sync.done", lines=4 if failed else 3, copied=2, skipped=1, failed=1 if failed else 0,
+        emit(metrics, "sync.copy.failed", source="x", destination="reg/x", tag="1", reason="403", stage="copy")
+    emit(metrics, "sync.done", lines=4 if failed else 3, copied=2, skipped=1, failed=1 if failed else 0,
                  planned=0, bytes=1234, elapsed=2.0)
 
 
@@ -125,8 +126,8 @@ def test_failed_run_has_no_last_success_and_run_success_zero() -> None:
 def test_successful_run_has_last_success_now() -> None:
     clock = FakeClock(wall=1_733_000_000.25)
     metrics = collector(clock=clock)
-    metrics.emit("discover.entry.done", entry="pause", seen=1, found=1, new=1)
-    metrics.emit("discover.done", entries=1, failed=0, new=1)
+    emit(metrics, "discover.entry.done", entry="pause", seen=1, found=1, new=1)
+    emit(metrics, "discover.done", entries=1, failed=0, new=1)
     families = parse(metrics.render())
     assert families["image_mirror_last_success_timestamp_seconds"].value(command="discover") == 1_733_000_000.25
     assert families["image_mirror_run_success"].value(command="discover") == 1
@@ -134,7 +135,7 @@ def test_successful_run_has_last_success_now() -> None:
 
 def test_run_without_done_event_did_not_succeed() -> None:
     metrics = collector("sync")
-    metrics.emit("sync.copy.done", destination="d", tag="t", bytes=1)
+    emit(metrics, "sync.copy.done", destination="d", tag="t", bytes=1)
     assert metrics.succeeded() is False
     assert "image_mirror_last_success_timestamp_seconds" not in parse(metrics.render())
 
@@ -142,7 +143,7 @@ def test_run_without_done_event_did_not_succeed() -> None:
 def test_explicit_verdict_beats_the_events() -> None:
     # The CLI knows the exit code (e.g. --apply failed after a clean discover).
     metrics = collector("discover")
-    metrics.emit("discover.done", entries=0, failed=0, new=0)
+    emit(metrics, "discover.done", entries=0, failed=0, new=0)
     assert metrics.succeeded()
     assert "image_mirror_last_success_timestamp_seconds" not in parse(metrics.render(succeeded=False))
     failed = collector("discover")
@@ -168,9 +169,9 @@ def test_run_duration_from_the_injected_clock() -> None:
 
 def test_command_is_taken_from_the_events() -> None:
     metrics = collector()
-    metrics.emit("warning", source="cache", message="x")
-    metrics.emit("sync.plan", lines=0, dry_run=False)
-    metrics.emit("sync.done", lines=0, copied=0, skipped=0, failed=0, planned=0, bytes=0)
+    emit(metrics, "warning", source="cache", message="x")
+    emit(metrics, "sync.plan", lines=0, dry_run=False)
+    emit(metrics, "sync.done", lines=0, copied=0, skipped=0, failed=0, planned=0, bytes=0)
     assert metrics.command == "sync"
     assert parse(metrics.render())["image_mirror_run_success"].samples[0].labels == {"command": "sync"}
 
@@ -194,8 +195,8 @@ def test_sync_lines_bytes_and_blobs() -> None:
 
 def test_sync_with_nothing_to_do_still_reports_zeroes() -> None:
     metrics = collector()
-    metrics.emit("sync.plan", lines=0, dry_run=False)
-    metrics.emit("sync.done", lines=0, copied=0, skipped=0, failed=0, planned=0, bytes=0)
+    emit(metrics, "sync.plan", lines=0, dry_run=False)
+    emit(metrics, "sync.done", lines=0, copied=0, skipped=0, failed=0, planned=0, bytes=0)
     families = parse(metrics.render())
     assert families["image_mirror_sync_lines"].by("result") == {"copied": 0, "skipped": 0, "failed": 0}
     assert families["image_mirror_sync_bytes_sent"].value() == 0
@@ -205,10 +206,10 @@ def test_sync_with_nothing_to_do_still_reports_zeroes() -> None:
 
 def test_dry_run_reports_planned_lines() -> None:
     metrics = collector()
-    metrics.emit("sync.plan", lines=3, dry_run=True)
-    metrics.emit("sync.plan.item", destination="d", tag="1", action="copy")
-    metrics.emit("sync.skip", destination="d", tag="2", reason="up to date")
-    metrics.emit("sync.done", lines=3, copied=0, skipped=1, failed=0, planned=2, bytes=0)
+    emit(metrics, "sync.plan", lines=3, dry_run=True)
+    emit(metrics, "sync.plan.item", destination="d", tag="1", action="copy")
+    emit(metrics, "sync.skip", destination="d", tag="2", reason="up to date")
+    emit(metrics, "sync.done", lines=3, copied=0, skipped=1, failed=0, planned=2, bytes=0)
     lines = parse(metrics.render())["image_mirror_sync_lines"].by("result")
     assert lines == {"copied": 0, "skipped": 1, "failed": 0, "planned": 2}
     # render() does not change the collector: a second render says the same.
@@ -266,7 +267,7 @@ def test_no_hosts_no_host_families() -> None:
 )
 def test_label_values_are_escaped_and_round_trip(raw: str) -> None:
     metrics = collector("discover")
-    metrics.emit("discover.entry.done", entry=raw, seen=1, found=1, new=1)
+    emit(metrics, "discover.entry.done", entry=raw, seen=1, found=1, new=1)
     text = metrics.render()
     assert "\n" not in escape_label_value(raw)
     assert parse(text)["image_mirror_discover_tags_seen"].by("entry") == {raw: 1}
@@ -275,8 +276,8 @@ def test_label_values_are_escaped_and_round_trip(raw: str) -> None:
 def test_exact_text_of_a_small_run() -> None:
     clock = FakeClock(wall=1_700_000_000.5, mono=5.0)
     metrics = collector("discover", clock)
-    metrics.emit("discover.entry.done", entry='we"ird\\', seen=3, found=2, new=1, elapsed=0.25)
-    metrics.emit("discover.done", entries=1, failed=0, new=1)
+    emit(metrics, "discover.entry.done", entry='we"ird\\', seen=3, found=2, new=1, elapsed=0.25)
+    emit(metrics, "discover.done", entries=1, failed=0, new=1)
     clock.mono = 6.0
     assert metrics.render() == (
         "# HELP image_mirror_discover_tags_seen Tags (or chart versions, or images) the entry's version source "
@@ -310,9 +311,9 @@ def test_exact_text_of_a_small_run() -> None:
 def test_samples_are_sorted_for_stable_output() -> None:
     first, second = collector("discover"), collector("discover")
     for key in ("b", "a", "c"):
-        first.emit("discover.entry.done", entry=key, seen=1, found=1, new=0)
+        emit(first, "discover.entry.done", entry=key, seen=1, found=1, new=0)
     for key in ("c", "b", "a"):
-        second.emit("discover.entry.done", entry=key, seen=1, found=1, new=0)
+        emit(second, "discover.entry.done", entry=key, seen=1, found=1, new=0)
     assert first.render() == second.render()
 
 
@@ -511,7 +512,7 @@ async def test_publish_tries_both_destinations_and_reports_both_failures(tmp_pat
     blocker = tmp_path / "file"
     blocker.write_text("")
     metrics = collector("discover")
-    metrics.emit("discover.done", entries=0, failed=0, new=0)
+    emit(metrics, "discover.done", entries=0, failed=0, new=0)
     with pytest.raises(MetricsError) as info:
         await publish(metrics, None, succeeded=True, metrics_file=blocker / "m.prom",
                       pushgateway=f"http://u:pw123@127.0.0.1:{_closed_port()}")

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from typing import Any
 
 import anyio
 import pytest
@@ -18,7 +17,7 @@ import pytest
 from mirror import imageslist
 from mirror.copy.base import CopyResult, PlanItem
 from mirror.errors import CopyError, NotFound
-from mirror.events import ListSink
+from mirror.events import Event, ListSink
 from mirror.pipeline.plan import Overrides
 from mirror.pipeline.sync import Outcome, SyncOptions, WorkItem, sync
 from mirror.ref import ImageRef
@@ -107,8 +106,8 @@ async def test_skipped_lines_never_wait_for_a_copy_slot() -> None:
     copier.hold = anyio.Event()
 
     class ReleaseAfterSkips(ListSink):
-        def emit(self, event: str, /, **fields: Any) -> None:
-            super().emit(event, **fields)
+        def emit(self, event: Event, /) -> None:
+            super().emit(event)
             if len(self.named("sync.skip")) == 3:
                 assert copier.hold is not None
                 copier.hold.set()  # the only worker is busy until every skip is reported
@@ -147,7 +146,7 @@ async def test_one_failure_never_stops_the_others() -> None:
     assert "RuntimeError: unexpected" in report.internal[0].traceback
     assert "source image src.io/app/gone:1 not found" in reasons["dst.io/app/gone"]
     assert sink.named("sync.done") == [{**report.totals()}]
-    json.dumps(sink.events)  # every field is JSON-serialisable
+    json.dumps([event.fields() for event in sink.events])  # every field is JSON-serialisable
 
 
 async def test_a_source_tag_shared_by_lines_is_looked_up_once() -> None:

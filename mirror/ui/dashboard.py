@@ -1,0 +1,241 @@
+"""The rich dashboard: a live view on a terminal, drawn on its own tick, never per event.
+
+An event only updates counters and lists under a lock (microseconds). rich's Live refresh
+thread draws the view at :data:`REFRESH_PER_SECOND` and once more when the run ends, with
+the whole final view (rich renders the last frame without cropping), which stays on screen.
+Drawing per event cost ~4.6 ms each and made a warm sync of the real list 65 % slower than
+``--log-format json``.
+
+The view: for discover a row per config entry; for sync lines done / total with rate and
+ETA, bytes and throughput, the copies in flight, every conflict (both of its lines) and every
+failure; for compare the counts per status; always a row per host read from
+:class:`~mirror.events.Stats`, and the totals with the elapsed time. Every string from
+outside (entry names, tags, sources, error bodies) is escaped with :func:`mirror.text.escape`.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from types import TracebackType
+
+from rich.console import Console, Group, RenderableType
+from rich.live import Live
+from rich.panel import Panel
+from rich.progress_bar import ProgressBar
+from rich.table import Table
+from rich.text import Text
+
+from ..events import (CompareDone, CompareLine, ComparePlan, DiscoverDone, DiscoverEntryDone, DiscoverEntryFailed,
+                      DiscoverEntryStart, Event, Item, Stats, SyncConflict, SyncCopyDone, SyncCopyFailed,
+                      SyncCopyStart, SyncDone, SyncInvalid, SyncPlan, SyncSkip)
+from ..text import escape, excerpt
+
+__all__ = ["REFRESH_PER_SECOND", "Dashboard"]
+
+#: Frames per second while the run goes on (the issue's ceiling is 4).
+REFRESH_PER_SECOND = 4
+#: Problems shown while running (all of them in the final view).
+LIVE_PROBLEMS = 8
+LIVE_WORKERS = 12
+
+
+@dataclass
+class _EntryRow:
+    source: str
+    state: str = "waiting"
+    seen: int | None = None
+    new: int | None = None
+    error: str = ""
+
+
+@dataclass
+class _State:
+    """What the events told so far; read by :meth:`Dashboard.render` under the lock."""
+
+    entries: dict[str, _EntryRow] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)
+    planned: int = 0
+    bytes_sent: int = 0
+    workers: dict[Item, str] = field(default_factory=dict)
+    conflicts: list[str] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+    finished: float | None = None
+
+
+def _line(item: Item) -> str:
+    return f"line {item.line}: {item.source}:{item.tag} -> {item.destination}:{item.tag}"
+
+
+@dataclass
+class Dashboard:
+    """Live terminal view; use as a context manager around the run."""
+
+    stats: Stats
+    console: Console
+    title: str = "image-mirror"
+    clock: Callable[[], float] = time.monotonic
+    refresh_per_second: float = REFRESH_PER_SECOND
+    state: _State = field(default_factory=_State)
+    started: float = -1.0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _live: Live | None = None
+
+    def __post_init__(self) -> None:
+        if self.started < 0:
+            self.started = self.clock()
+
+    # ---- events: bookkeeping only -------------------------------------------------------
+    def emit(self, event: Event, /) -> None:
+        with self._lock:
+            self._apply(event)
+
+    def _apply(self, event: Event) -> None:
+        s = self.state
+        match event:
+            case DiscoverEntryStart(entry=entry, source=source):
+                s.entries[entry] = _EntryRow(source, "running")
+            case DiscoverEntryDone(entry=entry, source=source, seen=seen, new=new):
+                row = s.entries.setdefault(entry, _EntryRow(source))
+                row.state, row.seen, row.new = "done", seen, new
+            case DiscoverEntryFailed(entry=entry, source=source, error=error):
+                row = s.entries.setdefault(entry, _EntryRow(source))
+                row.state, row.error = "failed", error
+            case SyncPlan(lines=lines) | ComparePlan(lines=lines):
+                s.planned = lines
+            case SyncCopyStart(item=item):
+                s.workers[item] = f"{item.source}:{item.tag}"
+            case SyncCopyDone(item=item, bytes=sent):
+                self._count("copied")
+                s.workers.pop(item, None)
+                s.bytes_sent += sent
+            case SyncSkip():
+                self._count("skipped")
+            case SyncCopyFailed(item=item, reason=reason):
+                self._count("failed")
+                s.workers.pop(item, None)
+                s.failures.append(f"failed: {_line(item)}: {reason}")
+            case SyncConflict(item=item, winner=winner, winner_source=winner_source):
+                s.conflicts.append(f"conflict: {_line(item)} is superseded by line {winner} "
+                                   f"({winner_source}:{item.tag}), which writes the same destination tag")
+            case SyncInvalid(reason=reason):
+                s.failures.append(f"invalid: {reason}")
+            case CompareLine(status=status, destination=destination, tag=tag, reason=reason):
+                self._count(status.lower())
+                if status != "MATCHED":
+                    s.failures.append(f"{status}: {destination}:{tag} {reason}".rstrip())
+            case DiscoverDone() | SyncDone() | CompareDone():
+                s.finished = self.clock()
+
+    def _count(self, key: str) -> None:
+        self.state.counts[key] = self.state.counts.get(key, 0) + 1
+
+    # ---- rendering (the refresh thread) -------------------------------------------------
+    def render(self) -> RenderableType:
+        """The whole view; called by rich at most ``refresh_per_second`` times a second."""
+        with self._lock:
+            return self._render(final=self._live is None or self.state.finished is not None)
+
+    def _render(self, *, final: bool) -> RenderableType:
+        s = self.state
+        now = s.finished if s.finished is not None else self.clock()
+        elapsed = max(now - self.started, 0.0)
+        body: list[RenderableType] = []
+        if s.entries:
+            body.append(self._entries_table())
+            failed = sum(1 for r in s.entries.values() if r.state == "failed")
+            done = sum(1 for r in s.entries.values() if r.state == "done")
+            new = sum(r.new or 0 for r in s.entries.values())
+            totals = f"totals: {done} done, {failed} failed, {new} new of {len(s.entries)} entries"
+        else:
+            totals = "totals: " + ", ".join(f"{v} {k}" for k, v in sorted(s.counts.items()))
+            if s.planned or s.counts:
+                body.append(self._lines_view(elapsed, final=final))
+        body.append(self._hosts_table())
+        body.append(Text(f"{totals} — elapsed {elapsed:.1f}s"))
+        return Panel(Group(*body), title=escape(self.title))
+
+    def _entries_table(self) -> Table:
+        table = Table(title="entries", expand=True, title_justify="left")
+        for column in ("entry", "source", "state", "tags seen", "new", "error"):
+            table.add_column(column, overflow="fold")
+        style = {"done": "green", "failed": "red", "running": "yellow"}
+        for key, row in self.state.entries.items():
+            table.add_row(Text(escape(key)), Text(escape(row.source)), Text(row.state, style=style.get(row.state, "")),
+                          "" if row.seen is None else str(row.seen),
+                          "" if row.new is None else str(row.new), Text(excerpt(row.error)))
+        return table
+
+    def _lines_view(self, elapsed: float, *, final: bool) -> RenderableType:
+        s = self.state
+        done = sum(s.counts.values())
+        total = max(s.planned, done, 1)
+        rate = done / elapsed if elapsed > 0 else 0.0
+        eta = "" if final or rate <= 0 or done >= total else f"  ETA {(total - done) / rate:.0f}s"
+        labels: tuple[str, ...] = ("copied", "skipped", "failed")
+        if any(key in s.counts for key in ("matched", "not matched", "missing", "error")):
+            labels = ("matched", "not matched", "missing", "error")
+        grid = Table.grid(padding=(0, 1))
+        grid.add_column()
+        grid.add_column(width=40)
+        grid.add_column()
+        grid.add_row("lines", ProgressBar(total=total, completed=done), f"{done}/{s.planned}  {rate:.1f}/s{eta}")
+        for label in labels:
+            value = s.counts.get(label, 0)
+            grid.add_row(label, ProgressBar(total=total, completed=value), f"{value}/{s.planned}")
+        throughput = s.bytes_sent / elapsed if elapsed > 0 else 0.0
+        grid.add_row("bytes sent", "", f"{_human_bytes(s.bytes_sent)}  {_human_bytes(int(throughput))}/s")
+        parts: list[RenderableType] = [grid]
+        if s.workers and not final:
+            workers = Table(title="copy workers", title_justify="left", expand=True)
+            workers.add_column("copying")
+            for source in list(s.workers.values())[:LIVE_WORKERS]:
+                workers.add_row(Text(escape(source)))
+            parts.append(workers)
+        shown = None if final else LIVE_PROBLEMS
+        for lines, style in ((s.conflicts, "yellow"), (s.failures, "red")):
+            if lines:
+                chosen = lines if shown is None else lines[-shown:]
+                parts.append(Text("\n".join(escape(line) for line in chosen), style=style))
+        return Group(*parts)
+
+    def _hosts_table(self) -> Table:
+        table = Table(title="hosts", expand=True, title_justify="left")
+        for column in ("host", "in flight / limit", "done", "errors", "retries", "waits", "quota"):
+            table.add_column(column)
+        for host in list(self.stats.hosts.values()):
+            quota = ""
+            if host.quota_remaining is not None:
+                reset = ""
+                if host.quota_reset:
+                    reset = " reset " + datetime.fromtimestamp(host.quota_reset, timezone.utc).strftime("%H:%M:%SZ")
+                quota = f"{host.quota_remaining} left{reset}"
+            table.add_row(Text(escape(host.host)), f"{host.in_flight} / {host.limit}", str(host.done),
+                          str(host.errors), str(host.retries), f"{host.waits} ({host.wait_seconds:.1f}s)", quota)
+        return table
+
+    # ---- lifetime -------------------------------------------------------------------------
+    def __enter__(self) -> Dashboard:
+        self._live = Live(get_renderable=self.render, console=self.console, auto_refresh=True,
+                          refresh_per_second=self.refresh_per_second, transient=False,
+                          redirect_stdout=False, redirect_stderr=False)
+        self._live.start()
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        live, self._live = self._live, None
+        if live is not None:
+            live.stop()  # draws the final view once, uncropped; it stays on screen
+
+
+def _human_bytes(value: int) -> str:
+    size = float(value)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if size < 1024 or unit == "GiB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{value} B"

@@ -1,0 +1,49 @@
+"""``--log-format plain``: one readable line per result, for logs that people read.
+
+``<event> <subject> <counts> <detail>``: the subject is the entry or ``destination:tag``,
+the detail the error or reason. Start and plan events are left out. Every value comes from
+outside somewhere (a tag, an entry name, a server's error body), so the line is escaped as
+a whole: a control sequence in it is shown as ``\\x1b``, never sent to the terminal.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import IO
+
+from ..events import (CompareLine, DiscoverEntryDone, DiscoverEntryFailed, DiscoverEntryStart, Event, Item, SyncCopyStart,
+                      SyncPlan)
+from ..text import escape
+
+__all__ = ["Plain"]
+
+_COUNTS = ("seen", "found", "new", "copied", "skipped", "failed", "elapsed")
+
+
+@dataclass
+class Plain:
+    stream: IO[str]
+
+    def emit(self, event: Event, /) -> None:
+        line = render(event)
+        if line is not None:
+            self.stream.write(escape(line) + "\n")
+            self.stream.flush()
+
+
+def render(event: Event) -> str | None:
+    """The plain line of ``event``, unescaped; None for events that are not results."""
+    match event:
+        case DiscoverEntryStart() | SyncCopyStart() | SyncPlan():
+            return None
+        case DiscoverEntryDone(entry=entry) | DiscoverEntryFailed(entry=entry):
+            subject = entry
+        case CompareLine(destination=destination, tag=tag):
+            subject = f"{destination}:{tag}"
+        case _:
+            item = getattr(event, "item", None)
+            subject = str(item) if isinstance(item, Item) else str(getattr(event, "destination", "") or "")
+    fields = event.fields()
+    counts = " ".join(f"{key}={fields[key]}" for key in _COUNTS if key in fields)
+    detail = str(fields.get("error") or fields.get("reason") or "")
+    return " ".join(part for part in (event.name, subject, counts, detail) if part)
