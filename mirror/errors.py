@@ -8,6 +8,7 @@ code from the type alone and library code never has to print::
     │   ├── InvalidReference        an image reference that does not parse
     │   ├── ImagesListError         a bad images-list line (carries file:line)
     │   ├── ConfigError             a bad config.json entry (carries key and field)
+    │   ├── ArtifactsFileError      a bad artifact-mirror config.yaml (carries file:line and field)
     │   └── RegistriesFileError     a bad registries.yaml
     ├── RegistryError               a registry said no, or could not be reached
     │   ├── AuthError               401/403 after the credentials we have
@@ -29,6 +30,7 @@ the URL without credentials and never includes headers.
 from __future__ import annotations
 
 __all__ = [
+    "ArtifactsFileError",
     "AuthError",
     "CacheError",
     "ConfigError",
@@ -76,6 +78,18 @@ class ImagesListError(InputError):
 
 class ConfigError(InputError):
     """One or more problems in config.json, each naming the entry key and field."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = list(problems)
+        super().__init__("\n".join(self.problems))
+
+
+class ArtifactsFileError(InputError):
+    """One or more problems in Rancher's artifact-mirror ``config.yaml``.
+
+    ``problems`` holds one ``path:line: artifact/repository: field: message`` string per
+    problem, all of them at once, like :class:`ImagesListError`.
+    """
 
     def __init__(self, problems: list[str]) -> None:
         self.problems = list(problems)

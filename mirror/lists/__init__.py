@@ -1,0 +1,1 @@
+"""Mirror lists: the two layouts a user may keep (see DESIGN.md)."""
