@@ -32,11 +32,17 @@ __all__ = [
     "Credential",
     "Repository",
     "default_target_name",
+    "quoted",
     "template_problem",
 ]
 
 APPCO_HOST = "dp.apps.rancher.io"
 _ENV_TEMPLATE = re.compile(r'\{\{ env "([A-Za-z_][A-Za-z0-9_]*)" \}\}\Z')
+
+
+def quoted(text: str) -> str:
+    """``text`` for a message: escaped and cut (:func:`mirror.text.excerpt`), in quotes."""
+    return f"'{excerpt(text)}'"
 
 
 def default_target_name(source: str) -> str:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from ..errors import InvalidReference
 from ..ref import normalize_host, parse
 from ..text import excerpt
-from .artifacts import Artifact, ArtifactsConfig, Repository
+from .artifacts import Artifact, ArtifactsConfig, Repository, quoted
 
 __all__ = ["check_config"]
 
@@ -28,63 +28,67 @@ def _source_name(artifact: Artifact) -> str | None:
         return None
 
 
-def _repository_problems(config: ArtifactsConfig) -> list[str]:
-    problems: list[str] = []
+Problems = list[tuple[int, str]]
+
+
+def _repository_problems(config: ArtifactsConfig) -> Problems:
+    problems: Problems = []
     seen: dict[str, Repository] = {}
     by_registry: dict[str, Repository] = {}
     for repo in config.repositories:
         where = f"{config.path}:{repo.line}: repository {excerpt(repo.base_url)}: "
+
+        def add(message: str, line: int = repo.line, where: str = where) -> None:
+            problems.append((line, where + message))
+
         first = repo.base_url.split("/")[0]
         try:
             parse(f"{repo.base_url}/x")
-            valid = True
         except InvalidReference as exc:
-            problems.append(f"{where}BaseUrl: {exc}")
-            valid = False
-        if valid and "." not in first and ":" not in first and first != "localhost":
-            problems.append(f"{where}BaseUrl: must start with the registry host (e.g. docker.io/{first})")
-        elif valid and repo.registry and normalize_host(repo.registry) != normalize_host(first):
-            problems.append(
-                f"{where}Registry: {excerpt(repo.registry)!r} is not the host of BaseUrl ({excerpt(first)!r})"
-            )
+            add(f"BaseUrl: {exc}")
+        else:
+            if "." not in first and ":" not in first and first != "localhost":
+                add(f"BaseUrl: must start with the registry host (e.g. docker.io/{excerpt(first)})")
+            elif repo.registry and normalize_host(repo.registry) != normalize_host(first):
+                add(f"Registry: {quoted(repo.registry)} is not the host of BaseUrl ({quoted(first)})")
         if repo.base_url in seen:
-            problems.append(f"{where}BaseUrl: also the BaseUrl of the repository on line {seen[repo.base_url].line}")
+            add(f"BaseUrl: also the BaseUrl of the repository on line {seen[repo.base_url].line}")
         seen.setdefault(repo.base_url, repo)
         host = normalize_host(repo.registry)
         other = by_registry.setdefault(host, repo)
         if (other.username, other.password) != (repo.username, repo.password):
-            problems.append(
-                f"{where}Username/Password: differ from those of repository "
-                f"{excerpt(other.base_url)} (line {other.line}) for the same registry "
-                f"{excerpt(host)}; one registry has one set of credentials"
+            add(
+                f"Username/Password: differ from those of repository {excerpt(other.base_url)} "
+                f"(line {other.line}) for the same registry {excerpt(host)}; "
+                "one registry has one set of credentials"
             )
     return problems
 
 
-def _artifact_problems(config: ArtifactsConfig) -> list[str]:
-    problems: list[str] = []
+def _artifact_problems(config: ArtifactsConfig) -> Problems:
+    problems: Problems = []
     base_urls = {repo.base_url for repo in config.repositories}
     seen: dict[tuple[str, str], Artifact] = {}
     for artifact in config.artifacts:
         where = f"{config.path}:{artifact.line}: {artifact.label}: "
         for base_url in artifact.target_repositories:
             if base_url not in base_urls:
-                problems.append(
-                    f"{where}TargetRepositories: {excerpt(base_url)!r} is the BaseUrl of no repository"
-                )
+                message = f"TargetRepositories: {quoted(base_url)} is the BaseUrl of no repository"
+                problems.append((artifact.line, where + message))
         source = _source_name(artifact)
         if source is None:
             continue
         key = (source, artifact.name)
         if key in seen:
-            problems.append(
-                f"{where}same SourceArtifact and target name {excerpt(artifact.name)!r} as the "
-                f"artifact on line {seen[key].line}: merge their Tags"
+            message = (
+                f"same SourceArtifact and target name {quoted(artifact.name)} as the artifact "
+                f"on line {seen[key].line}: merge their Tags"
             )
+            problems.append((artifact.line, where + message))
         seen.setdefault(key, artifact)
     return problems
 
 
-def check_config(config: ArtifactsConfig) -> list[str]:
-    """Every cross-entry problem of ``config``, in file order within each section."""
+def check_config(config: ArtifactsConfig) -> Problems:
+    """Every cross-entry problem of ``config`` as (line, message), messages naming file and line."""
     return _repository_problems(config) + _artifact_problems(config)

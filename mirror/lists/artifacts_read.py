@@ -20,6 +20,7 @@ line and column, before YAML sees it. The cross-entry rules are in
 from __future__ import annotations
 
 import re
+from difflib import get_close_matches
 from pathlib import Path
 
 import yaml
@@ -27,7 +28,7 @@ import yaml
 from ..errors import ArtifactsFileError, InvalidReference
 from ..ref import ImageRef, parse
 from ..text import excerpt, first_forbidden
-from .artifacts import Artifact, ArtifactsConfig, Credential, Repository, template_problem
+from .artifacts import Artifact, ArtifactsConfig, Credential, Repository, quoted, template_problem
 from .artifacts_check import check_config
 from .goyaml import resolve
 
@@ -96,9 +97,9 @@ def parse_artifacts(text: str, path: str = "config.yaml") -> ArtifactsConfig:
         raise ArtifactsFileError([f"{path}: invalid YAML: {excerpt(str(exc))}"]) from None
     reader = _Reader(path)
     config = reader.config(root)
-    problems = reader.problems + check_config(config)
-    if problems:
-        raise ArtifactsFileError(problems)
+    ordered = sorted(reader.problems + check_config(config), key=lambda problem: problem[0])
+    if ordered:
+        raise ArtifactsFileError([message for _, message in ordered])
     return config
 
 
@@ -106,6 +107,20 @@ def _kind(node: yaml.Node) -> str:
     if isinstance(node, yaml.MappingNode):
         return "a mapping"
     return "a list" if isinstance(node, yaml.SequenceNode) else "text"
+
+
+def _suggest(key: str, keys: tuple[str, ...]) -> list[str]:
+    same_letters = [known for known in keys if known.lower() == key.lower()]
+    return same_letters or get_close_matches(key, keys, 1, 0.75)
+
+
+def _label(node: yaml.Node, kind: str, key: str) -> str:
+    """``artifact foo/bar: `` from the entry's naming field, before the entry is checked."""
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value in node.value:
+            if key_node.value == key and isinstance(value, yaml.ScalarNode) and value.value:
+                return f"{kind} {excerpt(str(value.value))}: "
+    return f"{kind}: "
 
 
 def _is_null(node: yaml.Node) -> bool:
@@ -117,10 +132,12 @@ class _Reader:
 
     def __init__(self, path: str) -> None:
         self.path = path
-        self.problems: list[str] = []
+        #: (line, message): sorted by line with the cross-entry problems at the end.
+        self.problems: list[tuple[int, str]] = []
 
     def problem(self, node: yaml.Node, where: str, message: str) -> None:
-        self.problems.append(f"{self.path}:{node.start_mark.line + 1}: {where}{message}")
+        line = node.start_mark.line + 1
+        self.problems.append((line, f"{self.path}:{line}: {where}{message}"))
 
     def mapping(self, node: yaml.Node, where: str, keys: tuple[str, ...]) -> dict[str, yaml.Node]:
         if not isinstance(node, yaml.MappingNode):
@@ -135,7 +152,7 @@ class _Reader:
                 fields[key] = value
             else:
                 shown = excerpt(key) if key is not None else _kind(key_node)
-                hint = [k for k in keys if key is not None and k.lower() == key.lower()]
+                hint = _suggest(key, keys) if key is not None else []
                 also = f" (did you mean {hint[0]}?)" if hint else f"; known keys: {', '.join(keys)}"
                 self.problem(key_node, where, f"unknown key {shown}{also}")
         return fields
@@ -159,7 +176,7 @@ class _Reader:
             return ""
         found = first_forbidden(node.value)
         if found is not None:
-            self.problem(node, where, f"forbidden character {found[1]} in {excerpt(node.value)!r}")
+            self.problem(node, where, f"forbidden character {found[1]} in {quoted(node.value)}")
             return None
         return str(node.value)
 
@@ -177,7 +194,7 @@ class _Reader:
 
     def config(self, root: yaml.Node | None) -> ArtifactsConfig:
         if root is None:
-            self.problems.append(f"{self.path}: empty; expected Artifacts and Repositories")
+            self.problems.append((0, f"{self.path}: empty; expected Artifacts and Repositories"))
             return ArtifactsConfig(path=self.path)
         top = self.mapping(root, "", _TOP_KEYS)
         artifacts = [self.artifact(node) for node in self.sequence(top.get("Artifacts"), "Artifacts: ")]
@@ -189,13 +206,13 @@ class _Reader:
         )
 
     def artifact(self, node: yaml.Node) -> Artifact | None:
-        fields = self.mapping(node, "artifact: ", _ARTIFACT_KEYS)
-        source = self.text(fields.get("SourceArtifact"), "artifact: SourceArtifact: ")
+        where = _label(node, "artifact", "SourceArtifact")
+        fields = self.mapping(node, where, _ARTIFACT_KEYS)
+        source = self.text(fields.get("SourceArtifact"), where + "SourceArtifact: ")
         if source is None:
             if "SourceArtifact" not in fields and isinstance(node, yaml.MappingNode):
-                self.problem(node, "artifact: ", "SourceArtifact: missing")
+                self.problem(node, where, "SourceArtifact: missing")
             return None
-        where = f"artifact {excerpt(source)}: "
         self.source(fields["SourceArtifact"], source, where)
         tags = self.tags(fields.get("Tags"), where)
         name = self.text(fields.get("TargetArtifactName"), where + "TargetArtifactName: ") or ""
@@ -214,7 +231,7 @@ class _Reader:
     def source(self, node: yaml.Node, source: str, where: str) -> None:
         where += "SourceArtifact: "
         if len(source.split("/")) < 2:
-            self.problem(node, where, f"{excerpt(source)!r} has fewer than two /-separated parts "
+            self.problem(node, where, f"{quoted(source)} has fewer than two /-separated parts "
                          "(Docker Hub's official images are library/NAME)")  # fmt: skip
             return
         try:
@@ -230,12 +247,12 @@ class _Reader:
         tags = []
         for item, tag in self.texts(node, where + "Tags: "):
             if tag in seen:
-                self.problem(item, where + "Tags: ", f"tag {excerpt(tag)!r} listed twice")
+                self.problem(item, where + "Tags: ", f"tag {quoted(tag)} listed twice")
                 continue
             try:
                 ImageRef("example.com", "x").with_tag(tag)
             except InvalidReference:
-                self.problem(item, where + "Tags: ", f"invalid tag {excerpt(tag)!r}")
+                self.problem(item, where + "Tags: ", f"invalid tag {quoted(tag)}")
             seen.add(tag)
             tags.append(tag)
         return tuple(tags)
@@ -246,7 +263,7 @@ class _Reader:
         except InvalidReference:
             ref = None
         if ref is None or ref.tag or ref.digest:
-            self.problem(node, where + "TargetArtifactName: ", f"{excerpt(name)!r} is not a repository name")
+            self.problem(node, where + "TargetArtifactName: ", f"{quoted(name)} is not a repository name")
 
     def do_not_mirror(self, node: yaml.Node | None, where: str) -> bool | tuple[str, ...] | None:
         if node is None or _is_null(node):
@@ -255,20 +272,20 @@ class _Reader:
             seen: list[str] = []
             for item, tag in self.texts(node, where):
                 if tag in seen:
-                    self.problem(item, where, f"tag {excerpt(tag)!r} listed twice")
+                    self.problem(item, where, f"tag {quoted(tag)} listed twice")
                 else:
                     seen.append(tag)
             return tuple(seen)
         return self.flag(node, where, "true, false or a list of tags")
 
     def repository(self, node: yaml.Node) -> Repository | None:
-        fields = self.mapping(node, "repository: ", _REPOSITORY_KEYS)
-        base_url = self.text(fields.get("BaseUrl"), "repository: BaseUrl: ")
+        where = _label(node, "repository", "BaseUrl")
+        fields = self.mapping(node, where, _REPOSITORY_KEYS)
+        base_url = self.text(fields.get("BaseUrl"), where + "BaseUrl: ")
         if base_url is None:
             if "BaseUrl" not in fields and isinstance(node, yaml.MappingNode):
-                self.problem(node, "repository: ", "BaseUrl: missing")
+                self.problem(node, where, "BaseUrl: missing")
             return None
-        where = f"repository {excerpt(base_url)}: "
         registry = self.text(fields.get("Registry"), where + "Registry: ")
         if registry is None and "Registry" not in fields:
             self.problem(node, where, "Registry: missing")
