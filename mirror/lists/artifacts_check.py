@@ -56,7 +56,7 @@ def _repository_problems(config: ArtifactsConfig) -> Problems:
         seen.setdefault(repo.base_url, repo)
         host = normalize_host(repo.registry)
         other = by_registry.setdefault(host, repo)
-        if (other.username, other.password) != (repo.username, repo.password):
+        if host and (other.username, other.password) != (repo.username, repo.password):
             add(
                 f"Username/Password: differ from those of repository {excerpt(other.base_url)} "
                 f"(line {other.line}) for the same registry {excerpt(host)}; "

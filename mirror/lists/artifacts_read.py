@@ -14,7 +14,8 @@ The reader walks PyYAML's node tree instead of loading Python objects, for two r
 Unknown keys are errors (a misspelt ``TargetRepository`` would otherwise mirror to every default
 target). A forbidden character (see :mod:`mirror.text`) anywhere in the file is an error naming
 line and column, before YAML sees it. The cross-entry rules are in
-:mod:`mirror.lists.artifacts_check`.
+:mod:`mirror.lists.artifacts_check`; telling this layout from an images-list is
+:mod:`mirror.lists.detect`'s.
 """
 
 from __future__ import annotations
@@ -30,9 +31,9 @@ from ..ref import ImageRef, parse
 from ..text import excerpt, first_forbidden
 from .artifacts import Artifact, ArtifactsConfig, Credential, Repository, quoted, template_problem
 from .artifacts_check import check_config
-from .goyaml import resolve
+from .yaml11 import resolve
 
-__all__ = ["is_artifacts_text", "parse_artifacts", "read_artifacts"]
+__all__ = ["parse_artifacts", "read_artifacts"]
 
 _TOP_KEYS = ("Artifacts", "Repositories")
 _ARTIFACT_KEYS = ("DoNotMirror", "SourceArtifact", "Tags", "TargetArtifactName", "TargetRepositories")
@@ -40,25 +41,8 @@ _REPOSITORY_KEYS = (
     "BaseUrl", "DefaultTarget", "Password", "Registry", "RepoAuth", "ReqConcurrent", "Username",
 )  # fmt: skip
 _TRUE = frozenset("y Y yes Yes YES true True TRUE on On ON".split())
-_FIRST_ENTRY = re.compile(r"""(?:---[ \t]*)?(?:\{|(["']?)(?:Artifacts|Repositories)\1[ \t]*:)""")
 _DIGITS = re.compile(r"[0-9]+\Z")
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-def is_artifacts_text(text: str) -> bool:
-    """True when ``text`` is an artifact-mirror ``config.yaml`` rather than an images-list.
-
-    The first line that is not blank or a comment starts the top-level mapping
-    (``Artifacts:`` / ``Repositories:``, maybe quoted, or a JSON-style ``{``); no images-list
-    line can look like that (a reference has no capitals, no ``{``, no ``:`` before a space).
-    """
-    for line in text.splitlines():
-        stripped = line.strip()
-        if stripped and not stripped.startswith("#"):
-            if stripped == "---":
-                continue
-            return _FIRST_ENTRY.match(line) is not None
-    return False
 
 
 def read_artifacts(path: str | Path) -> ArtifactsConfig:

@@ -8,7 +8,8 @@ import pytest
 
 from mirror.errors import ArtifactsFileError, InputError
 from mirror.lists.artifacts import Artifact, Credential
-from mirror.lists.artifacts_read import is_artifacts_text, parse_artifacts, read_artifacts
+from mirror.lists.artifacts_read import parse_artifacts, read_artifacts
+from mirror.lists.detect import is_artifacts_text
 
 GOOD = """\
 # our mirror
@@ -192,7 +193,16 @@ def test_read_file_errors(tmp_path: Path) -> None:
         ("# header\nflannel/flannel rancher/mirrored-flannel-flannel v0.25.1\n", False),
         ("", False),
         ("Other: 1\n", False),
+        ("\ufeffArtifacts: []\n", True),
     ],
 )
 def test_layout_detected_by_content(text: str, is_config: bool) -> None:
     assert is_artifacts_text(text) is is_config
+
+
+def test_package_exports() -> None:
+    import mirror.lists as lists
+
+    assert lists.__all__ == sorted(set(lists.__all__))
+    for name in lists.__all__:
+        assert getattr(lists, name) is not None

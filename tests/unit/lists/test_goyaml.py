@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from mirror.lists.goyaml import dump, go_key_less, quote, resolve
+from mirror.lists.goyaml import dump, go_key_less, quote
+from mirror.lists.yaml11 import resolve
 
 QUOTING = [
     # plain: resolves to a string and libyaml may write it bare
