@@ -45,7 +45,7 @@ def _repository_problems(config: ArtifactsConfig) -> Problems:
         try:
             parse(f"{repo.base_url}/x")
         except InvalidReference as exc:
-            add(f"BaseUrl: {exc}")
+            add(f"BaseUrl: {excerpt(str(exc), 200)}")
         else:
             if "." not in first and ":" not in first and first != "localhost":
                 add(f"BaseUrl: must start with the registry host (e.g. docker.io/{excerpt(first)})")

@@ -221,7 +221,7 @@ class _Reader:
         try:
             ref = parse(source)
         except InvalidReference as exc:
-            self.problem(node, where, str(exc))
+            self.problem(node, where, excerpt(str(exc), 200))  # it quotes the whole input
             return
         if ref.tag or ref.digest:
             self.problem(node, where, "a source takes no tag or digest; list tags under Tags")

@@ -206,3 +206,12 @@ def test_package_exports() -> None:
     assert lists.__all__ == sorted(set(lists.__all__))
     for name in lists.__all__:
         assert getattr(lists, name) is not None
+
+
+def test_huge_values_give_short_messages() -> None:
+    huge = "a" * 1_000_000
+    text = f"Artifacts:\n- SourceArtifact: example/{huge}\n  Tags: [{huge}]\n  {huge[:1000]}: 1\n"
+    problems = problems_of(text)
+    assert len(problems) == 3, problems
+    assert all(len(problem) < 600 for problem in problems)
+    assert "(1000008 bytes)" in problems[0]
