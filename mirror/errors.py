@@ -6,9 +6,11 @@ code from the type alone and library code never has to print::
     MirrorError
     ├── InputError                  bad input from the user: exit code 2
     │   ├── InvalidReference        an image reference that does not parse
-    │   ├── ImagesListError         a bad images-list line (carries file:line)
-    │   ├── ConfigError             a bad config.json entry (carries key and field)
-    │   ├── AutoupdateError         a bad autoupdate.yaml entry, or an entry its source fails
+    │   ├── ProblemsError           every problem of one input file at once:
+    │   │   ├── ImagesListError     bad images-list lines (carry file:line)
+    │   │   ├── ConfigError         bad config.json entries (carry key and field)
+    │   │   ├── ArtifactsFileError  a bad artifact-mirror config.yaml (file:line and field)
+    │   │   └── AutoupdateError     a bad autoupdate.yaml entry, or an entry its source fails
     │   └── RegistriesFileError     a bad registries.yaml
     ├── RegistryError               a registry said no, or could not be reached
     │   ├── AuthError               401/403 after the credentials we have
@@ -31,6 +33,7 @@ the URL without credentials and never includes headers.
 from __future__ import annotations
 
 __all__ = [
+    "ArtifactsFileError",
     "AuthError",
     "AutoupdateError",
     "CacheError",
@@ -44,6 +47,7 @@ __all__ = [
     "InputError",
     "MirrorError",
     "NotFound",
+    "ProblemsError",
     "ProtocolError",
     "RateLimited",
     "InvalidReference",
@@ -66,37 +70,36 @@ class InvalidReference(InputError, ValueError):
     """An image reference could not be parsed; the message quotes the input."""
 
 
-class ImagesListError(InputError):
-    """One or more bad lines in an images-list file.
-
-    ``problems`` holds one ``path:line: message`` string per problem so that
-    ``validate`` can list every problem at once instead of stopping at the first.
-    """
+class ProblemsError(InputError):
+    """Every problem of one input file at once, so ``validate`` lists them all instead of
+    stopping at the first; ``problems`` holds one ``path:line: …`` or ``entry: field: …``
+    string each."""
 
     def __init__(self, problems: list[str]) -> None:
         self.problems = list(problems)
         super().__init__("\n".join(self.problems))
 
 
-class ConfigError(InputError):
-    """One or more problems in config.json, each naming the entry key and field."""
-
-    def __init__(self, problems: list[str]) -> None:
-        self.problems = list(problems)
-        super().__init__("\n".join(self.problems))
+class ImagesListError(ProblemsError):
+    """Bad lines in an images-list file (``path:line[:column]: message``)."""
 
 
-class AutoupdateError(InputError):
-    """One or more problems with autoupdate.yaml, each naming the entry and field.
+class ConfigError(ProblemsError):
+    """Problems in config.json, each naming the entry key and field."""
+
+
+class AutoupdateError(ProblemsError):
+    """Problems with autoupdate.yaml, each naming the entry and field.
 
     Also raised when what a source returned cannot be used under an entry's rules (a tag
     that is not semver under ``VersionConstraint``, a chart image no artifact takes): the
     entry, not the tool, must change, so it is the user's input that is wrong.
     """
 
-    def __init__(self, problems: list[str]) -> None:
-        self.problems = list(problems)
-        super().__init__("\n".join(self.problems))
+
+class ArtifactsFileError(ProblemsError):
+    """Problems in Rancher's artifact-mirror ``config.yaml``
+    (``path:line: artifact/repository: field: message``)."""
 
 
 class RegistriesFileError(InputError):
