@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import import_module
@@ -225,6 +224,8 @@ def _report(exc: Exception, out: Output) -> int:
             out.error(escape(f"internal error: {type(error).__name__}: {error}"))
             codes.append(EXIT_INTERNAL)
     if EXIT_INTERNAL in codes:
+        import traceback  # only on this path: every start-up would pay for it
+
         out.debug(escape("".join(traceback.format_exception(exc)).rstrip("\n"), multiline=True))
     return worst(*codes)
 
