@@ -166,11 +166,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     """Parse the command line, importing only the named command's module (exits on bad arguments)."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    name = find_command(argv)
-    args = build_parser(name).parse_args(argv)
-    if args.command != name:  # the probe and argparse disagree: parse again with the real one
-        args = build_parser(args.command).parse_args(argv)
-    return args
+    return build_parser(find_command(argv)).parse_args(argv)
 
 
 def resolve_settings(args: argparse.Namespace, env: dict[str, str]) -> Settings:
