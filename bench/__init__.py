@@ -7,7 +7,8 @@ bench/RESULTS.md.
 Modules: :mod:`.proxy` (latency proxy and request counters), :mod:`.seed`
 (the source registry seeded from the images-list, kept between runs),
 :mod:`.sync` (cold / warm / --missing and the baselines), :mod:`.discovery`
-(config-shaped discovery against local fakes), :mod:`.runner` (processes, wall
-time, peak RSS), :mod:`.report` (tables and the target check), :mod:`._cli`
-(image-mirror under measurement).
+(config-shaped discovery against local fakes), :mod:`.startup` (start-up of
+``--version`` and ``sort --check`` against bare Python), :mod:`.runner`
+(processes, wall time, peak RSS), :mod:`.report` (tables and the target check),
+:mod:`._cli` (image-mirror under measurement).
 """

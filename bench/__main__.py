@@ -23,7 +23,6 @@ import json
 import os
 import platform
 import shutil
-import statistics
 import subprocess
 import sys
 import time
@@ -33,8 +32,7 @@ from typing import Any
 
 from .discovery import DiscoveryBed
 from .report import render
-from . import runner
-from .runner import base_env, image_mirror_argv, run
+from . import runner, startup
 from .seed import read_lines
 from .sync import Destination, Measurement, SyncBed, summarize_runs
 
@@ -64,7 +62,8 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
                              "registries file (experiment)")
     parser.add_argument("--images-list", type=Path, default=LIST, help=f"the list to mirror (default {LIST})")
     parser.add_argument("--workdir", type=Path, default=Path("/dev/shm/image-mirror-bench"))
-    parser.add_argument("--skip", default="", help="comma list of: cold,skopeo,seedloop,warm,dashboard,missing,discovery")
+    parser.add_argument("--skip", default="",
+                        help="comma list of: startup,cold,skopeo,seedloop,warm,dashboard,missing,discovery")
     parser.add_argument("--profile", action="store_true", help="cProfile the cold and warm native runs")
     parser.add_argument("--markdown", type=Path, help="also write the report here")
     parser.add_argument("--json", type=Path, help="also write the raw results here")
@@ -158,6 +157,11 @@ async def _main(args: argparse.Namespace) -> int:
     _log(f"bench: {len(lines)} lines, {args.delay_ms:g} ms per request, run dir {rundir}")
     results: dict[str, Any] = {"info": info, "measurements": []}
     measurements: list[Measurement] = results["measurements"]
+    if "startup" not in skip:  # first, before the seeded registries load the machine
+        _log("start-up: python -c pass, image-mirror --version, image-mirror sort --check")
+        results["startup"] = startup.measure(rundir / "startup", LIST, rounds=max(5, args.repeats))
+        info["startup_seconds"] = results["startup"]["median"]["version"]
+        _log(f"start-up medians: {results['startup']['median']}")
     jobs = ["--jobs", str(args.jobs)] if args.jobs else []
 
     bed = SyncBed(workdir=args.workdir, rundir=rundir, lines=lines, list_path=list_path, delay=delay,
@@ -170,15 +174,6 @@ async def _main(args: argparse.Namespace) -> int:
     info["source_repositories"] = bed.source_repositories()
     info["source_images"] = len({(line.source_image.name, line.tag) for line in lines})
     try:
-        # Interpreter start + imports: what every image-mirror run pays before its first request.
-        walls = []
-        for index in range(4):
-            r = await run(image_mirror_argv("--version"), env=base_env(rundir / "home"), logdir=rundir / "logs",
-                          name=f"startup-{index}")
-            walls.append(r.wall)
-        info["startup_seconds"] = round(statistics.median(walls[1:]), 3)  # the first one writes .pyc
-        _log(f"image-mirror start-up (--version): {info['startup_seconds']}s")
-
         kept: Destination | None = None
         if "cold" not in skip:
             _log("cold sync, image-mirror --copier native")
@@ -288,7 +283,7 @@ async def _main(args: argparse.Namespace) -> int:
         results["profiles"] = _profiles(rundir)
     info["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]
     doc = {"info": info, "measurements": [m.as_json() for m in measurements],
-           "profiles": results.get("profiles", {})}
+           "profiles": results.get("profiles", {}), "startup": results.get("startup")}
     (rundir / "results.json").write_text(json.dumps(doc, indent=2, default=str))
     markdown = render(doc)
     (rundir / "report.md").write_text(markdown)
@@ -298,7 +293,8 @@ async def _main(args: argparse.Namespace) -> int:
         args.markdown.write_text(markdown)
     print(markdown)
     _log(f"results in {rundir}")
-    return 0 if all(m.ok for m in measurements) else 1
+    startup_ok = not results.get("startup", {}).get("failed")
+    return 0 if all(m.ok for m in measurements) and startup_ok else 1
 
 
 async def _dashboard_vs_json(bed: SyncBed, dest: Destination, jobs: list[str], repeats: int) -> list[Measurement]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import startup
+
 __all__ = ["render", "targets"]
 
 DEFAULT_CONCURRENCY = 8
@@ -121,6 +123,8 @@ def targets(doc: dict[str, Any]) -> list[tuple[str, str, bool | None]]:
     rss = [m["rss_mib"] for m in doc["measurements"] if m["tool"].startswith("image-mirror") and m["rss_mib"]]
     if rss:
         rows.append(("peak RSS ≤ 150 MB (largest image-mirror run)", f"{max(rss):.1f} MiB", max(rss) <= 150))
+    if doc.get("startup"):
+        rows += startup.targets(doc["startup"])
     return rows
 
 
@@ -227,6 +231,8 @@ def render(doc: dict[str, Any]) -> str:
                 out.append(f"- {m['tool']}: {m['note']}")
         out.append("")
 
+    if doc.get("startup"):
+        out += startup.render(doc["startup"])
     out += ["### Targets", "", "| target | measured | met |", "|---|---|---|"]
     for label, value, met in targets(doc):
         out.append(f"| {label} | {value} | {'–' if met is None else ('yes' if met else '**no**')} |")

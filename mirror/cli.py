@@ -1,8 +1,13 @@
 """The ``image-mirror`` command line: parse, build settings, run a command, pick the exit code.
 
 Common options work before or after the subcommand. Precedence is always
-flag > environment variable > default. Exit codes: 0 success, 1 some items
-failed (the rest completed), 2 bad input (config, list, arguments).
+flag > environment variable > default. Exit codes (:mod:`mirror.exitcodes`):
+0 success, 1 some items failed (the rest completed), 2 bad input (config,
+list, arguments), 3 internal error (a bug); several at once report 2 > 3 > 1.
+
+Start-up imports only what the chosen command needs: the commands are a static
+table here, ``--help`` lists them from it, and only the named command's module
+is imported (so ``sort`` never loads aiohttp or the sync machinery).
 """
 
 from __future__ import annotations
@@ -13,27 +18,45 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import import_module
-from typing import Protocol
+from typing import TYPE_CHECKING, NoReturn, Protocol, cast
 
 from . import __version__
 from .errors import InputError, MirrorError
-from .output import Output
+from .exitcodes import EXIT_FAILED, EXIT_INPUT, EXIT_INTERNAL, EXIT_OK, worst
+from .text import escape
 
-__all__ = ["Settings", "main"]
+if TYPE_CHECKING:
+    from .output import Output
 
-EXIT_OK, EXIT_FAILED, EXIT_INPUT = 0, 1, 2
+__all__ = ["COMMANDS", "EXIT_FAILED", "EXIT_INPUT", "EXIT_INTERNAL", "EXIT_OK", "Settings", "main", "parse_args"]
 
-# Subcommand modules under mirror/commands/, in --help order.
+
+@dataclass(frozen=True)
+class CommandSpec:
+    """One subcommand: its name, its one-line help, its module under mirror/commands/."""
+
+    name: str
+    module: str
+    help: str
+
+
+# In --help order. The help lines live here so that --help needs no command module.
 COMMANDS = (
-    "sort",
-    "validate",
-    "discover",
-    "add_tag",
-    "add_full_image",
-    "check_new_images",
-    "sync",
-    "compare",
+    CommandSpec("sort", "sort", "sort images-list like LC_ALL=C sort -V (header kept, comments travel with "
+                "their entry)"),
+    CommandSpec("validate", "validate", "validate config.json, images-list (and the registries file when given)"),
+    CommandSpec("discover", "discover", "find new tags from every config entry; print the seed-compatible JSON"),
+    CommandSpec("add-tag", "add_tag", "add tags to images that already have entries (four safety checks)"),
+    CommandSpec("add-full-image", "add_full_image", "add IMAGE:TAG items through the add-tag checks"),
+    CommandSpec("check-new-images", "check_new_images",
+                "check lines added since a git revision: new target repos and source images exist"),
+    CommandSpec("sync", "sync", "mirror every images-list line (copy source:tag to destination:tag unless up to "
+                "date)"),
+    CommandSpec("compare", "compare", "per line: MATCHED / NOT MATCHED / MISSING, per platform for indexes"),
 )
+
+EPILOG = ("Exit codes: 0 success, 1 some items failed, 2 bad input, 3 internal error (a bug; -v shows the "
+          "traceback). When several apply, 2 wins over 3, and 3 over 1.")
 
 
 @dataclass(frozen=True)
@@ -53,7 +76,9 @@ class Settings:
 
 
 class Command(Protocol):
-    def register(self, subparsers: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None: ...
+    """A module under mirror/commands/: adds its options and ``handler`` to its own sub-parser."""
+
+    def register(self, parser: argparse.ArgumentParser) -> None: ...
 
 
 def _common_parser(suppress: bool) -> argparse.ArgumentParser:
@@ -90,20 +115,58 @@ def _common_parser(suppress: bool) -> argparse.ArgumentParser:
     return parser
 
 
-def build_parser() -> argparse.ArgumentParser:
+class _NoCommand(Exception):
+    """The probe could not make sense of the arguments; the full parser will say why."""
+
+
+class _Probe(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise _NoCommand(message)
+
+
+def find_command(argv: Sequence[str]) -> str | None:
+    """The subcommand named in ``argv``, or None (``--version``, ``--help``, a typo).
+
+    Parsed with the common options' own definitions, so their values (``--config sort``,
+    ``--config=sort``, an abbreviation such as ``--images x``) are never taken for it.
+    """
+    probe = _Probe(add_help=False, exit_on_error=False, parents=[_common_parser(suppress=False)])
+    probe.add_argument("command", nargs="?")
+    try:
+        known, _ = probe.parse_known_args(argv)
+    except (_NoCommand, argparse.ArgumentError):
+        return None
+    names = {spec.name for spec in COMMANDS}
+    return known.command if known.command in names else None
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The full parser; only ``command``'s module is imported to add its options.
+
+    Every other command gets a sub-parser with its help line only, enough for the
+    top-level ``--help`` and for argparse to know the name.
+    """
     parser = argparse.ArgumentParser(
         prog="image-mirror",
         description="Keep third-party container images mirrored into your own registry.",
         parents=[_common_parser(suppress=False)],
-        epilog="Exit codes: 0 success, 1 some items failed, 2 bad input.",
+        epilog=EPILOG,
     )
     parser.add_argument("--version", action="version", version=f"image-mirror {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     common = _common_parser(suppress=True)
-    for name in COMMANDS:
-        module: Command = import_module(f".commands.{name}", __package__)
-        module.register(subparsers, common)
+    for spec in COMMANDS:
+        sub = subparsers.add_parser(spec.name, parents=[common], help=spec.help)
+        if spec.name == command:
+            module = cast(Command, import_module(f".commands.{spec.module}", __package__))
+            module.register(sub)
     return parser
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """Parse the command line, importing only the named command's module (exits on bad arguments)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    return build_parser(find_command(argv)).parse_args(argv)
 
 
 def resolve_settings(args: argparse.Namespace, env: dict[str, str]) -> Settings:
@@ -122,25 +185,51 @@ def resolve_settings(args: argparse.Namespace, env: dict[str, str]) -> Settings:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        args = parse_args(argv)
     except SystemExit as exc:  # argparse exits 2 on bad arguments, 0 on --help
         return int(exc.code or 0)
     settings = resolve_settings(args, dict(os.environ))
     json_lines = settings.log_format == "json" or (settings.log_format == "auto" and not sys.stderr.isatty())
+    from .output import Output  # after parsing: --help and --version need no rich console
+
     out = Output(verbose=settings.verbose, json_lines=json_lines)
     try:
         return int(args.handler(args, settings, out))
-    except InputError as exc:
-        out.error(str(exc))
-        return EXIT_INPUT
-    except MirrorError as exc:
-        out.error(str(exc))
-        return EXIT_FAILED
     except KeyboardInterrupt:
         out.error("interrupted")
         return 130
+    except Exception as exc:
+        return _report(exc, out)
+
+
+def _report(exc: Exception, out: Output) -> int:
+    """Report what escaped the handler, one message per error, and the exit code it means.
+
+    A :class:`MirrorError` is an expected failure (2 for bad input, else 1). Anything else
+    is a bug: ``internal error: <type>: <message>``, exit 3, the traceback with ``-v``.
+    Errors from task groups arrive grouped; each one is reported and the worst code wins.
+    """
+    leaves = _leaves(exc)
+    codes = []
+    for error in leaves:
+        if isinstance(error, MirrorError):
+            out.error(str(error))
+            codes.append(EXIT_INPUT if isinstance(error, InputError) else EXIT_FAILED)
+        else:
+            out.error(escape(f"internal error: {type(error).__name__}: {error}"))
+            codes.append(EXIT_INTERNAL)
+    if EXIT_INTERNAL in codes:
+        import traceback  # only on this path: every start-up would pay for it
+
+        out.debug(escape("".join(traceback.format_exception(exc)).rstrip("\n"), multiline=True))
+    return worst(*codes)
+
+
+def _leaves(exc: BaseException) -> list[BaseException]:
+    if isinstance(exc, BaseExceptionGroup):
+        return [leaf for inner in exc.exceptions for leaf in _leaves(inner)]
+    return [exc]
 
 
 if __name__ == "__main__":  # pragma: no cover

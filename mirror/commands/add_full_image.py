@@ -15,13 +15,10 @@ if TYPE_CHECKING:
     from ..output import Output
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
-    parser = subparsers.add_parser(
-        "add-full-image",
-        parents=[common],
-        help="add IMAGE:TAG items through the add-tag checks",
-        description="Split each IMAGE:TAG at the last colon after the last '/' (host:5000/x:1.0 -> "
-        "host:5000/x and 1.0) and run the add-tag checks for it.",
+def register(parser: argparse.ArgumentParser) -> None:
+    parser.description = (
+        "Split each IMAGE:TAG at the last colon after the last '/' (host:5000/x:1.0 -> "
+        "host:5000/x and 1.0) and run the add-tag checks for it."
     )
     parser.add_argument("--full-images", help="comma-separated IMAGE:TAG items (env FULL_IMAGES)")
     parser.set_defaults(handler=run)

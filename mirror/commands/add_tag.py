@@ -24,14 +24,11 @@ def split_list(value: str | None) -> list[str]:
     return [item.strip() for item in (value or "").split(",") if item.strip()]
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
-    parser = subparsers.add_parser(
-        "add-tag",
-        parents=[common],
-        help="add tags to images that already have entries (four safety checks)",
-        description="For every image and tag: (1) the image has an entry; (2) exactly one destination "
+def register(parser: argparse.ArgumentParser) -> None:
+    parser.description = (
+        "For every image and tag: (1) the image has an entry; (2) exactly one destination "
         "mapping, or exactly one containing '/mirrored-'; (3) the tag is new (else skipped); (4) the "
-        "tag exists upstream (HEAD). Then append and sort. A failed check exits 1 and writes nothing.",
+        "tag exists upstream (HEAD). Then append and sort. A failed check exits 1 and writes nothing."
     )
     parser.add_argument("--images", help="comma-separated source images (env IMAGES)")
     parser.add_argument("--tags", help="comma-separated tags (env TAGS)")

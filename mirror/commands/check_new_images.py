@@ -27,14 +27,11 @@ if TYPE_CHECKING:
 DEFAULT_BASES = ("origin/master", "origin/main")
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
-    parser = subparsers.add_parser(
-        "check-new-images",
-        parents=[common],
-        help="check lines added since a git revision: new target repos and source images exist",
-        description="Compare images-list with its version at REV (default origin/master, then origin/main). "
+def register(parser: argparse.ArgumentParser) -> None:
+    parser.description = (
+        "Compare images-list with its version at REV (default origin/master, then origin/main). "
         "New destination repositories must exist; new source image:tag must exist; changed or "
-        "removed lines are reported. Exit 1 on any failure.",
+        "removed lines are reported. Exit 1 on any failure."
     )
     parser.add_argument("--base", metavar="REV", help="git revision to compare with")
     parser.set_defaults(handler=run)

@@ -26,13 +26,10 @@ if TYPE_CHECKING:
     from ..output import Output
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
-    parser = subparsers.add_parser(
-        "compare",
-        parents=[common],
-        help="per line: MATCHED / NOT MATCHED / MISSING, per platform for indexes",
-        description="HEAD source and destination of every line. NOT MATCHED lines list each source platform "
-        "as FOUND or NOT FOUND at the destination. Exit 1 unless every line is MATCHED.",
+def register(parser: argparse.ArgumentParser) -> None:
+    parser.description = (
+        "HEAD source and destination of every line. NOT MATCHED lines list each source platform "
+        "as FOUND or NOT FOUND at the destination. Exit 1 unless every line is MATCHED."
     )
     parser.add_argument("--json", action="store_true", help="print a JSON list of objects")
     parser.add_argument("--shard", metavar="I/N", help="only the lines of shard I of N (as sync)")

@@ -21,16 +21,13 @@ if TYPE_CHECKING:
     from ..output import Output
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
-    parser = subparsers.add_parser(
-        "discover",
-        parents=[common],
-        help="find new tags from every config entry; print the seed-compatible JSON",
-        description="Run every config.json entry concurrently and print, as one JSON object on stdout, "
+def register(parser: argparse.ArgumentParser) -> None:
+    parser.description = (
+        "Run every config.json entry concurrently and print, as one JSON object on stdout, "
         "the tags (or full images) not yet in images-list. Failed entries are left out of the JSON, "
         "reported on stderr, and make the exit code 1. --apply adds what was found through the "
         "add-tag checks in one atomic write; images without an entry yet are reported as "
-        "'needs approval' and not added.",
+        "'needs approval' and not added."
     )
     parser.add_argument("--apply", action="store_true", help="add the found tags to images-list")
     parser.add_argument("--output", metavar="FILE", help="write the JSON here instead of stdout")

@@ -12,13 +12,10 @@ if TYPE_CHECKING:
     from ..output import Output
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
-    parser = subparsers.add_parser(
-        "sort",
-        parents=[common],
-        help="sort images-list like LC_ALL=C sort -V (header kept, comments travel with their entry)",
-        description="Rewrite images-list sorted like `LC_ALL=C sort -V`. The leading comment block stays "
-        "on top; any other comment line travels with the entry below it.",
+def register(parser: argparse.ArgumentParser) -> None:
+    parser.description = (
+        "Rewrite images-list sorted like `LC_ALL=C sort -V`. The leading comment block stays "
+        "on top; any other comment line travels with the entry below it."
     )
     parser.add_argument("--check", action="store_true", help="exit 1 if not sorted; write nothing")
     parser.set_defaults(handler=run)

@@ -35,15 +35,12 @@ if TYPE_CHECKING:
 __all__ = ["Selection", "open_client", "register", "run", "select_lines", "write_report"]
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
-    parser = subparsers.add_parser(
-        "sync",
-        parents=[common],
-        help="mirror every images-list line (copy source:tag to destination:tag unless up to date)",
-        description="Plan every line (HEAD source and destination; equal digests are skipped), then copy "
+def register(parser: argparse.ArgumentParser) -> None:
+    parser.description = (
+        "Plan every line (HEAD source and destination; equal digests are skipped), then copy "
         "what differs with a bounded pool of workers. Every platform and digest is preserved unless "
         "--platforms is given. The destination's host and first path component can be replaced with "
-        "DEST_REGISTRY_OVERRIDE and DEST_ORG_OVERRIDE. Exit 1 when any line failed or was invalid.",
+        "DEST_REGISTRY_OVERRIDE and DEST_ORG_OVERRIDE. Exit 1 when any line failed or was invalid."
     )
     parser.add_argument("--missing", action="store_true",
                         help="only copy tags absent at the destination (one tag list per repository, "

@@ -15,13 +15,10 @@ if TYPE_CHECKING:
     from ..output import Output
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
-    parser = subparsers.add_parser(
-        "validate",
-        parents=[common],
-        help="validate config.json, images-list (and the registries file when given)",
-        description="Check config.json and images-list and list every problem with its file:line or key. "
-        "Exit 2 when anything is wrong, including duplicate lines.",
+def register(parser: argparse.ArgumentParser) -> None:
+    parser.description = (
+        "Check config.json and images-list and list every problem with its file:line or key. "
+        "Exit 2 when anything is wrong, including duplicate lines."
     )
     parser.set_defaults(handler=run)
 

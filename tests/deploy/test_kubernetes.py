@@ -18,18 +18,13 @@ import yaml
 
 from mirror import config as configfile
 from mirror import imageslist
+from mirror.cli import find_command
+from mirror.exitcodes import EXIT_FAILED, EXIT_INPUT, EXIT_INTERNAL
 
 REPO = Path(__file__).resolve().parents[2]
 KUBE = REPO / "deploy" / "kubernetes"
 DOCKERFILE = REPO / "Dockerfile"
 COMPLETION_INDEX_PATH = "metadata.annotations['batch.kubernetes.io/job-completion-index']"
-
-#: The CLI's commands (fixed here: modules are still being added to mirror.cli.COMMANDS).
-COMMANDS = {"sort", "validate", "discover", "add-tag", "add-full-image", "check-new-images", "sync", "compare"}
-#: Common options that take a value (so the subcommand is the first other word).
-VALUE_OPTIONS = {"--images-list", "--config", "--registries", "--log-format", "--cache", "--max-wait",
-                 "--metrics-file", "--pushgateway"}
-
 
 def manifest_files() -> list[Path]:
     return sorted(p for p in KUBE.glob("*.y*ml") if p.name != "kustomization.yaml")
@@ -86,11 +81,10 @@ def option(args: list[str], name: str) -> str:
 
 
 def subcommand(args: list[str]) -> str:
-    i = 0
-    while i < len(args) and args[i].startswith("-"):
-        i += 2 if args[i] in VALUE_OPTIONS else 1
-    assert i < len(args), f"no subcommand in {args}"
-    return args[i]
+    """The image-mirror command in ``args``, found as the CLI itself finds it."""
+    command = find_command(args)
+    assert command is not None, f"no image-mirror command in {args}"
+    return command
 
 
 def mount_for(container: dict[str, Any], path: str) -> dict[str, Any]:
@@ -191,7 +185,26 @@ def test_every_var_reference_in_args_is_defined_in_the_container() -> None:
 def test_commands_exist_in_the_cli() -> None:
     for job in all_cronjobs():
         for container in containers(job):
-            assert subcommand(container["args"]) in COMMANDS
+            subcommand(container["args"])
+
+
+def test_bad_input_and_internal_errors_fail_at_once_other_failures_are_retried() -> None:
+    # Exit 2 (bad input) and 3 (a bug) give the same result on every retry; 1 (some items
+    # failed) may not. An Indexed Job with per-index retries fails the index, others the Job.
+    for job in all_cronjobs():
+        name = job["metadata"]["name"]
+        spec = job["spec"]["jobTemplate"]["spec"]
+        action = "FailIndex" if "backoffLimitPerIndex" in spec else "FailJob"
+        rules = [r for r in spec["podFailurePolicy"]["rules"] if r["action"] in ("FailIndex", "FailJob")]
+        assert len(rules) == 1, f"{name}: {rules}"
+        (rule,) = rules
+        assert rule["action"] == action, name
+        codes = rule["onExitCodes"]
+        assert codes["operator"] == "In"
+        assert sorted(codes["values"]) == [EXIT_INPUT, EXIT_INTERNAL], name
+        assert EXIT_FAILED not in codes["values"]
+        (container,) = [c for c in containers(job) if c["name"] == codes["containerName"]]
+        subcommand(container["args"])  # the container the rule names runs image-mirror
 
 
 def test_docker_credentials_are_the_secret_mounted_read_only_where_the_tool_looks() -> None:
