@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 import anyio
 
+from ._results import exit_code
 from .. import imageslist
 from ..errors import InputError, NotFound
 from ..failure import describe
@@ -86,6 +87,13 @@ async def _run(args: argparse.Namespace, settings: Settings, out: Output) -> int
     known_destinations = {line.destination.name for line in old}
     new_repos = sorted({line.destination.name for line in added} - known_destinations)
     verdicts: dict[str, str | None] = {}
+    tracebacks: list[str] = []
+
+    def could_not(exc: Exception) -> str:
+        failure = describe(exc)
+        tracebacks.append(failure.traceback)
+        return f"could not be checked: {failure.reason}"
+
     async with open_runtime(settings) as runtime:
 
         async def check_repo(name: str) -> None:
@@ -94,7 +102,7 @@ async def _run(args: argparse.Namespace, settings: Settings, out: Output) -> int
                 ok = await runtime.destination_exists(ref)
                 verdicts[f"target repository {name}"] = None if ok else "does not exist; create it (writable by the mirroring account) before the first mirror"
             except Exception as exc:
-                verdicts[f"target repository {name}"] = f"could not be checked: {describe(exc).reason}"
+                verdicts[f"target repository {name}"] = could_not(exc)
 
         async def check_image(line: imageslist.Line) -> None:
             label = f"source image {line.source_image}"
@@ -104,7 +112,7 @@ async def _run(args: argparse.Namespace, settings: Settings, out: Output) -> int
             except NotFound:
                 verdicts[label] = "does not exist"
             except Exception as exc:
-                verdicts[label] = f"could not be checked: {describe(exc).reason}"
+                verdicts[label] = could_not(exc)
 
         async with anyio.create_task_group() as group:
             for name in new_repos:
@@ -118,4 +126,4 @@ async def _run(args: argparse.Namespace, settings: Settings, out: Output) -> int
             out.error(f"{label}: {problem}")
         else:
             out.status(f"{label}: OK")
-    return 1 if failures else 0
+    return exit_code(out, failed=bool(failures), tracebacks=tracebacks)

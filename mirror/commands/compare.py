@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import anyio
 
+from ._results import exit_code
 from ..events import Stats
 from ..pipeline.compare import MATCHED, Comparison, compare, render_text
 from ..pipeline.plan import Shard
@@ -52,7 +53,8 @@ def run(args: argparse.Namespace, settings: Settings, out: Output) -> int:
     for r in results:
         counts[r.status] = counts.get(r.status, 0) + 1
     out.status("compare: " + (", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "no lines"))
-    return 0 if all(r.status == MATCHED for r in results) and not selection.problems else 1
+    failed = not all(r.status == MATCHED for r in results) or bool(selection.problems)
+    return exit_code(out, failed=failed, tracebacks=(r.traceback for r in results if r.internal))
 
 
 async def _run(settings: Settings, out: Output, selection: Selection, registries: Registries,

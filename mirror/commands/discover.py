@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import anyio
 
+from ._results import exit_code
 from .. import config as configfile
 from .. import imageslist
 from ..pipeline.discover import Addition, check_additions, discover, pairs_to_add, to_seed_json
@@ -77,4 +78,5 @@ async def _run(args: argparse.Namespace, settings: Settings, out: Output, config
                 out.status(f"needs approval: {addition.image}:{addition.tag} has no entry in images-list yet; "
                            "add its first line by hand (new destination repositories must exist first)")
         out.status(f"{settings.images_list}: added {len(new_lines)} line(s)")
-    return 1 if failed or apply_failed else 0
+    tracebacks = [r.traceback for r in failed if r.internal] + [a.traceback for a in additions if a.traceback]
+    return exit_code(out, failed=bool(failed or apply_failed), tracebacks=tracebacks)

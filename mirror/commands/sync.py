@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 import anyio
 
+from ._results import exit_code
 from .. import imageslist
 from ..copy import COPIERS, check_supported, make_copier
 from ..errors import InputError, WriteError
@@ -165,7 +166,8 @@ def _finish(args: argparse.Namespace, settings: Settings, out: Output, options: 
             # The run itself is done: report the file, keep the summary and the metrics.
             out.error(str(exc))
             written = False
-    return 1 if report.failed or selection.problems or not written else 0
+    return exit_code(out, failed=bool(report.failed or selection.problems or not written),
+                     tracebacks=(r.traceback for r in report.internal))
 
 
 def write_report(path: str, document: Mapping[str, object]) -> None:

@@ -139,6 +139,7 @@ class Addition:
     status: str  # "add", "skipped", "failed", "needs approval"
     message: str
     line: Line | None = None
+    traceback: str = field(default="", repr=False, compare=False)  # the check failed through a bug
 
     def as_json(self) -> dict[str, Any]:
         return {"image": self.image, "tag": self.tag, "status": self.status, "message": self.message,
@@ -173,15 +174,17 @@ async def check_additions(current: ImagesList, pairs: Iterable[tuple[str, str]],
 
     async def probe(index: int, line: Line) -> None:
         image, tag = ordered[index]
+        trace = ""
         try:
             ok = await exists(line.source_image)
             reason = None if ok else f"Image {image}:{tag} does not exist"
         except NotFound:
             reason = f"Image {image}:{tag} does not exist"
         except Exception as exc:  # network trouble: report, never guess
-            reason = f"Could not check whether {image}:{tag} exists: {describe(exc).reason}"
+            failure = describe(exc)
+            reason, trace = f"Could not check whether {image}:{tag} exists: {failure.reason}", failure.traceback
         if reason:
-            outcome[index] = Addition(image, tag, "failed", reason, line)
+            outcome[index] = Addition(image, tag, "failed", reason, line, trace)
         else:
             outcome[index] = Addition(image, tag, "add", f"Adding tag {tag} for image {image} -> {line.text}", line)
 

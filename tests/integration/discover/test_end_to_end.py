@@ -242,3 +242,26 @@ def test_rancher_images_are_skipped_however_they_are_written(workspace: Workspac
     result = run_cli(workspace.args("--log-format", "json", "discover"), env=upstreams.env())
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == {"busybox": {"images": ["busybox"], "tags": ["1.36.1", "1.37.0"]}}
+
+
+@pytest.mark.usefixtures("in_process")
+def test_a_bug_in_one_source_is_an_internal_error_exit_3_and_the_others_complete(
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A programming error in one version source is not an ordinary failed entry."""
+    from mirror.sources import github_latest_release
+
+    async def broken(*args: object, **kwargs: object) -> object:
+        raise KeyError("tag_name")
+
+    monkeypatch.setattr(github_latest_release, "discover", broken)
+    code = main(workspace.args("--log-format", "json", "discover"))
+    captured = capsys.readouterr()
+    assert code == 3
+    seed = json.loads(captured.out)
+    failed = [r for r in json_records(captured.err) if r["event"] == "discover.entry.failed"]
+    assert failed and all(r["error"] == "internal error: KeyError: 'tag_name'" for r in failed)
+    assert set(seed) == set(EXPECTED) - {r["entry"] for r in failed}  # the other entries completed
+    assert "Traceback" not in captured.err  # only with -v
+    assert main(workspace.args("--log-format", "json", "-v", "discover")) == 3
+    assert "Traceback (most recent call last)" in capsys.readouterr().err
