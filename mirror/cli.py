@@ -91,7 +91,10 @@ def _common_parser(suppress: bool) -> argparse.ArgumentParser:
 
     group = parser.add_argument_group("common options")
     group.add_argument("--images-list", metavar="PATH", default=default(None),
-                       help="images-list file (env IMAGES_FILE; default ./images-list)")
+                       help="the mirror list: an images-list or Rancher's artifact-mirror config.yaml, "
+                            "told apart by content (env IMAGES_FILE; default ./images-list)")
+    group.add_argument("--list", metavar="PATH", dest="list_alias", default=default(None),
+                       help="the same as --images-list (give one of them)")
     group.add_argument("--config", metavar="PATH", default=default(None),
                        help="config.json of version sources (default ./config.json)")
     group.add_argument("--registries", metavar="PATH", default=default(None),
@@ -170,8 +173,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 
 def resolve_settings(args: argparse.Namespace, env: dict[str, str]) -> Settings:
+    """Raises :class:`InputError` when ``--images-list`` and its alias ``--list`` are both given."""
+    if args.images_list and args.list_alias:
+        raise InputError("--images-list and --list are the same option: give one of them")
     return Settings(
-        images_list=args.images_list or env.get("IMAGES_FILE") or "images-list",
+        images_list=args.images_list or args.list_alias or env.get("IMAGES_FILE") or "images-list",
         config=args.config or "config.json",
         registries=args.registries or env.get("IMAGE_MIRROR_REGISTRIES") or None,
         log_format=args.log_format,
@@ -189,7 +195,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parse_args(argv)
     except SystemExit as exc:  # argparse exits 2 on bad arguments, 0 on --help
         return int(exc.code or 0)
-    settings = resolve_settings(args, dict(os.environ))
+    try:
+        settings = resolve_settings(args, dict(os.environ))
+    except InputError as exc:
+        sys.stderr.write(f"image-mirror: error: {exc}\n")
+        return EXIT_INPUT
     json_lines = settings.log_format == "json" or (settings.log_format == "auto" and not sys.stderr.isatty())
     from .output import Output  # after parsing: --help and --version need no rich console
 

@@ -30,9 +30,11 @@ __all__ = [
     "MAX_PROBLEMS",
     "NESTING_LIMIT",
     "UserFileError",
+    "decode_strict",
     "forbidden_characters",
     "long_lines",
     "quote",
+    "read_bytes",
     "read_text",
 ]
 
@@ -57,13 +59,22 @@ class UserFileError(ValueError):
 
 def read_text(path: str | Path) -> str:
     """The file's text, decoded as strict UTF-8 (blocking)."""
+    return decode_strict(read_bytes(path), str(path))
+
+
+def read_bytes(path: str | Path) -> bytes:
+    """The file's bytes (blocking); a missing or unreadable file is one problem naming it."""
     name = str(path)
     try:
-        data = Path(path).read_bytes()
+        return Path(path).read_bytes()
     except FileNotFoundError:
         raise UserFileError([f"{name}: cannot read: file not found"]) from None
     except OSError as exc:
         raise UserFileError([f"{name}: cannot read: {exc.strerror or type(exc).__name__}"]) from None
+
+
+def decode_strict(data: bytes, name: str) -> str:
+    """``data`` as UTF-8; the first byte that is not is a problem naming its line and column."""
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:

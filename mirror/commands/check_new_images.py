@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING
 
 import anyio
 
-from ._results import exit_code
 from .. import imageslist
 from ..errors import InputError, NotFound
 from ..failure import describe
 from ..runtime import open_runtime
+from ._results import exit_code
 
 if TYPE_CHECKING:
     from ..cli import Settings

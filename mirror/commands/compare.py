@@ -14,13 +14,13 @@ from typing import TYPE_CHECKING
 
 import anyio
 
-from ._results import exit_code
 from ..events import Stats
 from ..pipeline.compare import MATCHED, Comparison, compare, render_text
 from ..pipeline.plan import Shard
 from ..registry import CredentialStore, Registries, load_registries
 from ..ui import open_sink
-from .sync import Selection, open_client, select_lines
+from ._results import exit_code
+from .sync import Selection, apply_list_settings, open_client, select_lines
 
 if TYPE_CHECKING:
     from ..cli import Settings
@@ -40,8 +40,8 @@ def register(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, settings: Settings, out: Output) -> int:
     shard = Shard.parse(args.shard) if args.shard is not None else None
     selection = select_lines(settings.images_list, os.environ, shard)
-    registries = load_registries(settings.registries)
     credentials = CredentialStore.from_environment()
+    registries = apply_list_settings(selection, load_registries(settings.registries), credentials, os.environ)
     results = anyio.run(_run, settings, out, selection, registries, credentials)
     if args.json:
         out.data(json.dumps([r.as_json() for r in results], indent=2))

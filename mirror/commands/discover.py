@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING
 
 import anyio
 
-from ._results import exit_code
 from .. import config as configfile
 from .. import imageslist
 from ..pipeline.discover import Addition, check_additions, discover, pairs_to_add, to_seed_json
@@ -16,6 +15,7 @@ from ..events import DiscoverApply, EventSink, Stats
 from ..runtime import open_runtime
 from ..ui import open_sink
 from ._metrics import collector_for, deliver
+from ._results import exit_code
 
 if TYPE_CHECKING:
     from ..cli import Settings

@@ -18,16 +18,18 @@ from typing import TYPE_CHECKING
 
 import anyio
 
-from ._results import exit_code
-from .. import imageslist
 from ..copy import COPIERS, check_supported, make_copier
 from ..errors import InputError, WriteError
 from ..events import EventSink, Stats, SyncInvalid
+from ..lists import ArtifactsConfig, RegistryCredentials, registry_concurrency, registry_credentials
+from ..lists.mirrorlist import load_mirror_list
 from ..pipeline.plan import Overrides, PlatformSpec, Shard, parse_platforms
 from ..pipeline.sync import Outcome, SyncOptions, SyncReport, WorkItem, sync
 from ..registry import CredentialStore, Registries, RegistryClient, load_registries
+from ..registry.credentials import Credential
 from ..ui import open_sink
 from ._metrics import collector_for, deliver
+from ._results import exit_code
 
 if TYPE_CHECKING:
     from ..cli import Settings
@@ -69,17 +71,39 @@ class Selection:
     work: list[WorkItem]
     problems: list[str]
     total: int  # valid lines before sharding
+    artifacts: ArtifactsConfig | None = None  # the list is a config.yaml
 
 
 def select_lines(path: str, env: Mapping[str, str], shard: Shard | None) -> Selection:
     """Valid lines (bad ones listed in ``problems``), overrides applied, this shard only (blocking)."""
-    images = imageslist.load(path, strict=False)
+    mirror_list = load_mirror_list(path)
     overrides = Overrides.from_env(env)
-    work = [WorkItem(line, overrides.destination(line)) for line in images]
+    if mirror_list.artifacts is not None and (overrides.registry or overrides.org):
+        raise InputError(f"{path} is a config.yaml: its targets come from its Repositories; "
+                         "DEST_REGISTRY_OVERRIDE / DEST_ORG_OVERRIDE cannot be used with it")
+    work = [WorkItem(line, overrides.destination(line)) for line in mirror_list.lines]
     total = len(work)
     if shard is not None:
         work = [item for item in work if shard.owns(item.destination)]
-    return Selection(work, list(images.problems), total)
+    return Selection(work, list(mirror_list.problems), total, mirror_list.artifacts)
+
+
+def apply_list_settings(selection: Selection, registries: Registries, credentials: CredentialStore,
+                        env: Mapping[str, str]) -> Registries:
+    """What a config.yaml says about its registries: each repository's Username/Password for
+    every request to its Registry (source reads included), winning over docker's config.json,
+    resolved only when a request needs them; ``ReqConcurrent`` where the registries file sets
+    no ``concurrency``."""
+    config = selection.artifacts
+    if config is None:
+        return registries
+    for host, login in registry_credentials(config).items():
+        def resolve(login: RegistryCredentials = login) -> Credential | None:
+            found = login.resolve(env)
+            return Credential(found.username, found.password) if found is not None else None
+
+        credentials.override(host, resolve)
+    return registries.with_concurrency_defaults(registry_concurrency(config))
 
 
 @asynccontextmanager
@@ -103,8 +127,8 @@ def _options(args: argparse.Namespace) -> tuple[SyncOptions, Shard | None]:
 def run(args: argparse.Namespace, settings: Settings, out: Output) -> int:
     options, shard = _options(args)
     selection = select_lines(settings.images_list, os.environ, shard)
-    registries = load_registries(settings.registries)
     credentials = CredentialStore.from_environment()
+    registries = apply_list_settings(selection, load_registries(settings.registries), credentials, os.environ)
     stats = Stats()
     collector = collector_for(settings, "sync")
     report = anyio.run(_run, args, settings, out, options, selection, registries, credentials, stats, collector)

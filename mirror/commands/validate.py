@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from .. import config as configfile
 from .. import imageslist
-from ..errors import ConfigError, ImagesListError, InputError
+from ..errors import ConfigError, ImagesListError, InputError, ProblemsError
 from ..userfile import quote
 
 if TYPE_CHECKING:
@@ -30,21 +30,55 @@ def run(args: argparse.Namespace, settings: Settings, out: Output) -> int:
         out.status(f"{settings.config}: {len(config.entries)} entries OK")
     except ConfigError as exc:
         problems.extend(exc.problems)
-    try:
-        images = imageslist.load(settings.images_list)
-        for first, repeat in images.duplicates():
-            problems.append(
-                f"{settings.images_list}:{repeat.lineno}: duplicate of line {first.lineno}: {quote(repeat.text.strip())}"
-            )
-        if not images.duplicates():
-            out.status(f"{settings.images_list}: {len(images)} entries OK")
-    except ImagesListError as exc:
-        problems.extend(exc.problems)
+    if _is_artifacts_file(settings.images_list):
+        problems.extend(_artifacts_problems(settings.images_list, out))
+    else:
+        problems.extend(_images_list_problems(settings.images_list, out))
     if settings.registries:
         problems.extend(_registries_problems(settings.registries))
     if problems:
         raise InputError("\n".join(problems))
     return 0
+
+
+def _is_artifacts_file(path: str) -> bool:
+    """Rancher's config.yaml rather than an images-list (by content; unreadable: images-list,
+    whose reader reports why)."""
+    from ..lists.detect import is_artifacts_text
+
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(65536)
+    except OSError:
+        return False
+    return is_artifacts_text(head.decode("utf-8", errors="replace"))
+
+
+def _artifacts_problems(path: str, out: Output) -> list[str]:
+    """Every rule of the format; credentials are checked for form, never resolved."""
+    from ..lists import read_artifacts
+    from ..lists.mirrorlist import artifacts_lines
+
+    try:
+        config = read_artifacts(path)
+    except InputError as exc:
+        return exc.problems if isinstance(exc, ProblemsError) else [str(exc)]
+    out.status(f"{path}: {len(config.repositories)} repositories, {len(config.artifacts)} artifacts, "
+               f"{len(artifacts_lines(config))} copies OK")
+    return []
+
+
+def _images_list_problems(path: str, out: Output) -> list[str]:
+    problems: list[str] = []
+    try:
+        images = imageslist.load(path)
+        for first, repeat in images.duplicates():
+            problems.append(f"{path}:{repeat.lineno}: duplicate of line {first.lineno}: {quote(repeat.text.strip())}")
+        if not images.duplicates():
+            out.status(f"{path}: {len(images)} entries OK")
+    except ImagesListError as exc:
+        problems.extend(exc.problems)
+    return problems
 
 
 def _registries_problems(path: str) -> list[str]:

@@ -28,6 +28,7 @@ import yaml
 
 from ..errors import ArtifactsFileError, InvalidReference
 from ..ref import ImageRef, parse
+from ..userfile import UserFileError, read_text
 from ..text import excerpt, first_forbidden
 from .artifacts import Artifact, ArtifactsConfig, Credential, Repository, quoted, template_problem
 from .artifacts_check import check_config
@@ -47,19 +48,11 @@ _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 def read_artifacts(path: str | Path) -> ArtifactsConfig:
     """Read, parse and validate ``path``; raise :class:`ArtifactsFileError` with every problem."""
-    name = str(path)
     try:
-        data = Path(path).read_bytes()
-    except FileNotFoundError:
-        raise ArtifactsFileError([f"{name}: file not found"]) from None
-    except OSError as exc:
-        raise ArtifactsFileError([f"{name}: cannot read: {exc.strerror}"]) from None
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise ArtifactsFileError([f"{name}:{line}: not UTF-8 (byte {exc.start})"]) from None
-    return parse_artifacts(text, name)
+        text = read_text(path)
+    except UserFileError as exc:
+        raise ArtifactsFileError(exc.problems) from None
+    return parse_artifacts(text, str(path))
 
 
 def parse_artifacts(text: str, path: str = "config.yaml") -> ArtifactsConfig:

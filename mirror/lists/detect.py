@@ -21,7 +21,7 @@ def is_artifacts_text(text: str) -> bool:
     (``Artifacts:`` / ``Repositories:``, maybe quoted, or a JSON-style ``{``); no images-list
     line can look like that (a reference has no capitals, no ``{``, no ``:`` before a space).
     """
-    for line in text.removeprefix("\ufeff").splitlines():  # a BOM is the reader's error to report
+    for line in text.removeprefix("\ufeff").split("\n"):  # a BOM is the reader's error to report
         stripped = line.strip()
         if stripped and not stripped.startswith("#"):
             if stripped == "---":

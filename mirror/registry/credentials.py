@@ -144,6 +144,7 @@ class CredentialStore:
     ) -> None:
         self._files = tuple(files)
         self._run_helper = run_helper
+        self._overrides: dict[str, Callable[[], Credential | None]] = {}
         self._cache: dict[str, Credential | None] = {}
         self._lock = anyio.Lock()
 
@@ -176,9 +177,17 @@ class CredentialStore:
         auths = {credential_key(host): cred for host, cred in credentials.items()}
         return cls([_ConfigFile("<explicit>", auths)])
 
+    def override(self, host: str, resolve: Callable[[], Credential | None]) -> None:
+        """Credentials for ``host`` from elsewhere (a config.yaml repository), winning over the
+        docker config files. ``resolve`` runs at each lookup and may raise (an unset variable
+        fails only the requests to that host, and nothing is cached that could leak)."""
+        self._overrides[credential_key(host)] = resolve
+
     async def get(self, host: str) -> Credential | None:
         """Credentials for ``host`` (normalised), or None for anonymous access."""
         key = credential_key(host)
+        if key in self._overrides:
+            return self._overrides[key]()
         if key in self._cache:
             return self._cache[key]
         async with self._lock:

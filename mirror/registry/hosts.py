@@ -185,6 +185,18 @@ class Registries:
     def config(self, host: str) -> HostConfig:
         return self.hosts.get(normalize_host(host), HostConfig())
 
+    def with_concurrency_defaults(self, defaults: Mapping[str, int]) -> Registries:
+        """These settings, with ``defaults`` (host -> concurrency) for hosts whose
+        ``concurrency`` the file does not set: the registries file wins, then e.g. a
+        config.yaml's ``ReqConcurrent``, then the built-in default."""
+        hosts = dict(self.hosts)
+        for host, concurrency in defaults.items():
+            key = normalize_host(host)
+            config = hosts.get(key, HostConfig())
+            if config.concurrency is None:
+                hosts[key] = replace(config, concurrency=concurrency)
+        return Registries(hosts, self.source)
+
     def resolve(self, host: str, *, default_concurrency: int = DEFAULT_CONCURRENCY) -> ResolvedHost:
         """Where requests for ``host`` go (before any HTTPS→HTTP probe)."""
         key = normalize_host(host)

@@ -10,3 +10,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 SHARED_DATA = Path(os.environ.get("IMAGE_MIRROR_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
 REAL_LIST = SHARED_DATA / "rancher-images-list-2024-12.txt"
 REAL_CONFIG = SHARED_DATA / "rancher-config-2024-12.json"
+RANCHER_2026 = SHARED_DATA / "rancher-2026-02"
+REAL_ARTIFACTS = RANCHER_2026 / "config.yaml"
+REAL_REGSYNC = RANCHER_2026 / "regsync.yaml"
+REAL_AUTOUPDATE = RANCHER_2026 / "autoupdate.yaml"

@@ -177,7 +177,7 @@ def test_read_file_errors(tmp_path: Path) -> None:
         read_artifacts(tmp_path / "missing.yaml")
     bad = tmp_path / "c.yaml"
     bad.write_bytes(b"Artifacts:\n- SourceArtifact: a/\xff\n")
-    with pytest.raises(ArtifactsFileError, match=r"c.yaml:2: not UTF-8 \(byte 31\)"):
+    with pytest.raises(ArtifactsFileError, match=r"c.yaml:2:21: not UTF-8 text \(byte 0xff\)"):
         read_artifacts(bad)
     bad.write_text(GOOD.replace("\n", "\r\n"))
     assert len(read_artifacts(bad).artifacts) == 3
