@@ -6,8 +6,9 @@ Three implementations behind one :class:`Copier` Protocol:
   de-duplication and cross-repository mounts across the whole run.
 * :class:`SkopeoCopier` — ``skopeo copy --all --preserve-digests``; the
   reference tool, and the one that converts Docker schema 1 images.
-* :class:`OrasCopier` — oras-py in worker threads, for OCI artifacts such as
-  Helm charts.
+* :class:`OrasCopier` — blobs through oras-py's public API in worker threads
+  (under each host's limiter), manifests byte-exact through our client; for
+  OCI artifacts such as Helm charts.
 
 :func:`make_copier` builds one by name from the run's registry client and
 credential store, so every copier reaches the same endpoints with the same
@@ -50,7 +51,7 @@ COPIERS = ("native", "skopeo", "oras")
 @dataclass(frozen=True)
 class ClientHosts:
     """The registry client's host decisions plus the credential store it was given:
-    what the out-of-process (skopeo) and threaded (oras) copiers need."""
+    what the out-of-process skopeo copier needs."""
 
     client: RegistryClient
     credentials: CredentialStore
@@ -62,13 +63,12 @@ class ClientHosts:
         return await self.credentials.get(host)
 
 
-def make_copier(name: str, client: RegistryClient, credentials: CredentialStore, *, oras_threads: int = 2) -> Copier:
+def make_copier(name: str, client: RegistryClient, credentials: CredentialStore) -> Copier:
     """The copier called ``name`` for this run (one instance shared by all workers)."""
-    hosts = ClientHosts(client, credentials)
     if name == "native":
         return NativeCopier(client)
     if name == "skopeo":
-        return SkopeoCopier(hosts)
+        return SkopeoCopier(ClientHosts(client, credentials))
     if name == "oras":
-        return OrasCopier(hosts, concurrency=oras_threads, stats=client.stats)
+        return OrasCopier(client, credentials)
     raise InputError(f"--copier {name!r}: choose one of {', '.join(COPIERS)}")

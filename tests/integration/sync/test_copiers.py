@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.sync.helpers import cli, docker_config, events, mirrored, write_list
+from tests.fakes.proxy import CountingProxy
+from tests.integration.sync.helpers import cli, cli_in_thread, docker_config, events, mirrored, write_list
 from tests.support.images import (
     OCI_MANIFEST,
     get_blob,
@@ -20,6 +21,7 @@ from tests.support.images import (
 from tests.support.registry import RegistryFactory, RegistryServer
 from tests.support.seed import SeededRegistry
 from tests.support.tls import TLSFiles
+from tests.support.tokenserver import TokenServerFactory
 
 #: One of each kind from the seeded source: OCI index (3 platforms), Docker list, OCI and Docker manifests.
 KINDS = [
@@ -47,7 +49,7 @@ def _assert_mirrored(source: SeededRegistry, dest_url: str, **kwargs: object) ->
             assert sha256_digest(data) == blob
 
 
-@pytest.mark.parametrize("copier", ["native", "skopeo"])
+@pytest.mark.parametrize("copier", ["native", "skopeo", "oras"])
 def test_every_kind_is_copied_with_its_digest(
     copier: str, source_registry: SeededRegistry, dest_registry: RegistryServer, tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
@@ -70,7 +72,7 @@ def test_every_kind_is_copied_with_its_digest(
     assert names.count("sync.skip") == len(KINDS) and "sync.copy.start" not in names
 
 
-@pytest.mark.parametrize("copier", ["native", "skopeo"])
+@pytest.mark.parametrize("copier", ["native", "skopeo", "oras"])
 def test_destination_with_htpasswd_auth_from_docker_config(
     copier: str, source_registry: SeededRegistry, registry_factory: RegistryFactory, tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
@@ -98,7 +100,7 @@ def test_destination_without_credentials_fails_every_line_with_a_hint(
     assert all("config.json" in e["reason"] for e in failed)
 
 
-@pytest.mark.parametrize("copier", ["native", "skopeo"])
+@pytest.mark.parametrize("copier", ["native", "skopeo", "oras"])
 def test_destination_with_tls_and_a_private_ca_from_the_registries_file(
     copier: str, source_registry: SeededRegistry, registry_factory: RegistryFactory, tls_files: TLSFiles,
     tmp_path: Path,
@@ -176,8 +178,9 @@ def test_oras_copier_reaches_an_htpasswd_destination(registry_factory: RegistryF
     assert not (Path.home() / ".docker" / "config.json").exists()
 
 
+@pytest.mark.parametrize("copier", ["native", "oras"])
 def test_a_blob_that_does_not_match_its_digest_fails_the_line(
-    registry_factory: RegistryFactory, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    copier: str, registry_factory: RegistryFactory, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     source = registry_factory()
     dest = registry_factory()
@@ -192,7 +195,7 @@ def test_a_blob_that_does_not_match_its_digest_fails_the_line(
         f"{source.host}/team/bad {dest.host}/mirror/bad 1",
         f"{source.host}/team/good {dest.host}/mirror/good 1",
     ])
-    assert cli(images_list, "sync") == 1
+    assert cli(images_list, "sync", "--copier", copier) == 1
     failed = [e for e in events(capsys.readouterr().err) if e["event"] == "sync.copy.failed"]
     assert len(failed) == 1 and failed[0]["destination"].endswith("mirror/bad")
     assert failed[0]["reason"].startswith(f"blob {layer} from {source.host}/team/bad: ")
@@ -215,3 +218,70 @@ def test_oras_copier_also_copies_indexes_byte_exact_and_filtered(
     assert cli(part, "sync", "--copier", "oras", "--platforms", "linux/arm64") == 0
     children = get_manifest(dest_registry.url, "oras/part", "1.36.1").json()["manifests"]
     assert [c["digest"] for c in children] == [busybox.children["linux/arm64"]]
+
+
+def test_oras_copier_reaches_a_token_auth_destination_with_the_runs_tokens(
+    registry_factory: RegistryFactory, token_server_factory: TokenServerFactory, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """oras gets the token mirror's authenticator fetched (pull and push in one), never logs in."""
+    secret = "t0ken-pa55-never-printed"
+    tokens = token_server_factory({"ci": secret})
+    source = registry_factory()
+    dest = registry_factory(token_auth=tokens.registry_auth())
+    docker_config(tmp_path, monkeypatch, {dest.host: ("ci", secret)})
+    digest, body = _push_chart(source.url, "charts/demo", "0.2.0")
+    images_list = write_list(tmp_path, [f"{source.host}/charts/demo {dest.host}/charts/demo 0.2.0"])
+    assert cli(images_list, "sync", "--copier", "oras") == 0
+    got = get_manifest(dest.url, "charts/demo", "0.2.0", auth=("ci", secret))
+    assert got.digest == digest and got.body == body
+    granted = [(a.name, set(a.actions)) for req in tokens.requests for a in req.granted]
+    assert ("charts/demo", {"pull", "push"}) in granted
+    assert {req.user for req in tokens.requests} == {"ci"} and tokens.refused == 0
+    captured = capsys.readouterr()
+    assert secret not in captured.out + captured.err
+    assert not (Path.home() / ".docker" / "config.json").exists()
+
+
+@pytest.mark.anyio
+async def test_oras_copier_keeps_to_the_registries_files_concurrency(
+    registry_factory: RegistryFactory, tmp_path: Path
+) -> None:
+    """oras' requests hold the host's slots like ours: with concurrency 1 the registry never sees two."""
+    source = registry_factory()
+    dest = registry_factory()
+    for i in range(4):
+        _push_chart(source.url, f"charts/demo{i}", "1.0.0")
+    async with CountingProxy(dest.url) as proxy:
+        registries = tmp_path / "registries.yaml"
+        registries.write_text(json.dumps({proxy.host: {"concurrency": 1}}))
+        lines = [f"{source.host}/charts/demo{i} {proxy.host}/mirror/demo{i} 1.0.0" for i in range(4)]
+        images_list = write_list(tmp_path, lines)
+        assert await cli_in_thread(images_list, "sync", "--copier", "oras", "--jobs", "4",
+                                   registries=registries) == 0
+        assert proxy.count(method="PUT", kind="upload") == 8  # two blobs a chart, all through the proxy
+        assert proxy.peak_in_flight == 1
+    for i in range(4):
+        assert list_tags(dest.url, f"mirror/demo{i}") == ["1.0.0"]
+
+
+def test_oras_copier_names_a_blob_the_source_does_not_serve(
+    registry_factory: RegistryFactory, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """oras' reply becomes the same typed error as ours (one status function), naming the blob."""
+    storage = tmp_path / "source-storage"
+    source = registry_factory(storage_dir=storage)
+    dest = registry_factory()
+    _push_chart(source.url, "charts/gone", "1.0.0")
+    manifest = get_manifest(source.url, "charts/gone", "1.0.0").json()
+    layer = manifest["layers"][0]["digest"]
+    link = storage / "docker/registry/v2/repositories/charts/gone/_layers/sha256" / layer[7:] / "link"
+    link.unlink()  # the repository no longer knows the blob: the registry answers 404 BLOB_UNKNOWN
+    source.stop()
+    source = registry_factory(storage_dir=storage)  # a fresh process: no cached blob descriptor
+    images_list = write_list(tmp_path, [f"{source.host}/charts/gone {dest.host}/mirror/gone 1.0.0"])
+    assert cli(images_list, "sync", "--copier", "oras") == 1
+    failed = [e for e in events(capsys.readouterr().err) if e["event"] == "sync.copy.failed"]
+    assert len(failed) == 1
+    assert failed[0]["reason"].startswith(f"blob {layer} from {source.host}/charts/gone: not found on {source.host}")
+    assert "BLOB_UNKNOWN" in failed[0]["reason"]
