@@ -1,11 +1,10 @@
-"""Embedded state that survives between runs: HTTP validators and small key/values.
+"""Embedded state that survives between runs: HTTP validators (ETags) and bodies.
 
 Why a database at all: GitHub's primary quota is 60 requests an hour without a
 token and 5,000 with one, and a discovery run re-reads the same release pages
 and files every time. A ``304 Not Modified`` to a request that carries a saved
 ``ETag`` costs nothing against the quota (when the request is authorised), so
-keeping ``ETag`` + body per URL turns a repeated run into free requests. The
-pipeline will also keep digests and last results here (the ``kv`` table).
+keeping ``ETag`` + body per URL turns a repeated run into free requests.
 
 Why SQLite: one file, transactions (a crash mid-write leaves the previous row,
 which a directory of JSON files cannot promise), in the standard library.
@@ -19,9 +18,9 @@ Robustness: a file that is not a database, fails ``PRAGMA quick_check`` or has a
 *newer* schema (``PRAGMA user_version``) than this code knows is reported as a
 ``warning`` event, moved aside (``state.db.corrupt-<time>`` /
 ``state.db.v<N>-<time>``) and rebuilt empty: a cache is never worth failing a
-run for. HTTP entries are best-effort (a failed read is a miss, a failed write
-is a warning); key/value writes raise :class:`~mirror.errors.CacheError`
-because their callers rely on them.
+run for. Entries are best-effort: a failed read is a miss, a failed write is a
+warning. (Version 1 files made before may hold an unused ``kv`` table; it is
+left alone.)
 
 :class:`NullCache` has the same interface and remembers nothing (``--no-cache``).
 """
@@ -37,7 +36,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Protocol, TypeVar
+from typing import Protocol, TypeVar
 
 import anyio
 import anyio.to_thread
@@ -68,13 +67,6 @@ CREATE TABLE IF NOT EXISTS http (
     headers       TEXT NOT NULL,
     body          BLOB NOT NULL,
     stored_at     REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS kv (
-    namespace  TEXT NOT NULL,
-    key        TEXT NOT NULL,
-    value      TEXT NOT NULL,
-    updated_at REAL NOT NULL,
-    PRIMARY KEY (namespace, key)
 );
 """
 
@@ -116,14 +108,6 @@ class StateCache(Protocol):
 
     async def put_response(self, key: str, response: CachedResponse) -> None: ...
 
-    async def get(self, namespace: str, key: str) -> Any: ...
-
-    async def set(self, namespace: str, key: str, value: Any) -> None: ...
-
-    async def set_many(self, namespace: str, items: Mapping[str, Any]) -> None: ...
-
-    async def delete(self, namespace: str, key: str) -> None: ...
-
     async def close(self) -> None: ...
 
 
@@ -134,11 +118,6 @@ class _Unusable(Exception):
         super().__init__(reason)
         self.reason = reason
         self.suffix = suffix
-
-
-def _encode(value: Any) -> str:
-    """JSON text for a kv value (a module function so a crash test can replace it)."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"))
 
 
 @contextmanager
@@ -288,10 +267,6 @@ class Cache:
         await cache._open()
         return cache
 
-    @property
-    def is_open(self) -> bool:
-        return self._conn is not None
-
     async def _open(self) -> None:
         if self._conn is not None:
             return
@@ -369,58 +344,6 @@ class Cache:
         except sqlite3.Error as exc:
             self._warn_once(f"cache {self.path}: cannot store a response ({exc}); continuing without it")
 
-    # -- key/value state (raises CacheError) -----------------------------------------------
-
-    async def get(self, namespace: str, key: str) -> Any:
-        """The JSON value stored under ``namespace``/``key``, or None."""
-
-        def read(conn: sqlite3.Connection) -> Any:
-            row = conn.execute("SELECT value FROM kv WHERE namespace = ? AND key = ?", (namespace, key)).fetchone()
-            return None if row is None else json.loads(row[0])
-
-        try:
-            return await self._run(read)
-        except (sqlite3.Error, ValueError) as exc:
-            raise CacheError(f"cache {self.path}: cannot read {namespace}/{key}: {exc}") from None
-
-    async def set(self, namespace: str, key: str, value: Any) -> None:
-        """Store a JSON-serialisable value (atomically replaces the old one)."""
-        await self.set_many(namespace, {key: value})
-
-    async def set_many(self, namespace: str, items: Mapping[str, Any]) -> None:
-        """Store several values in one transaction: all of them, or (on any error) none."""
-        pairs = list(items.items())
-
-        def write(conn: sqlite3.Connection) -> None:
-            now = time.time()
-            with _transaction(conn):
-                for key, value in pairs:
-                    try:
-                        text = _encode(value)
-                    except (TypeError, ValueError) as exc:
-                        raise CacheError(
-                            f"cache {self.path}: value for {namespace}/{key} is not JSON-serialisable: {exc}"
-                        ) from None
-                    conn.execute(
-                        "INSERT OR REPLACE INTO kv (namespace, key, value, updated_at) VALUES (?, ?, ?, ?)",
-                        (namespace, key, text, now),
-                    )
-
-        try:
-            await self._run(write)
-        except sqlite3.Error as exc:
-            raise CacheError(f"cache {self.path}: cannot write {namespace}: {exc}") from None
-
-    async def delete(self, namespace: str, key: str) -> None:
-        def write(conn: sqlite3.Connection) -> None:
-            with _transaction(conn):
-                conn.execute("DELETE FROM kv WHERE namespace = ? AND key = ?", (namespace, key))
-
-        try:
-            await self._run(write)
-        except sqlite3.Error as exc:
-            raise CacheError(f"cache {self.path}: cannot delete {namespace}/{key}: {exc}") from None
-
     def _warn_once(self, message: str) -> None:
         """One warning per run for best-effort failures, not one per request."""
         if not self._warned_write:
@@ -454,18 +377,6 @@ class NullCache:
         return None
 
     async def put_response(self, key: str, response: CachedResponse) -> None:
-        return None
-
-    async def get(self, namespace: str, key: str) -> Any:
-        return None
-
-    async def set(self, namespace: str, key: str, value: Any) -> None:
-        return None
-
-    async def set_many(self, namespace: str, items: Mapping[str, Any]) -> None:
-        return None
-
-    async def delete(self, namespace: str, key: str) -> None:
         return None
 
 

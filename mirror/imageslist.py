@@ -181,9 +181,6 @@ class ImagesList:
         """Whether any line mirrors ``source:tag`` (to any destination)."""
         return tag in self._tags_by_source.get(source.name, frozenset())
 
-    def has_source(self, source: ImageRef) -> bool:
-        return source.name in self._tags_by_source
-
     def destinations(self, source: ImageRef) -> list[str]:
         """Distinct destinations of ``source`` as written, in file order."""
         seen: dict[str, None] = {}

@@ -74,10 +74,6 @@ class Credential:
         match = _ENV_TEMPLATE.match(self.text)
         return match.group(1) if match else None
 
-    @property
-    def is_template(self) -> bool:
-        return self.env_name is not None
-
     def __repr__(self) -> str:
         name = self.env_name
         if name is not None:

@@ -38,10 +38,6 @@ class MirrorList:
     problems: tuple[str, ...] = ()
     artifacts: ArtifactsConfig | None = None  # set for a config.yaml
 
-    @property
-    def layout(self) -> str:
-        return "config.yaml" if self.artifacts is not None else "images-list"
-
 
 def artifacts_lines(config: ArtifactsConfig) -> tuple[Line, ...]:
     """One line per (artifact, mirrored tag, target), in regsync.yaml's order of artifacts."""

@@ -166,10 +166,6 @@ class Authenticator:
     def __repr__(self) -> str:
         return f"Authenticator(tokens={len(self._tokens)}, hosts={sorted(set(self._bearer) | self._basic)!r})"
 
-    @property
-    def token_count(self) -> int:
-        return len(self._tokens)
-
     def _key(self, target: ResolvedHost, challenge: Challenge, scopes: Sequence[str]) -> _Key:
         return target.netloc.lower(), challenge.service or "", tuple(sorted(set(scopes)))
 

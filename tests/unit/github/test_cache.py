@@ -36,12 +36,12 @@ def test_default_path_honours_xdg_cache_home(tmp_path: Path) -> None:
 async def test_default_location_is_created_private(_isolated_env: Path) -> None:
     async with Cache() as cache:
         assert cache.path == Path(os.environ["XDG_CACHE_HOME"]) / "image-mirror" / "state.db"
-        await cache.set("ns", "k", 1)
+        await cache.put_response("k", CachedResponse(b"x"))
     assert stat.S_IMODE(cache.path.stat().st_mode) == 0o600
     assert stat.S_IMODE(cache.path.parent.stat().st_mode) == 0o700
 
 
-async def test_responses_and_values_round_trip_across_reopen(tmp_path: Path) -> None:
+async def test_responses_round_trip_across_reopen(tmp_path: Path) -> None:
     path = tmp_path / "state.db"
     response = CachedResponse(
         b"\x00body",
@@ -53,26 +53,15 @@ async def test_responses_and_values_round_trip_across_reopen(tmp_path: Path) -> 
     cache = await Cache.open(path)
     assert await cache.get_response("k") is None
     await cache.put_response("k", response)
-    await cache.set("digests", "docker.io/a/b:1", {"digest": "sha256:" + "0" * 64, "n": [1, 2]})
     await cache.close()
 
     async with Cache(path) as again:
         assert await again.get_response("k") == response
-        assert await again.get("digests", "docker.io/a/b:1") == {"digest": "sha256:" + "0" * 64, "n": [1, 2]}
-        assert await again.get("digests", "other") is None
-        await again.delete("digests", "docker.io/a/b:1")
-        assert await again.get("digests", "docker.io/a/b:1") is None
+        assert await again.get_response("other") is None
+        newer = CachedResponse(b"new", etag='"def"', stored_at=13.0)
+        await again.put_response("k", newer)  # replaces, never duplicates
+        assert await again.get_response("k") == newer
     assert "closed" in repr(again)
-
-
-async def test_an_error_inside_the_transaction_leaves_the_previous_values(tmp_path: Path) -> None:
-    async with Cache(tmp_path / "state.db") as cache:
-        await cache.set_many("last", {"a": "old-a", "b": "old-b"})
-        with pytest.raises(CacheError, match="last/b is not JSON-serialisable"):
-            # "a" is written first, then encoding "b" fails: the transaction must roll "a" back.
-            await cache.set_many("last", {"a": "new-a", "b": object()})
-        assert await cache.get("last", "a") == "old-a"
-        assert await cache.get("last", "b") == "old-b"
 
 
 def test_a_process_killed_mid_write_leaves_the_previous_values(tmp_path: Path) -> None:
@@ -83,17 +72,19 @@ def test_a_process_killed_mid_write_leaves_the_previous_values(tmp_path: Path) -
         import mirror.cache as cache_module
         from mirror.cache import Cache
 
-        real_encode = cache_module._encode
-        def encode(value):
-            if value == "crash":
-                os._exit(17)  # no rollback, no close: as if the machine died
-            return real_encode(value)
+        from mirror.cache import CachedResponse
+
+        real_dumps = cache_module.json.dumps
+        def dumps(value, **kwargs):
+            if value == {{"crash": "1"}}:
+                os._exit(17)  # inside the open transaction: no rollback, no close, as if the machine died
+            return real_dumps(value, **kwargs)
 
         async def main():
             cache = await Cache.open({str(path)!r})
-            await cache.set_many("last", {{"a": "old-a", "b": "old-b"}})
-            cache_module._encode = encode
-            await cache.set_many("last", {{"a": "new-a", "b": "crash"}})
+            await cache.put_response("a", CachedResponse(b"old-a", etag='"a"'))
+            cache_module.json.dumps = dumps
+            await cache.put_response("a", CachedResponse(b"new-a", headers={{"crash": "1"}}))
 
         anyio.run(main)
         """
@@ -104,8 +95,8 @@ def test_a_process_killed_mid_write_leaves_the_previous_values(tmp_path: Path) -
     async def check() -> None:
         events = ListSink()
         async with Cache(path, events=events) as cache:
-            assert await cache.get("last", "a") == "old-a"
-            assert await cache.get("last", "b") == "old-b"
+            stored = await cache.get_response("a")
+            assert stored is not None and stored.body == b"old-a"
         assert events.events == []  # recovered by SQLite, nothing to rebuild
 
     anyio.run(check)
@@ -118,8 +109,9 @@ async def test_a_corrupt_file_is_reported_moved_aside_and_rebuilt(tmp_path: Path
     events = ListSink()
 
     async with Cache(path, events=events) as cache:
-        await cache.set("ns", "k", "v")
-        assert await cache.get("ns", "k") == "v"
+        await cache.put_response("k", CachedResponse(b"v"))
+        stored = await cache.get_response("k")
+        assert stored is not None and stored.body == b"v"
 
     [warning] = events.named("warning")
     assert warning["source"] == "cache" and "not a usable SQLite database" in warning["message"]
@@ -130,14 +122,15 @@ async def test_a_corrupt_file_is_reported_moved_aside_and_rebuilt(tmp_path: Path
 async def test_a_damaged_database_fails_the_integrity_check_and_is_rebuilt(tmp_path: Path) -> None:
     path = tmp_path / "state.db"
     async with Cache(path) as cache:
-        await cache.set_many("ns", {f"k{i}": "x" * 500 for i in range(200)})
+        for i in range(200):
+            await cache.put_response(f"k{i}", CachedResponse(b"x" * 500))
     data = bytearray(path.read_bytes())
     data[4096 * 2 : 4096 * 4] = b"\xff" * 8192  # scribble over b-tree pages, keep the header
     path.write_bytes(bytes(data))
     events = ListSink()
 
     async with Cache(path, events=events) as cache:
-        assert await cache.get("ns", "k1") is None
+        assert await cache.get_response("k1") is None
     [warning] = events.named("warning")
     assert "moved it to state.db.corrupt-" in warning["message"]
 
@@ -152,7 +145,7 @@ async def test_a_newer_schema_is_reported_moved_aside_and_rebuilt(tmp_path: Path
     events = ListSink()
 
     async with Cache(path, events=events) as cache:
-        await cache.set("ns", "k", True)
+        await cache.put_response("k", CachedResponse(b"x"))
 
     [warning] = events.named("warning")
     assert f"schema version {SCHEMA_VERSION + 1} is newer" in warning["message"]
@@ -178,12 +171,10 @@ async def test_null_cache_remembers_nothing() -> None:
     assert isinstance(cache, NullCache)
     async with cache:
         await cache.put_response("k", CachedResponse(b"x", etag='"e"'))
-        await cache.set("ns", "k", 1)
         assert await cache.get_response("k") is None
-        assert await cache.get("ns", "k") is None
 
 
 async def test_using_a_closed_cache_is_an_error(tmp_path: Path) -> None:
     cache = Cache(tmp_path / "state.db")
     with pytest.raises(CacheError, match="not open"):
-        await cache.get("ns", "k")
+        await cache.get_response("k")
