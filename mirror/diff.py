@@ -1,14 +1,17 @@
-"""What is new: found tags and images compared with images-list — pure, no I/O.
+"""What is new: found tags and images compared with the list — pure, no I/O.
 
 This is where the seed-compatible JSON is shaped, and where the add-tag safety
 checks that need no network live (the fourth check, "the tag exists upstream",
-is a HEAD request done by the caller).
+is a HEAD request done by the caller). The list is either layout behind the
+:class:`MirrorFile` protocol; the images-list rules of checks 1 and 2 are
+:func:`resolve_mapping` here, the ``config.yaml`` ones :mod:`mirror.lists.choose`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from . import ref as imageref
 from .errors import InputError, InvalidReference
@@ -16,13 +19,78 @@ from .imageslist import ImagesList, Line
 from .ref import ImageRef
 
 __all__ = [
+    "Choice",
+    "KnownTags",
+    "MirrorFile",
     "Mapping",
+    "NewEntry",
     "NewTags",
     "missing_full_images",
     "missing_tags",
     "resolve_mapping",
     "split_full_image",
 ]
+
+
+class KnownTags(Protocol):
+    """What discover asks of a list, whichever its layout."""
+
+    def has_tag(self, source: ImageRef, tag: str) -> bool:
+        """Whether ``source:tag`` is mirrored already (to any destination)."""
+        ...
+
+
+class NewEntry(Protocol):
+    """Something add-tag would write: an images-list line, a tag of an artifact."""
+
+    @property
+    def text(self) -> str: ...
+
+    @property
+    def source_image(self) -> ImageRef: ...
+
+
+class Choice(Protocol):
+    """Checks 1 and 2 for one image: where its tags would go, or why they cannot."""
+
+    @property
+    def error(self) -> str | None: ...
+
+    @property
+    def needs_approval(self) -> bool: ...
+
+    def entry(self, tag: str) -> NewEntry: ...
+
+
+class MirrorFile(KnownTags, Protocol):
+    """One list layout behind the add-tag, discover --apply and sort commands.
+
+    Implemented for images-list and for Rancher's ``config.yaml`` in :mod:`mirror.layouts`;
+    the commands hold one of these and never ask which layout it is.
+    """
+
+    @property
+    def path(self) -> str: ...
+
+    def choose(self, image: str, target_name: str | None = None) -> Choice:
+        """Checks 1 and 2 for ``image``; ``target_name`` is add-tag's ``--target-name``."""
+        ...
+
+    def has(self, entry: NewEntry) -> bool:
+        """Check 3: whether ``entry`` is there already."""
+        ...
+
+    def add(self, entries: Sequence[NewEntry]) -> str:
+        """Write ``entries`` (under the file's lock, atomically); the status line to show."""
+        ...
+
+    def unsorted(self) -> str | None:
+        """None when the file is in its layout's order, else where it is not (``sort --check``)."""
+        ...
+
+    def sort(self) -> str:
+        """Rewrite the file in its layout's order; the status line to show."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -33,7 +101,7 @@ class NewTags:
     tags: tuple[str, ...] = ()
 
 
-def missing_tags(images: Iterable[str], tags: Iterable[str], current: ImagesList) -> NewTags:
+def missing_tags(images: Iterable[str], tags: Iterable[str], current: KnownTags) -> NewTags:
     """Images missing at least one found tag, and every found tag missing for at least one image.
 
     Images starting with ``rancher/`` are our own and skipped, as the seed did.
@@ -68,7 +136,7 @@ def split_full_image(text: str) -> tuple[str, str]:
     return name, tag
 
 
-def missing_full_images(full_images: Iterable[str], current: ImagesList) -> tuple[str, ...]:
+def missing_full_images(full_images: Iterable[str], current: KnownTags) -> tuple[str, ...]:
     """``repo:tag`` strings whose source tag is not mirrored by any line yet."""
     result = []
     for text in full_images:
@@ -94,6 +162,8 @@ class Mapping:
     def line(self, tag: str) -> Line:
         assert self.destination is not None and self.source_text is not None
         return Line.make(self.source_text, self.destination, tag)
+
+    entry = line
 
 
 def resolve_mapping(current: ImagesList, image: str) -> Mapping:

@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING
 import anyio
 
 from .. import config as configfile
-from .. import imageslist
+from .. import layouts
+from ..diff import MirrorFile
 from ..pipeline.discover import Addition, check_additions, discover, pairs_to_add, to_seed_json
 from ..events import DiscoverApply, EventSink, Stats
 from ..runtime import open_runtime
@@ -37,7 +38,7 @@ def register(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, settings: Settings, out: Output) -> int:
     config = configfile.load(settings.config)
-    current = imageslist.load(settings.images_list)
+    current = layouts.open_list(settings.images_list)
     stats = Stats()
     collector = collector_for(settings, "discover")
     code = anyio.run(_run, args, settings, out, config, current, stats, collector)
@@ -46,7 +47,7 @@ def run(args: argparse.Namespace, settings: Settings, out: Output) -> int:
 
 
 async def _run(args: argparse.Namespace, settings: Settings, out: Output, config: configfile.Config,
-               current: imageslist.ImagesList, stats: Stats, collector: EventSink | None) -> int:
+               current: MirrorFile, stats: Stats, collector: EventSink | None) -> int:
     with open_sink(settings.log_format, stats, out.stderr, "image-mirror discover", collector) as sink:
         async with open_runtime(settings, stats, sink) as runtime:
             results = await discover(config, current, runtime.run_source, sink)
@@ -65,18 +66,15 @@ async def _run(args: argparse.Namespace, settings: Settings, out: Output, config
         out.error(f"entry {result.key!r} ({result.source}) failed: {result.error}")
     apply_failed = False
     if args.apply:
-        new_lines = [a.line for a in additions if a.status == "add" and a.line is not None]
-        if new_lines:
-            await anyio.to_thread.run_sync(
-                lambda: imageslist.update(settings.images_list, lambda cur: cur.with_lines(new_lines))
-            )
+        new_entries = [a.line for a in additions if a.status == "add" and a.line is not None]
+        written = await anyio.to_thread.run_sync(current.add, new_entries)
         for addition in additions:
             if addition.status == "failed":
                 apply_failed = True
                 out.error(addition.message)
             elif addition.status == "needs approval":
-                out.status(f"needs approval: {addition.image}:{addition.tag} has no entry in images-list yet; "
-                           "add its first line by hand (new destination repositories must exist first)")
-        out.status(f"{settings.images_list}: added {len(new_lines)} line(s)")
+                out.status(f"needs approval: {addition.image}:{addition.tag} has no entry in {current.path} yet; "
+                           "add its first entry by hand (new destination repositories must exist first)")
+        out.status(written)
     tracebacks = [r.traceback for r in failed if r.internal] + [a.traceback for a in additions if a.traceback]
     return exit_code(out, failed=bool(failed or apply_failed), tracebacks=tracebacks)

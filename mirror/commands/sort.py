@@ -1,11 +1,15 @@
-"""``image-mirror sort [--check]``: keep images-list ordered like ``LC_ALL=C sort -V``."""
+"""``image-mirror sort [--check]``: keep the list in its layout's order.
+
+An images-list is ordered like ``LC_ALL=C sort -V``; a ``config.yaml`` is written in Rancher's
+format (their formatter's bytes; comments do not survive it, and ``--check`` ignores them).
+"""
 
 from __future__ import annotations
 
 import argparse
 from typing import TYPE_CHECKING
 
-from .. import imageslist
+from .. import layouts
 
 if TYPE_CHECKING:
     from ..cli import Settings
@@ -14,27 +18,25 @@ if TYPE_CHECKING:
 
 def register(parser: argparse.ArgumentParser) -> None:
     parser.description = (
-        "Rewrite images-list sorted like `LC_ALL=C sort -V`. The leading comment block stays "
-        "on top; any other comment line travels with the entry below it."
+        "Rewrite images-list sorted like `LC_ALL=C sort -V` (the leading comment block stays on top; "
+        "any other comment line travels with the entry below it), or a config.yaml in Rancher's format "
+        "(tags in byte order, artifacts by source and target name, repositories by BaseUrl, keys "
+        "alphabetical, go-yaml's quoting; comments are dropped, as Rancher's formatter drops them)."
     )
-    parser.add_argument("--check", action="store_true", help="exit 1 if not sorted; write nothing")
+    parser.add_argument("--check", action="store_true",
+                        help="exit 1 if not sorted (a config.yaml: not in Rancher's format, comments aside); "
+                             "write nothing")
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace, settings: Settings, out: Output) -> int:
-    path = settings.images_list
+    current = layouts.open_list(settings.images_list)
     if args.check:
-        current = imageslist.load(path)
-        if current.is_sorted():
-            out.status(f"{path}: sorted")
+        problem = current.unsorted()
+        if problem is None:
+            out.status(f"{current.path}: sorted")
             return 0
-        first = next(
-            (a for a, b in zip(current.lines, current.sorted().lines) if a.text != b.text), None
-        )
-        where = f" (first out of place: line {first.lineno}: {first.text})" if first else ""
-        out.status(f"{path}: not sorted{where}; run `image-mirror sort`")
+        out.status(f"{current.path}: {problem}; run `image-mirror sort`")
         return 1
-    before, after = imageslist.update(path, lambda current: current.sorted())
-    changed = before.render() != after.render()
-    out.status(f"{path}: {'sorted' if changed else 'already sorted'} ({len(after)} entries)")
+    out.status(current.sort())
     return 0

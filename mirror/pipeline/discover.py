@@ -15,11 +15,10 @@ from typing import Any
 import anyio
 
 from ..config import Config, Entry
-from ..diff import NewTags, missing_full_images, missing_tags, resolve_mapping, split_full_image
+from ..diff import Choice, KnownTags, MirrorFile, NewEntry, NewTags, missing_full_images, missing_tags, split_full_image
 from ..errors import NotFound
 from ..failure import describe
 from ..events import DiscoverDone, DiscoverEntryDone, DiscoverEntryFailed, DiscoverEntryStart, EventSink, NullSink
-from ..imageslist import ImagesList, Line
 from ..ref import ImageRef
 from ..sources.base import Found
 
@@ -64,7 +63,7 @@ class EntryResult:
 
 async def discover(
     config: Config,
-    current: ImagesList,
+    current: KnownTags,
     run_source: SourceRunner,
     events: EventSink | None = None,
     clock: Callable[[], float] = time.monotonic,
@@ -138,7 +137,7 @@ class Addition:
     tag: str
     status: str  # "add", "skipped", "failed", "needs approval"
     message: str
-    line: Line | None = None
+    line: NewEntry | None = None  # what would be written (a line, a tag of an artifact)
     traceback: str = field(default="", repr=False, compare=False)  # the check failed through a bug
 
     def as_json(self) -> dict[str, Any]:
@@ -146,33 +145,36 @@ class Addition:
                 "line": self.line.text if self.line else None}
 
 
-async def check_additions(current: ImagesList, pairs: Iterable[tuple[str, str]], exists: ExistsCheck) -> list[Addition]:
+async def check_additions(current: MirrorFile, pairs: Iterable[tuple[str, str]], exists: ExistsCheck,
+                          target_name: str | None = None) -> list[Addition]:
     """The four add-tag checks for every pair; upstream HEADs run concurrently.
 
     1. the image has an entry (else "needs approval": a human adds the first line);
-    2. exactly one destination mapping, or exactly one containing ``/mirrored-``;
+    2. exactly one destination mapping, or exactly one containing ``/mirrored-`` (a
+       ``config.yaml``: one artifact, or the one with the default target name or
+       ``target_name``);
     3. the tag is new for that mapping (else skipped, as the seed did);
     4. ``image:tag`` exists upstream (HEAD: no pull is counted).
     """
-    pending: list[tuple[int, Line]] = []
+    pending: list[tuple[int, NewEntry]] = []
     outcome: dict[int, Addition] = {}
-    mappings = {}
+    mappings: dict[str, Choice] = {}
     ordered = list(pairs)
     for index, (image, tag) in enumerate(ordered):
         if image not in mappings:
-            mappings[image] = resolve_mapping(current, image)
+            mappings[image] = current.choose(image, target_name)
         mapping = mappings[image]
         if mapping.error:
             status = "needs approval" if mapping.needs_approval else "failed"
             outcome[index] = Addition(image, tag, status, mapping.error)
             continue
-        line = mapping.line(tag)
-        if line.key in current.keys:
+        line = mapping.entry(tag)
+        if current.has(line):
             outcome[index] = Addition(image, tag, "skipped", f"Found existing tag {tag} for image {image}, skipping", line)
             continue
         pending.append((index, line))
 
-    async def probe(index: int, line: Line) -> None:
+    async def probe(index: int, line: NewEntry) -> None:
         image, tag = ordered[index]
         trace = ""
         try:

@@ -150,6 +150,15 @@ def test_a_removed_line_is_reported(checkout: Checkout) -> None:
     assert f"changed or removed since base: '{BASE_ENTRIES[1]}'" in result.stderr
 
 
+def test_a_removal_passes_with_allow_removals_and_is_named(checkout: Checkout) -> None:
+    checkout.write(BASE_ENTRIES[:1])
+    checkout.commit("remove flannel")
+    result = checkout.check("--allow-removals")
+    assert result.returncode == 0, result.stderr
+    assert f"removed since base (allowed): '{BASE_ENTRIES[1]}'" in result.stderr
+    assert "error" not in result.stderr
+
+
 def test_nothing_new_exits_0(checkout: Checkout) -> None:
     result = checkout.check()
     assert result.returncode == 0, result.stderr
