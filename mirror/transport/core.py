@@ -44,6 +44,7 @@ from ..errors import AuthError, MirrorError, ProtocolError
 from ..events import HostStats, Stats
 from .body import counting, read_limited
 from .gate import Clock, HostGate, RetryPolicy, Sleep
+from .limits import PROCESS_BUDGET, MemoryBudget
 from .policy import Action, Decision, HostPolicy, Outcome, RegistryPolicy, Request
 from .session import open_session
 from .status import Failure, describe, origin, safe_url, status_error, tls_error, unreachable_error
@@ -55,7 +56,7 @@ __all__ = ["Authenticator", "Body", "Links", "Reply", "Transport", "parse_links"
 
 log = logging.getLogger("mirror.transport")
 
-Body = bytes | AsyncIterable[bytes] | None
+Body = bytes | bytearray | AsyncIterable[bytes] | None
 Links = MultiDictProxy[MultiDictProxy[str | URL]]
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
@@ -164,6 +165,7 @@ class Transport:
         clock: Clock = time.monotonic,
         sleep: Sleep = anyio.sleep,
         rng: random.Random | None = None,
+        memory: MemoryBudget | None = None,
     ) -> None:
         if registries is None:
             from ..registry.hosts import Registries as _Registries  # the registries file lives above us
@@ -176,6 +178,7 @@ class Transport:
         self.clock = clock
         self.sleep = sleep
         self.rng = rng or random.Random()
+        self.memory = memory or PROCESS_BUDGET  # blob bytes held in memory, process-wide (.limits)
         self.gates: dict[str, HostGate] = {}
         self.auth: Authenticator | None = None
         self.default_policy: HostPolicy = RegistryPolicy(self.retry)
@@ -393,7 +396,7 @@ class Transport:
         except _NO_REPLY as exc:
             self._no_reply(call, policy, exc, sent=not isinstance(exc, aiohttp.ClientConnectorError))
         stack.callback(response.release)
-        if isinstance(call.body, bytes):
+        if isinstance(call.body, (bytes, bytearray)):
             gate.stats.bytes_sent += len(call.body)
         gate.stats.record_status(response.status)
         log.debug("%s %s -> %d (%.0f ms)", call.method, safe_url(call.url), response.status,
