@@ -88,7 +88,7 @@ class BlobUpload:
         """POST + one PUT of bytes already verified; chunks instead after a 413."""
         location = await self._start()
         reply = await self._request("PUT", with_query(location, "digest", self.digest), headers=OCTETS, body=data,
-                                    ok=(201, 204, 413))
+                                    ok=(201, 204, 413), timeout=self.target.streams.deadline(len(data)))
         if reply.status == 413:
             log.debug("%s: 413 on the monolithic PUT, sending %d bytes in chunks", self.what, self.size)
             await self._chunks(location, BufferSource(data))
@@ -133,7 +133,8 @@ class BlobUpload:
             headers = {**OCTETS, "Content-Range": f"{start}-{end - 1}", "Content-Length": str(end - start)}
             try:
                 reply = await self._request("PATCH", location, headers=headers, ok=(202,), unprocessed=NOT_PROCESSED,
-                                            body=_body(source, hasher, end - start, failure))
+                                            body=_body(source, hasher, end - start, failure),
+                                            timeout=self.target.streams.deadline(end - start))
                 return location_of(reply.headers.get("Location"), location, self.what), hasher
             except MirrorError as exc:
                 if failure:  # the source broke (aiohttp reports it as the upload's connection error)

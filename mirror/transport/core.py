@@ -46,6 +46,7 @@ from .body import counting, read_limited
 from .gate import Clock, HostGate, RetryPolicy, Sleep
 from .limits import PROCESS_BUDGET, MemoryBudget
 from .policy import Action, Decision, HostPolicy, Outcome, RegistryPolicy, Request
+from .session import TIMEOUT as SESSION_TIMEOUT
 from .session import open_session
 from .status import Failure, describe, origin, safe_url, status_error, tls_error, unreachable_error
 
@@ -249,11 +250,16 @@ class Transport:
         ``check=False`` returns error statuses instead of raising; ``authenticate=False``
         skips the challenge flow and sends ``authorization`` (if any) as given;
         ``unprocessed`` names statuses that mean a POST was not processed (safe to resend);
-        ``not_found`` is the caller's message for a 404.
+        ``not_found`` is the caller's message for a 404; ``timeout`` bounds each attempt
+        (default: the retry policy's ``total_seconds``).
         """
+        # No total for a streamed response (a blob attempt has its own deadline); a request
+        # answered in full is bounded by the retry budget: a server that never answers, or
+        # trickles, fails it instead of holding the run for the socket's read timeout.
+        total = timeout or self.retry.total_seconds
         call = _Call(target, Request(method, url, what, frozenset(unprocessed), not_found), tuple(scopes),
                      dict(headers or {}), body, frozenset(ok), authenticate, check, follow_redirects,
-                     authorization, aiohttp.ClientTimeout(total=timeout) if timeout else None)
+                     authorization, aiohttp.ClientTimeout(total=total, sock_connect=SESSION_TIMEOUT.sock_connect))
         async with AsyncExitStack() as stack:
             reply = await self._perform(call, stack, limit)
             assert isinstance(reply, Reply)

@@ -98,3 +98,29 @@ async def test_the_memory_budget_waits_in_order_and_survives_cancellation() -> N
     assert budget.free == 100 and budget.peak == 80
     async with budget.hold(500):  # more than the whole budget: clamped, not a deadlock
         assert budget.free == 0
+
+
+@pytest.mark.anyio
+async def test_a_server_that_never_answers_fails_a_request_within_the_retry_budget() -> None:
+    from mirror.errors import RegistryError
+    from mirror.registry import Registries
+    from mirror.transport import RetryPolicy, Transport
+
+    accepted: list[object] = []
+
+    async def never_answer(stream: anyio.abc.SocketStream) -> None:
+        accepted.append(stream)
+        await anyio.sleep_forever()  # the server's behaviour: it reads nothing, says nothing
+
+    listener = await anyio.create_tcp_listener(local_host="127.0.0.1")
+    port = listener.extra(anyio.abc.SocketAttribute.local_port)
+    async with anyio.create_task_group() as group:
+        group.start_soon(listener.serve, never_answer)
+        retry = RetryPolicy(attempts=3, total_seconds=0.5, jitter=False, base=0.01)
+        with anyio.fail_after(10):  # a guard against a hang, never a wait
+            async with Transport.open(registries=Registries(), retry=retry) as transport:
+                target, url = transport.registries.resolve_url(f"http://127.0.0.1:{port}/v2/")
+                with pytest.raises(RegistryError, match="cannot reach"):
+                    await transport.request(target, "GET", url, what="the ping")
+        group.cancel_scope.cancel()
+    assert accepted
