@@ -239,3 +239,17 @@ async def test_the_run_timeout_ends_the_run_with_its_report(
         code, result = await _sync(tmp_path, src, dst, image, "--timeout", "1")
         assert held.waiting == 1 and not held.is_open
     assert (code, result["outcome"], result["reason"]) == (1, "failed", "run timeout")
+
+
+async def test_the_run_timeout_ends_compare_with_every_line_reported(
+    source: RegistryServer, dest_registry: RegistryServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    image = Image(source, "team/held", SMALL)
+    async with FaultProxy(source.url) as src, FaultProxy(dest_registry.url) as dst:
+        held = dst.hold(lambda s: s.kind == "manifest")  # the destination never answers
+        images_list = write_list(tmp_path, [f"{src.host}/{image.repo} {dst.host}/mirror/{image.repo} {image.tag}"])
+        with anyio.fail_after(WAIT):
+            code = await cli_in_thread(images_list, "compare", "--json", "--timeout", "1")
+        assert held.waiting == 1
+    (line,) = json.loads(capsys.readouterr().out)
+    assert (code, line["status"], line["reason"]) == (1, "ERROR", "run timeout")
