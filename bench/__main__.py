@@ -32,7 +32,7 @@ from typing import Any
 
 from .discovery import DiscoveryBed
 from .report import render
-from . import runner, startup
+from . import biglayers, runner, startup
 from .seed import read_lines
 from .sync import Destination, Measurement, SyncBed, summarize_runs
 
@@ -63,7 +63,8 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--images-list", type=Path, default=LIST, help=f"the list to mirror (default {LIST})")
     parser.add_argument("--workdir", type=Path, default=Path("/dev/shm/image-mirror-bench"))
     parser.add_argument("--skip", default="",
-                        help="comma list of: startup,cold,skopeo,seedloop,warm,dashboard,missing,discovery")
+                        help="comma list of: startup,cold,skopeo,seedloop,warm,dashboard,missing,discovery,"
+                             "biglayers")
     parser.add_argument("--profile", action="store_true", help="cProfile the cold and warm native runs")
     parser.add_argument("--markdown", type=Path, help="also write the report here")
     parser.add_argument("--json", type=Path, help="also write the raw results here")
@@ -279,11 +280,16 @@ async def _main(args: argparse.Namespace) -> int:
         finally:
             await disc.stop()
 
+    if "biglayers" not in skip:
+        _log("big layers: image-mirror beside skopeo sync")
+        results["biglayers"] = await biglayers.measure(rundir, _log, repeats=1 if args.quick else args.repeats)
+
     if args.profile:
         results["profiles"] = _profiles(rundir)
     info["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]
     doc = {"info": info, "measurements": [m.as_json() for m in measurements],
-           "profiles": results.get("profiles", {}), "startup": results.get("startup")}
+           "profiles": results.get("profiles", {}), "startup": results.get("startup"),
+           "biglayers": results.get("biglayers")}
     (rundir / "results.json").write_text(json.dumps(doc, indent=2, default=str))
     markdown = render(doc)
     (rundir / "report.md").write_text(markdown)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import startup
+from . import biglayers, startup
 
 __all__ = ["render", "targets"]
 
@@ -231,6 +231,8 @@ def render(doc: dict[str, Any]) -> str:
                 out.append(f"- {m['tool']}: {m['note']}")
         out.append("")
 
+    if doc.get("biglayers"):
+        out += biglayers.render(doc["biglayers"])
     if doc.get("startup"):
         out += startup.render(doc["startup"])
     out += ["### Targets", "", "| target | measured | met |", "|---|---|---|"]

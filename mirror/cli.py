@@ -13,8 +13,10 @@ is imported (so ``sort`` never loads aiohttp or the sync machinery).
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import import_module
@@ -73,6 +75,8 @@ class Settings:
     max_wait: float
     metrics_file: str | None = None
     pushgateway: str | None = None
+    #: ``--timeout``: when the run must end (a ``time.monotonic()`` value), None for no bound
+    deadline: float | None = None
 
 
 class Command(Protocol):
@@ -107,6 +111,9 @@ def _common_parser(suppress: bool) -> argparse.ArgumentParser:
                        help="do not read or write the state database")
     group.add_argument("--max-wait", type=float, metavar="SECONDS", default=default(60.0),
                        help="longest wait for a rate-limit reset before failing (default 60)")
+    group.add_argument("--timeout", type=_seconds, metavar="SECONDS", default=default(None),
+                       help="end the run after this long: lines not done are reported failed (run timeout); "
+                            "the report and metrics still follow")
     group.add_argument("--metrics-file", metavar="PATH", default=default(None),
                        help="write Prometheus metrics of the run here (textfile collector; env IMAGE_MIRROR_METRICS_FILE)")
     group.add_argument("--pushgateway", metavar="URL", default=default(None),
@@ -116,6 +123,16 @@ def _common_parser(suppress: bool) -> argparse.ArgumentParser:
     group.add_argument("-v", "--verbose", action="count", default=default(0),
                        dest="verbose_after" if suppress else "verbose", help="more output")
     return parser
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: must be a number of seconds > 0")
+    return value
 
 
 class _NoCommand(Exception):
@@ -187,6 +204,7 @@ def resolve_settings(args: argparse.Namespace, env: dict[str, str]) -> Settings:
         max_wait=args.max_wait,
         metrics_file=args.metrics_file or env.get("IMAGE_MIRROR_METRICS_FILE") or None,
         pushgateway=args.pushgateway or env.get("IMAGE_MIRROR_PUSHGATEWAY") or None,
+        deadline=time.monotonic() + args.timeout if args.timeout else None,
     )
 
 

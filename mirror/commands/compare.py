@@ -62,4 +62,4 @@ async def _run(settings: Settings, out: Output, selection: Selection, registries
     stats = Stats()
     async with open_client(registries, stats, credentials) as client:
         with open_sink(settings.log_format, stats, out.stderr, "image-mirror compare") as sink:
-            return await compare(selection.work, client, sink)
+            return await compare(selection.work, client, sink, deadline=settings.deadline)

@@ -112,7 +112,7 @@ async def open_client(registries: Registries, stats: Stats, credentials: Credent
         yield client
 
 
-def _options(args: argparse.Namespace) -> tuple[SyncOptions, Shard | None]:
+def _options(args: argparse.Namespace, settings: Settings) -> tuple[SyncOptions, Shard | None]:
     if args.jobs < 1:
         raise InputError(f"--jobs {args.jobs}: must be at least 1")
     platforms: tuple[PlatformSpec, ...] = parse_platforms(args.platforms) if args.platforms is not None else ()
@@ -120,12 +120,12 @@ def _options(args: argparse.Namespace) -> tuple[SyncOptions, Shard | None]:
         check_supported(platforms=bool(platforms))
     shard = Shard.parse(args.shard) if args.shard is not None else None
     options = SyncOptions(jobs=args.jobs, missing=args.missing, dry_run=args.dry_run, platforms=platforms,
-                          arch_tags=args.arch_tags)
+                          arch_tags=args.arch_tags, deadline=settings.deadline)
     return options, shard
 
 
 def run(args: argparse.Namespace, settings: Settings, out: Output) -> int:
-    options, shard = _options(args)
+    options, shard = _options(args, settings)
     selection = select_lines(settings.images_list, os.environ, shard)
     credentials = CredentialStore.from_environment()
     registries = apply_list_settings(selection, load_registries(settings.registries), credentials, os.environ)

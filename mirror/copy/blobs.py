@@ -12,10 +12,11 @@ moment. :class:`BlobPlacer` decides, for one (destination repository, digest):
    that outcome and then **mounts** the blob from the repository that has it
    (``POST …/uploads/?mount=&from=``) instead of sending the bytes again. If
    the mount is refused (202), it checks and uploads on its own.
-3. A transfer streams ``GET`` from the source into a monolithic ``PUT`` at the
-   destination; the source stream's sha256 is checked as it passes
-   (:class:`~mirror.registry.client.BlobReader`), so a corrupted or truncated
-   blob fails the line instead of being stored.
+3. A transfer is :meth:`RegistryClient.copy_blob`: reads resumed with ``Range``,
+   upload steps retried, a small blob verified before its ``POST`` and a large one
+   sent in ``PATCH`` chunks committed only when the digest matched
+   (:mod:`mirror.registry.transfer`), so a corrupted or truncated blob fails the
+   line instead of being stored.
 
 Deadlock guard: a streaming transfer holds a request slot on the source host
 while it waits for slots on the destination host. If every slot of a host were
@@ -31,15 +32,11 @@ another host with a concurrency of 1 is the one case left unguarded.)
 
 from __future__ import annotations
 
-import os
-import tempfile
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Literal
 
 import anyio
 
-from ..errors import CopyError, ProtocolError
 from ..ref import ImageRef
 from ..registry.client import RegistryClient
 from ..registry.media import Descriptor
@@ -48,7 +45,6 @@ from ..flight import SingleFlight
 __all__ = ["BlobOutcome", "BlobPlacer", "Placed"]
 
 BlobOutcome = Literal["present", "sent", "mounted"]
-SPOOL_CHUNK = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -116,63 +112,9 @@ class BlobPlacer:
         return limiter
 
     async def _transfer(self, source: ImageRef, destination: ImageRef, blob: Descriptor) -> int:
-        """Stream the blob; return its size (the client counts it in the host's ``bytes_sent``)."""
+        """Copy the blob; return its size (the client counts it in the host's ``bytes_sent``)."""
         limiter = self._limit_for(source.host)
         if limiter is None:
-            if source.host == destination.host:
-                return await self._spooled(source, destination, blob)
-            return await self._stream(source, destination, blob)
+            return await self.client.copy_blob(source, destination, blob, spool=source.host == destination.host)
         async with limiter:
-            return await self._stream(source, destination, blob)
-
-    async def _stream(self, source: ImageRef, destination: ImageRef, blob: Descriptor) -> int:
-        sent = 0
-        failure: list[Exception] = []  # what broke the source stream, if anything
-        try:
-            async with self.client.get_blob(source, blob.digest) as reader:
-                size = blob.size if blob.size >= 0 else reader.size
-
-                async def body() -> AsyncIterator[bytes]:
-                    nonlocal sent
-                    try:
-                        async for chunk in reader:
-                            sent += len(chunk)
-                            yield chunk
-                    except Exception as exc:
-                        failure.append(exc)
-                        raise
-
-                await self.client.upload_blob(destination, blob.digest, body(), size=size)
-        except Exception:
-            # aiohttp reports an exception raised by a streamed body as a connection
-            # error of the upload; name the real cause (a digest mismatch at the source).
-            if failure:
-                raise CopyError(f"blob {blob.digest} from {source.name}: {failure[0]}") from None
-            raise
-        return sent
-
-    async def _spooled(self, source: ImageRef, destination: ImageRef, blob: Descriptor) -> int:
-        """Download to a temporary file first, then upload (one request slot at a time)."""
-        handle = await anyio.to_thread.run_sync(lambda: tempfile.TemporaryFile(prefix="image-mirror-blob-"))
-        try:
-            size = 0
-            try:
-                async with self.client.get_blob(source, blob.digest) as reader:
-                    async for chunk in reader:
-                        size += len(chunk)
-                        await anyio.to_thread.run_sync(handle.write, chunk)
-            except ProtocolError as exc:
-                raise CopyError(f"blob {blob.digest} from {source.name}: {exc}") from None
-            await anyio.to_thread.run_sync(lambda: handle.seek(0, os.SEEK_SET))
-
-            async def body() -> AsyncIterator[bytes]:
-                while True:
-                    chunk = await anyio.to_thread.run_sync(handle.read, SPOOL_CHUNK)
-                    if not chunk:
-                        return
-                    yield chunk
-
-            await self.client.upload_blob(destination, blob.digest, body(), size=size)
-            return size
-        finally:
-            await anyio.to_thread.run_sync(handle.close)
+            return await self.client.copy_blob(source, destination, blob)

@@ -141,28 +141,42 @@ class _Comparer:
 
 
 async def compare(work: Sequence[WorkItem], client: RegistryClient, sink: EventSink, *,
-                  clock: Any = time.monotonic) -> list[Comparison]:
-    """Compare every item; results in images-list order."""
+                  clock: Any = time.monotonic, deadline: float | None = None) -> list[Comparison]:
+    """Compare every item; results in images-list order. Lines not done by ``deadline``
+    (``--timeout``, a ``clock()`` value) are errors with the reason ``run timeout``."""
     comparer = _Comparer(client)
     results: list[Comparison] = []
     started = clock()
     sink.emit(ComparePlan(len(work)))
 
-    async def one(item: WorkItem) -> None:
-        try:
-            result = await comparer.compare(item)
-        except Exception as exc:  # one line's failure never stops the others
-            failure = describe(exc)
-            result = Comparison(str(item.line.source), item.destination.name, item.destination.tag or "",
-                                item.line.lineno, ERROR, reason=failure.reason, internal=failure.internal,
-                                traceback=failure.traceback)
+    done: set[int] = set()
+
+    def failed(item: WorkItem, exc: BaseException) -> Comparison:
+        failure = describe(exc)
+        return Comparison(str(item.line.source), item.destination.name, item.destination.tag or "",
+                          item.line.lineno, ERROR, reason=failure.reason, internal=failure.internal,
+                          traceback=failure.traceback)
+
+    def record(item: WorkItem, result: Comparison) -> None:
+        done.add(id(item))
         results.append(result)
         sink.emit(CompareLine(result.source, result.destination, result.tag, result.status,
                               result.destination_digest, result.reason))
 
-    async with anyio.create_task_group() as group:
-        for item in work:
-            group.start_soon(one, item)
+    async def one(item: WorkItem) -> None:
+        try:
+            result = await comparer.compare(item)
+        except Exception as exc:  # one line's failure never stops the others
+            result = failed(item, exc)
+        record(item, result)
+
+    with anyio.move_on_after(None if deadline is None else max(0.0, deadline - clock())):
+        async with anyio.create_task_group() as group:
+            for item in work:
+                group.start_soon(one, item)
+    for item in work:
+        if id(item) not in done:
+            record(item, failed(item, MirrorError("run timeout")))
     results.sort(key=lambda r: (r.line, r.destination, r.tag))
     totals: dict[str, int] = {}
     for r in results:

@@ -37,7 +37,7 @@ import anyio
 
 from ..copy import Copier, CopyResult, PlanItem
 from ..flight import SingleFlight, gather
-from ..errors import AuthError, NotFound
+from ..errors import AuthError, MirrorError, NotFound
 from ..failure import describe
 from ..events import (EventSink, Item, SyncConflict, SyncCopyDone, SyncCopyFailed, SyncCopyStart, SyncDone,
                       SyncPlan, SyncPlanItem, SyncSkip)
@@ -74,6 +74,7 @@ class SyncOptions:
     dry_run: bool = False
     platforms: tuple[PlatformSpec, ...] = ()
     arch_tags: bool = False
+    deadline: float | None = None  # ``--timeout``: a ``clock()`` value; lines not done by then fail
 
 
 @dataclass(frozen=True)
@@ -352,6 +353,11 @@ class _Run:
             self.sink.emit(SyncConflict(_item(item), winner.line.lineno, winner.line.source.name))
         self._skip(item, self.clock())
 
+    def timed_out(self, work: WorkItem) -> None:
+        """A line the run's ``--timeout`` ended before it was done."""
+        item = PlanItem(source=work.line.source_image, destination=work.destination, line=work.line)
+        self._failed(item, self.clock(), MirrorError("run timeout"), stage="timeout")
+
     def _skip(self, item: PlanItem, started: float, written: tuple[str, ...] = ()) -> None:
         if self.options.dry_run:
             self.sink.emit(SyncPlanItem(_item(item), "skip", item.reason, item.source_digest))
@@ -413,11 +419,13 @@ async def sync(
         run.superseded(work[index], work[winner_index])
     todo = [item for index, item in enumerate(work) if index not in winners]
     pending = iter(todo)
+    done: set[int] = set()
 
     async def worker() -> None:
         # The iterator is shared: each item is taken once (next() runs between awaits).
         for item in pending:
             await run.line(item)
+            done.add(id(item))
 
     # A fixed pool rather than a task per line: memory stays flat for long lists, and
     # PLAN_WORKERS lines in flight are enough to keep every host's limit busy.
@@ -425,14 +433,20 @@ async def sync(
         with contextlib.suppress(Exception):  # a failure resurfaces, per line, when the line asks
             await run.planner.destination_tags(ref)
 
-    async with anyio.create_task_group() as group:
-        if options.missing:
-            # Every repository's tag list up front: the list is sorted by destination, so the
-            # workers alone would keep only a few repositories' requests in flight.
-            for ref in {item.destination.name: item.destination for item in todo}.values():
-                group.start_soon(prefetch, ref)
-        for _ in range(min(len(todo), max(PLAN_WORKERS, 4 * options.jobs))):
-            group.start_soon(worker)
+    remaining = None if options.deadline is None else max(0.0, options.deadline - clock())
+    with anyio.move_on_after(remaining) as scope:  # --timeout: what is not done by then fails
+        async with anyio.create_task_group() as group:
+            if options.missing:
+                # Every repository's tag list up front: the list is sorted by destination, so the
+                # workers alone would keep only a few repositories' requests in flight.
+                for ref in {item.destination.name: item.destination for item in todo}.values():
+                    group.start_soon(prefetch, ref)
+            for _ in range(min(len(todo), max(PLAN_WORKERS, 4 * options.jobs))):
+                group.start_soon(worker)
+    if scope.cancelled_caught:
+        for item in todo:
+            if id(item) not in done:
+                run.timed_out(item)
     report = SyncReport(sorted(run.results, key=lambda r: (r.line, r.destination, r.tag)), clock() - started)
     sink.emit(SyncDone(len(report.results), report.count(Outcome.COPIED), report.count(Outcome.SKIPPED),
                        report.count(Outcome.FAILED), report.count(Outcome.PLANNED), report.bytes_sent,

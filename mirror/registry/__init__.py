@@ -9,11 +9,15 @@ Public API (everything else in this package is private)::
 Modules, in dependency order:
 
 * ``media``       media type constants, Descriptor, Manifest (pure)
+* ``sizes``       the registries file's stream fields (sizes with KiB/MiB/GiB, seconds)
 * ``hosts``       the registries file and endpoint/scheme/TLS resolution
 * ``credentials`` docker ``config.json`` and credential helpers
 * ``auth``        WWW-Authenticate parsing, Basic, Bearer tokens and their cache
 * ``ordering``    newest-first tag orders (Docker Hub, quay.io, config ``created``)
+* ``download``    blob bytes resumed with ``Range`` after a cut; the digest hasher
+* ``upload``      one blob's upload: monolithic or ``PATCH`` chunks, committed only when verified
 * ``blobs``       blob reads, streams, uploads and mounts
+* ``transfer``    one blob between repositories: deadline per attempt, memory budget, retries
 * ``client``      :class:`RegistryClient`, the facade on :mod:`mirror.transport`
 
 Errors raised are those of :mod:`mirror.errors`: ``AuthError``, ``NotFound``,

@@ -2,7 +2,9 @@
 
 Digests are checked wherever we hold the bytes: before an upload of ``bytes``,
 after the last chunk of a download. A streamed upload is sent once (a consumed
-stream cannot be replayed) and the registry checks its digest.
+stream cannot be replayed) and the registry checks its digest. Copies between
+registries go through :func:`~.transfer.copy_blob` (resumed reads, chunked
+uploads, nothing committed unverified) on :meth:`BlobStore.remote` sources.
 """
 
 from __future__ import annotations
@@ -11,22 +13,22 @@ import hashlib
 from collections.abc import AsyncIterable, AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
-from urllib.parse import quote, urljoin, urlsplit
+from urllib.parse import quote, urljoin
 
 import aiohttp
 
 from ..errors import ProtocolError, RegistryError
 from ..transport import Transport
 from .auth import repository_scope
+from .download import RemoteBlob
 from .hosts import ResolvedHost
 from .media import compute_digest
+from .upload import NOT_PROCESSED, BlobUpload, location_of, with_query
 
 __all__ = ["CHUNK_SIZE", "SMALL_BLOB_LIMIT", "BlobReader", "BlobStore", "digest_algorithm"]
 
 CHUNK_SIZE = 1024 * 1024
 SMALL_BLOB_LIMIT = 16 * 1024 * 1024
-#: A 503 to ``POST …/uploads/`` means no upload session was made: safe to ask again.
-UPLOAD_NOT_STARTED = (503,)
 
 
 def digest_algorithm(digest: str) -> str:
@@ -92,6 +94,17 @@ class BlobStore:
         )  # fmt: skip
         return reply.status == 200
 
+    async def length(self, digest: str) -> int:
+        """The blob's size from a HEAD (for a descriptor that did not say)."""
+        reply = await self.transport.request(
+            self.target, "HEAD", self._url(digest), what=self._what(digest),
+            scopes=[repository_scope(self.name, "pull")],
+        )  # fmt: skip
+        length = reply.headers.get("Content-Length", "")
+        if not length.isdigit():
+            raise ProtocolError(f"{self._what(digest)}: no size in the descriptor or the HEAD answer")
+        return int(length)
+
     @asynccontextmanager
     async def stream(self, digest: str) -> AsyncIterator[BlobReader]:
         async with self.transport.stream(
@@ -99,6 +112,11 @@ class BlobStore:
             scopes=[repository_scope(self.name, "pull")],
         ) as response:  # fmt: skip
             yield BlobReader(response, digest, self._what(digest))
+
+    def remote(self, digest: str, size: int) -> RemoteBlob:
+        """The blob as a resumable source (``async with store.remote(d, n) as source``)."""
+        return RemoteBlob(self.transport, self.target, self._url(digest), size=size, what=self._what(digest),
+                          scopes=[repository_scope(self.name, "pull")])
 
     async def read(self, digest: str, *, limit: int = SMALL_BLOB_LIMIT) -> bytes:
         reply = await self.transport.request(
@@ -117,16 +135,17 @@ class BlobStore:
             actual = compute_digest(data, digest_algorithm(digest))
             if actual != digest:
                 raise ProtocolError(f"{what}: the data has digest {actual}")
-            size = len(data)
+            await BlobUpload(self.transport, self.target, self.name, self.display, digest, len(data)).monolithic(data)
+            return
         post_url = self.target.url(f"/v2/{self.name}/blobs/uploads/")
         started = await self.transport.request(self.target, "POST", post_url, what=what, scopes=scopes, ok=(202,),
-                                              unprocessed=UPLOAD_NOT_STARTED)
-        location = _location(started.headers.get("Location"), post_url, what)
+                                              unprocessed=NOT_PROCESSED)
+        location = location_of(started.headers.get("Location"), post_url, what)
         headers = {"Content-Type": "application/octet-stream"}
         if size is not None:
             headers["Content-Length"] = str(size)
         reply = await self.transport.request(
-            self.target, "PUT", _with_query(location, "digest", digest),
+            self.target, "PUT", with_query(location, "digest", digest),
             what=what, scopes=scopes, headers=headers, body=data, ok=(201, 204),
         )  # fmt: skip
         stored = reply.headers.get("Docker-Content-Digest")
@@ -140,7 +159,7 @@ class BlobStore:
         post_url = self.target.url(f"/v2/{self.name}/blobs/uploads/?{query}")
         scopes = [repository_scope(self.name, "pull", "push"), repository_scope(source, "pull")]
         reply = await self.transport.request(self.target, "POST", post_url, what=what, scopes=scopes, ok=(201, 202),
-                                            unprocessed=UPLOAD_NOT_STARTED)
+                                            unprocessed=NOT_PROCESSED)
         if reply.status == 201:
             return True
         location = reply.headers.get("Location")
@@ -150,15 +169,3 @@ class BlobStore:
                     self.target, "DELETE", urljoin(post_url, location), what=what, scopes=scopes, check=False
                 )
         return False
-
-
-def _location(value: str | None, request_url: str, what: str) -> str:
-    """The upload URL: ``Location`` may be relative or absolute and may carry a query."""
-    if not value:
-        raise ProtocolError(f"{what}: upload started without a Location")
-    return urljoin(request_url, value)
-
-
-def _with_query(url: str, name: str, value: str) -> str:
-    separator = "&" if urlsplit(url).query else ("" if url.endswith("?") else "?")
-    return f"{url}{separator}{name}={quote(value, safe=':')}"

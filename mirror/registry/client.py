@@ -29,6 +29,7 @@ from .auth import Authenticator, TokenRequest, TokenResponse, repository_scope
 from .blobs import SMALL_BLOB_LIMIT, BlobReader, BlobStore, digest_algorithm
 from .credentials import CredentialStore
 from .hosts import Registries, ResolvedHost
+from .transfer import copy_blob
 from .media import (
     ACCEPT_MANIFESTS,
     MANIFEST_TYPES,
@@ -281,6 +282,17 @@ class RegistryClient:
         and the registry verifies its digest.
         """
         await (await self._blobs(ref)).upload(digest, data, size)
+
+    async def copy_blob(self, source: ImageRef, destination: ImageRef, blob: Descriptor, *, spool: bool = False) -> int:
+        """Copy one blob between repositories (any hosts); return its size.
+
+        Reads resume with ``Range`` after a cut, upload steps retry, and nothing is
+        committed before its digest matched (:mod:`.transfer`). ``spool`` downloads to a
+        temporary file before uploading (both sides on one host with one request slot).
+        """
+        store = await self._blobs(source)
+        size = blob.size if blob.size >= 0 else await store.length(blob.digest)
+        return await copy_blob(store, await self._blobs(destination), blob.digest, size, spool=spool)
 
     async def mount_blob(self, ref: ImageRef, digest: str, from_repo: ImageRef) -> bool:
         """Cross-repository mount on one registry: True when mounted (201).

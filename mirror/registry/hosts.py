@@ -10,6 +10,10 @@ optional settings (see DESIGN.md, "Registries file")::
       rate: 50
       insecure: false
       ca_file: /path/ca.crt
+      monolithic_max: 8MiB     # blob streaming (:mod:`.sizes`): sizes take KiB/MiB/GiB
+      chunk_size: 16MiB
+      deadline_base: 30        # a blob attempt's deadline: deadline_base + size / min_throughput
+      min_throughput: 256KiB
 
 Resolution rules, decided here once so the native client and the skopeo copier
 agree:
@@ -50,8 +54,10 @@ import yaml
 
 from ..errors import InputError, RegistriesFileError
 from ..ref import DOCKER_HUB, ImageRef, normalize_host
+from ..transport.limits import StreamLimits
 from ..text import excerpt
 from ..userfile import UserFileError, forbidden_characters, long_lines, quote, read_text
+from .sizes import STREAM_FIELDS, check_stream_field, stream_limits
 
 __all__ = [
     "DEFAULT_CONCURRENCY",
@@ -72,6 +78,7 @@ _FIELDS = {
     "rate": float,
     "insecure": bool,
     "ca_file": str,
+    **{name: object for name in STREAM_FIELDS},  # checked in .sizes
 }
 
 
@@ -97,6 +104,7 @@ class HostConfig:
     insecure: bool = False
     ca_file: str | None = None
     ssl_context: ssl.SSLContext | None = field(default=None, repr=False, compare=False)
+    streams: StreamLimits = StreamLimits()
 
 
 @dataclass(frozen=True)
@@ -121,6 +129,7 @@ class ResolvedHost:
     redirected: bool = False  # an endpoint was configured
     may_fall_back: bool = False  # HTTPS first, plain HTTP if the handshake fails
     ssl_context: ssl.SSLContext | None = field(default=None, repr=False, compare=False)
+    streams: StreamLimits = StreamLimits()
 
     @property
     def base_url(self) -> str:
@@ -226,6 +235,7 @@ class Registries:
             redirected=cfg.endpoint is not None,
             may_fall_back=may_fall_back,
             ssl_context=cfg.ssl_context,
+            streams=cfg.streams,
         )
 
     def resolve_url(self, url: str, *, default_concurrency: int = DEFAULT_CONCURRENCY) -> tuple[ResolvedHost, str]:
@@ -264,6 +274,8 @@ def _split_endpoint(endpoint: str) -> tuple[str | None, str, str]:
 def _check_field(host: str, name: str, value: Any, where: str) -> Any:
     expected = _FIELDS[name]
     at = f"{where}: host {quote(host)} field {quote(name)}"
+    if name in STREAM_FIELDS:
+        return check_stream_field(name, value, at)
     if expected is bool:
         if not isinstance(value, bool):
             raise RegistriesFileError(f"{at} must be true or false")
@@ -318,6 +330,7 @@ def _parse_host(host: str, raw: Any, where: str) -> HostConfig:
         insecure=values.get("insecure", False),
         ca_file=ca_file,
         ssl_context=context,
+        streams=stream_limits(values),
     )
 
 

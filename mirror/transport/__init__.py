@@ -12,6 +12,7 @@ Modules, in dependency order:
 * ``status``   status → typed error (:func:`status_error`, the only one), safe URLs
 * ``policy``   per-host policies: ok / retry / pause / fail from a reply
 * ``body``     bounded body reads, counted streamed uploads
+* ``limits``   per-host stream limits, blob deadlines, the process's memory budget
 * ``session``  the run's one ``aiohttp.ClientSession``
 * ``core``     :class:`Transport`: the request loop
 

@@ -44,7 +44,9 @@ from ..errors import AuthError, MirrorError, ProtocolError
 from ..events import HostStats, Stats
 from .body import counting, read_limited
 from .gate import Clock, HostGate, RetryPolicy, Sleep
+from .limits import PROCESS_BUDGET, MemoryBudget
 from .policy import Action, Decision, HostPolicy, Outcome, RegistryPolicy, Request
+from .session import TIMEOUT as SESSION_TIMEOUT
 from .session import open_session
 from .status import Failure, describe, origin, safe_url, status_error, tls_error, unreachable_error
 
@@ -55,7 +57,7 @@ __all__ = ["Authenticator", "Body", "Links", "Reply", "Transport", "parse_links"
 
 log = logging.getLogger("mirror.transport")
 
-Body = bytes | AsyncIterable[bytes] | None
+Body = bytes | bytearray | AsyncIterable[bytes] | None
 Links = MultiDictProxy[MultiDictProxy[str | URL]]
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
@@ -164,6 +166,7 @@ class Transport:
         clock: Clock = time.monotonic,
         sleep: Sleep = anyio.sleep,
         rng: random.Random | None = None,
+        memory: MemoryBudget | None = None,
     ) -> None:
         if registries is None:
             from ..registry.hosts import Registries as _Registries  # the registries file lives above us
@@ -176,6 +179,7 @@ class Transport:
         self.clock = clock
         self.sleep = sleep
         self.rng = rng or random.Random()
+        self.memory = memory or PROCESS_BUDGET  # blob bytes held in memory, process-wide (.limits)
         self.gates: dict[str, HostGate] = {}
         self.auth: Authenticator | None = None
         self.default_policy: HostPolicy = RegistryPolicy(self.retry)
@@ -246,11 +250,16 @@ class Transport:
         ``check=False`` returns error statuses instead of raising; ``authenticate=False``
         skips the challenge flow and sends ``authorization`` (if any) as given;
         ``unprocessed`` names statuses that mean a POST was not processed (safe to resend);
-        ``not_found`` is the caller's message for a 404.
+        ``not_found`` is the caller's message for a 404; ``timeout`` bounds each attempt
+        (default: the retry policy's ``total_seconds``).
         """
+        # No total for a streamed response (a blob attempt has its own deadline); a request
+        # answered in full is bounded by the retry budget: a server that never answers, or
+        # trickles, fails it instead of holding the run for the socket's read timeout.
+        total = timeout or self.retry.total_seconds
         call = _Call(target, Request(method, url, what, frozenset(unprocessed), not_found), tuple(scopes),
                      dict(headers or {}), body, frozenset(ok), authenticate, check, follow_redirects,
-                     authorization, aiohttp.ClientTimeout(total=timeout) if timeout else None)
+                     authorization, aiohttp.ClientTimeout(total=total, sock_connect=SESSION_TIMEOUT.sock_connect))
         async with AsyncExitStack() as stack:
             reply = await self._perform(call, stack, limit)
             assert isinstance(reply, Reply)
@@ -393,7 +402,7 @@ class Transport:
         except _NO_REPLY as exc:
             self._no_reply(call, policy, exc, sent=not isinstance(exc, aiohttp.ClientConnectorError))
         stack.callback(response.release)
-        if isinstance(call.body, bytes):
+        if isinstance(call.body, (bytes, bytearray)):
             gate.stats.bytes_sent += len(call.body)
         gate.stats.record_status(response.status)
         log.debug("%s %s -> %d (%.0f ms)", call.method, safe_url(call.url), response.status,

@@ -163,6 +163,9 @@ def test_sync_is_an_indexed_job_whose_shards_match_completions() -> None:
         assert "--no-cache" in args
         assert option(args, "--images-list").startswith("/config/")
         assert option(args, "--log-format") == "json"
+        # The run ends itself (and reports what was not done) before Kubernetes kills the pod.
+        deadline = job["spec"]["jobTemplate"]["spec"]["activeDeadlineSeconds"]
+        assert 0 < float(option(args, "--timeout")) <= deadline - 60, (option(args, "--timeout"), deadline)
 
 
 def test_both_cronjobs_forbid_concurrent_runs() -> None:

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -62,6 +62,10 @@ class Seen:
     ref: str | None
     query: dict[str, str]
     status: int | None = None
+    range: str | None = None  # the request's Range header
+    content_range: str | None = None  # the request's Content-Range header (PATCH chunks)
+    length: int = 0  # request body bytes
+    served: int = 0  # response body bytes written (filled in when the answer was sent)
 
 
 def classify(method: str, path: str, query: dict[str, str]) -> tuple[str, str | None, str | None]:
@@ -214,15 +218,23 @@ class CountingProxy:
         query = {k: v[0] for k, v in parse_qs(request.query_string, keep_blank_values=True).items()}
         kind, repo, ref = classify(request.method, request.path, query)
         index = len(self.seen)
-        seen = Seen(index, request.method, kind, repo, ref, query)
+        length = int(request.headers.get("Content-Length") or 0)
+        seen = Seen(index, request.method, kind, repo, ref, query, None, request.headers.get("Range"),
+                    request.headers.get("Content-Range"), length)
         self.seen.append(seen)
         self._notify()
         for gate in self.gates:
             if gate.predicate(seen) and not (gate.once and gate.is_open):
                 await gate.pass_through()
         body = await request.read()
+        answer = self._answer_now(seen)
+        if answer is not None:  # a fault: answered here, never forwarded
+            self.seen[index] = replace(seen, status=answer)
+            self._notify()
+            return web.Response(status=answer, text=f"fault injected: {answer}")
         # A multidict: skopeo sends one Accept header per media type, a dict would keep only the last.
         headers = CIMultiDict((k, v) for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP)
+        self._forward_headers(seen, headers)
         assert self._session is not None
         self.in_flight += 1
         self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
@@ -244,7 +256,7 @@ class CountingProxy:
                 length = upstream.headers.get("Content-Length")
         finally:
             self.in_flight -= 1
-        self.seen[index] = Seen(index, seen.method, kind, repo, ref, query, status)
+        seen = self.seen[index] = replace(seen, status=status)
         self._notify()
         response = web.StreamResponse(status=status, headers=out_headers)
         if request.method == "HEAD":
@@ -255,9 +267,25 @@ class CountingProxy:
             return response
         response.content_length = len(payload)
         await response.prepare(request)
+        served = await self._write_body(seen, request, response, payload)
+        self.seen[index] = replace(seen, served=served)
+        self._notify()
+        return response
+
+    # ---- hooks for the fault proxy (tests/fakes/faults.py) -----------------
+    def _answer_now(self, seen: Seen) -> int | None:
+        """A status to answer without forwarding, or None."""
+        return None
+
+    def _forward_headers(self, seen: Seen, headers: CIMultiDict[str]) -> None:
+        """Change the headers sent upstream (in place)."""
+
+    async def _write_body(self, seen: Seen, request: web.Request, response: web.StreamResponse,
+                          payload: bytes) -> int:
+        """Send the answer's body; return the bytes written."""
         await response.write(payload)
         await response.write_eof()
-        return response
+        return len(payload)
 
     def _rewrite_location(self, value: str) -> str:
         parts = urlsplit(value)

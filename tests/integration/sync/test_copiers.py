@@ -199,7 +199,7 @@ def test_a_blob_that_does_not_match_its_digest_fails_the_line(
     failed = [e for e in events(capsys.readouterr().err) if e["event"] == "sync.copy.failed"]
     assert len(failed) == 1 and failed[0]["destination"].endswith("mirror/bad")
     assert failed[0]["reason"].startswith(f"blob {layer} from {source.host}/team/bad: ")
-    assert "content has digest" in failed[0]["reason"] and "cannot reach" not in failed[0]["reason"]
+    assert f"digest mismatch {layer}" in failed[0]["reason"] and "cannot reach" not in failed[0]["reason"]
     assert get_manifest(dest.url, "mirror/good", "1").digest == good.digest
     with pytest.raises(Exception):
         get_manifest(dest.url, "mirror/bad", "1")
