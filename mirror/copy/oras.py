@@ -134,7 +134,7 @@ class _Side:
                     size += len(chunk)
         actual = f"sha256:{hasher.hexdigest()}"
         if actual != blob.digest:
-            raise CopyError(f"{what}: content has digest {actual}")
+            raise CopyError(f"{what}: digest mismatch {blob.digest} (the bytes hash to {actual})")
         return size
 
     def upload(self, blob: Descriptor, path: Path, size: int) -> None:
