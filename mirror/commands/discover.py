@@ -12,12 +12,14 @@ from .. import config as configfile
 from .. import imageslist
 from ..pipeline.discover import Addition, check_additions, discover, pairs_to_add, to_seed_json
 from ..events import DiscoverApply, EventSink, Stats
-from ..runtime import open_runtime
+from ..runtime import open_runtime, open_transport
+from ..transport import Transport
 from ..ui import open_sink
 from ._metrics import collector_for, deliver
 
 if TYPE_CHECKING:
     from ..cli import Settings
+    from ..metrics import MetricsCollector
     from ..output import Output
 
 
@@ -39,15 +41,23 @@ def run(args: argparse.Namespace, settings: Settings, out: Output) -> int:
     current = imageslist.load(settings.images_list)
     stats = Stats()
     collector = collector_for(settings, "discover")
-    code = anyio.run(_run, args, settings, out, config, current, stats, collector)
-    deliver(collector, stats, settings, code, out)
+    return anyio.run(_delivered, args, settings, out, config, current, stats, collector)
+
+
+async def _delivered(args: argparse.Namespace, settings: Settings, out: Output, config: configfile.Config,
+                     current: imageslist.ImagesList, stats: Stats, collector: MetricsCollector | None) -> int:
+    """The run, then its metrics through the run's transport (still open)."""
+    async with open_transport(settings, stats) as transport:
+        code = await _run(args, settings, out, config, current, stats, collector, transport)
+        await deliver(collector, stats, settings, code, out, transport)
     return code
 
 
 async def _run(args: argparse.Namespace, settings: Settings, out: Output, config: configfile.Config,
-               current: imageslist.ImagesList, stats: Stats, collector: EventSink | None) -> int:
+               current: imageslist.ImagesList, stats: Stats, collector: EventSink | None,
+               transport: Transport) -> int:
     with open_sink(settings.log_format, stats, out.stderr, "image-mirror discover", collector) as sink:
-        async with open_runtime(settings, stats, sink) as runtime:
+        async with open_runtime(settings, stats, sink, transport) as runtime:
             results = await discover(config, current, runtime.run_source, sink)
             additions: list[Addition] = []
             if args.apply:
