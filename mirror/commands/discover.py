@@ -13,7 +13,6 @@ from .. import imageslist
 from ..pipeline.discover import Addition, check_additions, discover, pairs_to_add, to_seed_json
 from ..events import DiscoverApply, EventSink, Stats
 from ..runtime import open_runtime, open_transport
-from ..transport import Transport
 from ..ui import open_sink
 from ._metrics import collector_for, deliver
 
@@ -21,6 +20,7 @@ if TYPE_CHECKING:
     from ..cli import Settings
     from ..metrics import MetricsCollector
     from ..output import Output
+    from ..transport import Transport
 
 
 def register(parser: argparse.ArgumentParser) -> None:
