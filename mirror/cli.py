@@ -208,6 +208,14 @@ def resolve_settings(args: argparse.Namespace, env: dict[str, str]) -> Settings:
     )
 
 
+def check_settings(args: argparse.Namespace, settings: Settings) -> None:
+    """Bad values of the common options, found before any command starts (exit 2)."""
+    if settings.pushgateway:
+        from .metrics import parse_gateway  # only when asked for: prometheus_client is not light
+
+        parse_gateway(settings.pushgateway, "--pushgateway" if args.pushgateway else "IMAGE_MIRROR_PUSHGATEWAY")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = parse_args(argv)
@@ -223,6 +231,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     out = Output(verbose=settings.verbose, json_lines=json_lines)
     try:
+        check_settings(args, settings)
         return int(args.handler(args, settings, out))
     except KeyboardInterrupt:
         out.error("interrupted")

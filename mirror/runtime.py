@@ -9,7 +9,7 @@ methods to the pipelines; nothing here is global.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -32,7 +32,7 @@ from .transport import Transport
 if TYPE_CHECKING:
     from .cli import Settings
 
-__all__ = ["Runtime", "open_runtime"]
+__all__ = ["Runtime", "open_runtime", "open_transport"]
 
 HUB_REPOSITORIES_API = "https://hub.docker.com/v2/repositories"
 
@@ -84,20 +84,31 @@ class Runtime:
 
 
 @asynccontextmanager
-async def open_runtime(
-    settings: Settings, stats: Stats | None = None, events: EventSink | None = None
-) -> AsyncIterator[Runtime]:
-    """Build the run's clients from the settings; close them all on exit."""
-    sink = events or NullSink()
-    run_stats = stats or Stats()
+async def open_transport(settings: Settings, stats: Stats) -> AsyncIterator[Transport]:
+    """The run's one transport on the registries file's host settings; closed on exit."""
     hosts = await anyio.to_thread.run_sync(load_registries, settings.registries)
-    credentials = await anyio.to_thread.run_sync(CredentialStore.from_environment)
-    async with Transport.open(registries=hosts, stats=run_stats) as transport:
+    async with Transport.open(registries=hosts, stats=stats) as transport:
+        yield transport
+
+
+@asynccontextmanager
+async def open_runtime(
+    settings: Settings, stats: Stats | None = None, events: EventSink | None = None,
+    transport: Transport | None = None,
+) -> AsyncIterator[Runtime]:
+    """Build the run's clients from the settings; close them all on exit.
+
+    ``transport``: the run's transport, opened by a caller that needs it after the runtime
+    closes (a command pushes its metrics once its exit code is known); else one of its own.
+    """
+    sink = events or NullSink()
+    async with AsyncExitStack() as stack:
+        if transport is None:
+            transport = await stack.enter_async_context(open_transport(settings, stats or Stats()))
+        credentials = await anyio.to_thread.run_sync(CredentialStore.from_environment)
         registry = RegistryClient(transport, credentials=credentials)
         cache = await open_cache(settings.cache, enabled=not settings.no_cache, events=sink)
-        try:
-            github = GitHubClient(transport, cache=cache, events=sink, max_wait=settings.max_wait)
-            async with HelmRenderer() as helm:
-                yield Runtime(run_stats, sink, registry, github, cache, helm)
-        finally:
-            await cache.close()
+        stack.push_async_callback(cache.close)
+        github = GitHubClient(transport, cache=cache, events=sink, max_wait=settings.max_wait)
+        helm = await stack.enter_async_context(HelmRenderer())
+        yield Runtime(transport.stats, sink, registry, github, cache, helm)

@@ -1,35 +1,40 @@
 """The CLI's glue to :mod:`mirror.metrics`: a collector when the user asked for metrics,
-and one delivery at the end of the run whose failure is reported, never fatal."""
+and one delivery at the end of the run whose failure is reported, never fatal.
+
+:func:`deliver` is awaited inside the run's event loop, after the command's exit code is
+known and before the run's transport closes: the push is one more request of the run.
+"""
 
 from __future__ import annotations
 
-from functools import partial
 from typing import TYPE_CHECKING
 
-import anyio
-
 from ..events import Stats
-from ..metrics import MetricsCollector, MetricsError, publish
 
 if TYPE_CHECKING:
     from ..cli import Settings
+    from ..metrics import MetricsCollector
     from ..output import Output
+    from ..transport import Transport
 
 
 def collector_for(settings: Settings, command: str) -> MetricsCollector | None:
     if settings.metrics_file or settings.pushgateway:
+        from ..metrics import MetricsCollector  # prometheus_client only when metrics were asked for
+
         return MetricsCollector(command=command)
     return None
 
 
-def deliver(collector: MetricsCollector | None, stats: Stats, settings: Settings, exit_code: int,
-            out: Output, instance: str | None = None) -> None:
-    """Write / push the run's metrics (called after the run, outside its event loop)."""
+async def deliver(collector: MetricsCollector | None, stats: Stats, settings: Settings, exit_code: int,
+                  out: Output, transport: Transport, instance: str | None = None) -> None:
+    """Write / push the run's metrics; ``exit_code == 0`` is the run's success."""
     if collector is None:
         return
+    from ..metrics import MetricsError, publish
+
     try:
-        anyio.run(partial(publish, collector, stats, succeeded=exit_code == 0,
-                          metrics_file=settings.metrics_file, pushgateway=settings.pushgateway,
-                          instance=instance))
+        await publish(collector, stats, transport, succeeded=exit_code == 0, metrics_file=settings.metrics_file,
+                      pushgateway=settings.pushgateway, instance=instance)
     except MetricsError as exc:
         out.error(str(exc))

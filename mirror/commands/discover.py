@@ -13,14 +13,16 @@ from .. import layouts
 from ..diff import MirrorFile
 from ..pipeline.discover import Addition, check_additions, discover, pairs_to_add, to_seed_json
 from ..events import DiscoverApply, EventSink, Stats
-from ..runtime import open_runtime
+from ..runtime import open_runtime, open_transport
 from ..ui import open_sink
 from ._metrics import collector_for, deliver
 from ._results import exit_code
 
 if TYPE_CHECKING:
     from ..cli import Settings
+    from ..metrics import MetricsCollector
     from ..output import Output
+    from ..transport import Transport
 
 
 def register(parser: argparse.ArgumentParser) -> None:
@@ -41,15 +43,23 @@ def run(args: argparse.Namespace, settings: Settings, out: Output) -> int:
     current = layouts.open_list(settings.images_list)
     stats = Stats()
     collector = collector_for(settings, "discover")
-    code = anyio.run(_run, args, settings, out, config, current, stats, collector)
-    deliver(collector, stats, settings, code, out)
+    return anyio.run(_delivered, args, settings, out, config, current, stats, collector)
+
+
+async def _delivered(args: argparse.Namespace, settings: Settings, out: Output, config: configfile.Config,
+                     current: MirrorFile, stats: Stats, collector: MetricsCollector | None) -> int:
+    """The run, then its metrics through the run's transport (still open)."""
+    async with open_transport(settings, stats) as transport:
+        code = await _run(args, settings, out, config, current, stats, collector, transport)
+        await deliver(collector, stats, settings, code, out, transport)
     return code
 
 
 async def _run(args: argparse.Namespace, settings: Settings, out: Output, config: configfile.Config,
-               current: MirrorFile, stats: Stats, collector: EventSink | None) -> int:
+               current: MirrorFile, stats: Stats, collector: EventSink | None,
+               transport: Transport) -> int:
     with open_sink(settings.log_format, stats, out.stderr, "image-mirror discover", collector) as sink:
-        async with open_runtime(settings, stats, sink) as runtime:
+        async with open_runtime(settings, stats, sink, transport) as runtime:
             results = await discover(config, current, runtime.run_source, sink)
             additions: list[Addition] = []
             if args.apply:

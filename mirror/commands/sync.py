@@ -33,6 +33,7 @@ from ._results import exit_code
 
 if TYPE_CHECKING:
     from ..cli import Settings
+    from ..metrics import MetricsCollector
     from ..output import Output
 
 __all__ = ["Selection", "open_client", "register", "run", "select_lines", "write_report"]
@@ -131,20 +132,23 @@ def run(args: argparse.Namespace, settings: Settings, out: Output) -> int:
     registries = apply_list_settings(selection, load_registries(settings.registries), credentials, os.environ)
     stats = Stats()
     collector = collector_for(settings, "sync")
-    report = anyio.run(_run, args, settings, out, options, selection, registries, credentials, stats, collector)
-    code = _finish(args, settings, out, options, selection, shard, report)
-    deliver(collector, stats, settings, code, out, instance=f"shard-{shard.index}" if shard else None)
-    return code
+    return anyio.run(_run, args, settings, out, options, shard, selection, registries, credentials, stats, collector)
 
 
-async def _run(args: argparse.Namespace, settings: Settings, out: Output, options: SyncOptions,
+async def _run(args: argparse.Namespace, settings: Settings, out: Output, options: SyncOptions, shard: Shard | None,
                selection: Selection, registries: Registries, credentials: CredentialStore,
-               stats: Stats, collector: EventSink | None) -> SyncReport:
+               stats: Stats, collector: MetricsCollector | None) -> int:
+    """The run, its summary, then its metrics through the run's transport (still open)."""
     async with open_client(registries, stats, credentials) as client:
         with open_sink(settings.log_format, stats, out.stderr, "image-mirror sync", collector) as sink:
             _report_problems(sink, selection.problems)
             copier = make_copier(args.copier, client, credentials)
-            return await sync(selection.work, client, copier, options, sink)
+            report = await sync(selection.work, client, copier, options, sink)
+        # The summary and the --report file are blocking writes: a worker thread.
+        code = await anyio.to_thread.run_sync(_finish, args, settings, out, options, selection, shard, report)
+        await deliver(collector, stats, settings, code, out, client.transport,
+                      instance=f"shard-{shard.index}" if shard else None)
+    return code
 
 
 def _report_problems(sink: EventSink, problems: list[str]) -> None:

@@ -1,14 +1,18 @@
-"""What the metrics need, kept from the run's events, and rendered with the host counters."""
+"""What the metrics need, kept from the run's events, and put with the host counters into a registry."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.metrics_core import Metric
 
 from ..events import (CompareDone, DiscoverDone, DiscoverEntryDone, DiscoverEntryFailed, Event, Stats, SyncCopyDone,
                       SyncCopyFailed, SyncDone, SyncPlan, SyncSkip)
-from .exposition import Exposition
+from . import families
+from .families import Samples
 
 __all__ = ["MetricsCollector"]
 
@@ -24,7 +28,7 @@ class _Entry:
 
 @dataclass
 class MetricsCollector:
-    """An EventSink that remembers what the metrics need; :meth:`render` writes them.
+    """An EventSink that remembers what the metrics need; :meth:`registry` holds them.
 
     ``command`` labels the run-level metrics (``discover``, ``sync``, ...); when not given it
     is taken from the first event's prefix. ``clock`` (wall time, for the last-success
@@ -92,6 +96,25 @@ class MetricsCollector:
         return True
 
     # ---- rendering ------------------------------------------------------------------------
+    def registry(
+        self,
+        stats: Stats | None = None,
+        *,
+        succeeded: bool | None = None,
+        last_success: float | None = None,
+    ) -> CollectorRegistry:
+        """This run's metrics in a private ``prometheus_client`` registry: only the families of
+        :mod:`.families` (the default registry's process and Python families are not in it).
+
+        ``succeeded``: the run's verdict (the CLI passes ``exit_code == 0``); default
+        :meth:`succeeded`. ``last_success``: the previous success timestamp to carry over
+        when this run failed (ignored when it succeeded: then it is *now*). The values are
+        taken now; a later event does not change what the registry holds.
+        """
+        registry = CollectorRegistry(auto_describe=False)
+        registry.register(_Snapshot(self._samples(stats, succeeded, last_success)))
+        return registry
+
     def render(
         self,
         stats: Stats | None = None,
@@ -99,101 +122,59 @@ class MetricsCollector:
         succeeded: bool | None = None,
         last_success: float | None = None,
     ) -> str:
-        """The exposition text for this run.
+        """The text exposition of :meth:`registry` (what the textfile and the push carry)."""
+        text: str = generate_latest(self.registry(stats, succeeded=succeeded, last_success=last_success)).decode()
+        return text
 
-        ``succeeded``: the run's verdict (the CLI passes ``exit_code == 0``); default
-        :meth:`succeeded`. ``last_success``: the previous success timestamp to carry over
-        when this run failed (ignored when it succeeded: then it is *now*).
-        """
+    def _samples(self, stats: Stats | None, succeeded: bool | None, last_success: float | None) -> Samples:
         ok = self.succeeded() if succeeded is None else succeeded
         command = self.command or "unknown"
-        out = Exposition()
-
-        if self.entries:
-            seen = out.family("image_mirror_discover_tags_seen",
-                              "Tags (or chart versions, or images) the entry's version source returned in the last run.")
-            found = out.family("image_mirror_discover_tags_found",
-                               "Tags of the entry left after its filters in the last run.")
-            new = out.family("image_mirror_discover_tags_new",
-                             "Found tags of the entry that are not in images-list yet.")
-            failed = out.family("image_mirror_discover_entry_failed",
-                                "1 when the entry failed in the last run, 0 when it succeeded.")
-            elapsed = out.family("image_mirror_discover_entry_duration_seconds",
-                                 "How long the entry took in the last run.")
-            for key, entry in self.entries.items():
-                failed.add(1 if entry.failed else 0, entry=key)
-                if entry.elapsed is not None:
-                    elapsed.add(entry.elapsed, entry=key)
-                if entry.failed:
-                    continue
-                if entry.seen is not None:
-                    seen.add(entry.seen, entry=key)
-                if entry.found is not None:
-                    found.add(entry.found, entry=key)
-                if entry.new is not None:
-                    new.add(entry.new, entry=key)
+        out = Samples()
+        for key, entry in self.entries.items():
+            out.add(families.DISCOVER_ENTRY_FAILED, 1 if entry.failed else 0, key)
+            if entry.elapsed is not None:
+                out.add(families.DISCOVER_ENTRY_DURATION, entry.elapsed, key)
+            if entry.failed:
+                continue  # a failed entry has no tag counts: "0 new" would be a lie
+            for family, value in ((families.DISCOVER_TAGS_SEEN, entry.seen), (families.DISCOVER_TAGS_FOUND, entry.found),
+                                  (families.DISCOVER_TAGS_NEW, entry.new)):
+                if value is not None:
+                    out.add(family, value, key)
 
         if self.lines or self.planned_lines is not None or "sync" in self.done:
-            lines = out.family("image_mirror_sync_lines", "images-list lines by how the last sync ended for them.")
             counts = {"copied": 0, "skipped": 0, "failed": 0, **self.lines}
             # --dry-run: lines that would be copied end "planned" (no per-line event, so from sync.done).
             planned = _int_or_none(self.done.get("sync", {}).get("planned")) or 0
             if self.dry_run or planned:
                 counts["planned"] = planned
             for result, count in counts.items():
-                lines.add(count, result=result)
+                out.add(families.SYNC_LINES, count, result)
             if self.planned_lines is not None:
-                out.family("image_mirror_sync_lines_planned",
-                           "images-list lines the last sync worked on (after --shard).").add(self.planned_lines)
-            out.family("image_mirror_sync_bytes_sent",
-                       "Blob bytes uploaded by the copies of the last sync.").add(self.bytes_sent)
+                out.add(families.SYNC_LINES_PLANNED, self.planned_lines)
+            out.add(families.SYNC_BYTES_SENT, self.bytes_sent)
             if any(self.blobs.values()):
-                blobs = out.family("image_mirror_sync_blobs",
-                                   "Blobs of the copied images: sent, mounted from another repository, or already present.")
                 for kind in ("sent", "mounted", "present"):
-                    blobs.add(self.blobs.get(kind, 0), result=kind)
+                    out.add(families.SYNC_BLOBS, self.blobs.get(kind, 0), kind)
 
         if stats is not None:
-            self._render_hosts(out, stats)
+            out.add_hosts(stats.hosts.values())
 
-        out.family("image_mirror_run_duration_seconds", "Wall time of the last run.").add(
-            round(max(0.0, self.monotonic() - self.started), 3), command=command)
-        out.family("image_mirror_run_success", "1 when the last run succeeded, else 0.").add(
-            1 if ok else 0, command=command)
+        out.add(families.RUN_DURATION, round(max(0.0, self.monotonic() - self.started), 3), command)
+        out.add(families.RUN_SUCCESS, 1 if ok else 0, command)
         stamp = round(self.clock(), 3) if ok else last_success
         if stamp is not None:
-            out.family("image_mirror_last_success_timestamp_seconds",
-                       "Unix time the last successful run finished.").add(stamp, command=command)
-        return out.text()
+            out.add(families.LAST_SUCCESS, stamp, command)
+        return out
 
-    @staticmethod
-    def _render_hosts(out: Exposition, stats: Stats) -> None:
-        hosts = sorted(stats.hosts.values(), key=lambda h: h.host)
-        if not hosts:
-            return
-        requests = out.family("image_mirror_http_requests", "HTTP responses in the last run by host and status.")
-        retries = out.family("image_mirror_http_retries", "Requests retried in the last run, by host.")
-        peak = out.family("image_mirror_http_in_flight_peak", "Most requests in flight at once to the host.")
-        limit = out.family("image_mirror_http_concurrency_limit", "Requests allowed in flight at once to the host.")
-        waits = out.family("image_mirror_rate_limit_waits",
-                           "Waits for a rate limit (Retry-After, GitHub quota, the host's rate) in the last run.")
-        wait_seconds = out.family("image_mirror_rate_limit_wait_seconds",
-                                  "Time spent waiting for rate limits in the last run.")
-        quota = out.family("image_mirror_github_quota_remaining", "API requests left in the quota, as last reported.")
-        reset = out.family("image_mirror_github_quota_reset_timestamp_seconds",
-                           "Unix time the API quota resets, as last reported.")
-        for host in hosts:
-            for status, count in sorted(host.by_status.items()):
-                requests.add(count, host=host.host, status=str(status))
-            retries.add(host.retries, host=host.host)
-            peak.add(host.peak_in_flight, host=host.host)
-            limit.add(host.limit, host=host.host)
-            waits.add(host.waits, host=host.host)
-            wait_seconds.add(round(host.wait_seconds, 3), host=host.host)
-            if host.quota_remaining is not None:
-                quota.add(host.quota_remaining, host=host.host)
-            if host.quota_reset is not None:
-                reset.add(host.quota_reset, host=host.host)
+
+@dataclass(frozen=True)
+class _Snapshot:
+    """A ``prometheus_client`` collector holding one run's samples, taken when it was made."""
+
+    samples: Samples
+
+    def collect(self) -> Iterator[Metric]:
+        return iter(list(self.samples.families()))
 
 
 def _int_or_none(value: object) -> int | None:

@@ -1,7 +1,7 @@
 """A strict parser of the Prometheus text exposition format (0.0.4), for tests.
 
-Why our own: it keeps the test extra free of prometheus-client, and it is stricter than the
-official parser where our output must be right — every sample's family has ``# HELP`` and
+Why our own, though the output now comes from prometheus_client: it is stricter than the
+library's parser where our output must be right — every sample's family has ``# HELP`` and
 ``# TYPE`` before its first sample, a family's samples are contiguous, no series appears
 twice, label values use only the three legal escapes. The integration tests also push the
 same text to a real Pushgateway, which parses it with the reference Go implementation.

@@ -8,30 +8,30 @@ both the values and the format.
 from __future__ import annotations
 
 import os
+import re
 import socket
 import stat
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
 from aiohttp import web
+from prometheus_client import CONTENT_TYPE_PLAIN_0_0_4, CollectorRegistry, generate_latest
 
-from mirror.errors import MirrorError
+from mirror.errors import InputError, MirrorError
 from mirror.events import Stats
+from mirror.transport import RetryPolicy, Transport
 from tests.support.events import emit
 from mirror.metrics import (
-    CONTENT_TYPE,
+    DECLARED,
     MetricsCollector,
     MetricsError,
-    escape_label_value,
     last_success_from_text,
+    parse_gateway,
     publish,
     push,
-    push_url,
     read_last_success,
-    redact_url,
     write_textfile,
 )
 
@@ -269,7 +269,7 @@ def test_label_values_are_escaped_and_round_trip(raw: str) -> None:
     metrics = collector("discover")
     emit(metrics, "discover.entry.done", entry=raw, seen=1, found=1, new=1)
     text = metrics.render()
-    assert "\n" not in escape_label_value(raw)
+    assert all(line.startswith(("# ", "image_mirror_")) for line in text.splitlines())  # a sample is one line
     assert parse(text)["image_mirror_discover_tags_seen"].by("entry") == {raw: 1}
 
 
@@ -279,32 +279,33 @@ def test_exact_text_of_a_small_run() -> None:
     emit(metrics, "discover.entry.done", entry='we"ird\\', seen=3, found=2, new=1, elapsed=0.25)
     emit(metrics, "discover.done", entries=1, failed=0, new=1)
     clock.mono = 6.0
+    # prometheus_client's number format: 3.0, 1.7000000005e+09 (the same values as before it).
     assert metrics.render() == (
         "# HELP image_mirror_discover_tags_seen Tags (or chart versions, or images) the entry's version source "
         "returned in the last run.\n"
         "# TYPE image_mirror_discover_tags_seen gauge\n"
-        'image_mirror_discover_tags_seen{entry="we\\"ird\\\\"} 3\n'
+        'image_mirror_discover_tags_seen{entry="we\\"ird\\\\"} 3.0\n'
         "# HELP image_mirror_discover_tags_found Tags of the entry left after its filters in the last run.\n"
         "# TYPE image_mirror_discover_tags_found gauge\n"
-        'image_mirror_discover_tags_found{entry="we\\"ird\\\\"} 2\n'
+        'image_mirror_discover_tags_found{entry="we\\"ird\\\\"} 2.0\n'
         "# HELP image_mirror_discover_tags_new Found tags of the entry that are not in images-list yet.\n"
         "# TYPE image_mirror_discover_tags_new gauge\n"
-        'image_mirror_discover_tags_new{entry="we\\"ird\\\\"} 1\n'
+        'image_mirror_discover_tags_new{entry="we\\"ird\\\\"} 1.0\n'
         "# HELP image_mirror_discover_entry_failed 1 when the entry failed in the last run, 0 when it succeeded.\n"
         "# TYPE image_mirror_discover_entry_failed gauge\n"
-        'image_mirror_discover_entry_failed{entry="we\\"ird\\\\"} 0\n'
+        'image_mirror_discover_entry_failed{entry="we\\"ird\\\\"} 0.0\n'
         "# HELP image_mirror_discover_entry_duration_seconds How long the entry took in the last run.\n"
         "# TYPE image_mirror_discover_entry_duration_seconds gauge\n"
         'image_mirror_discover_entry_duration_seconds{entry="we\\"ird\\\\"} 0.25\n'
         "# HELP image_mirror_run_duration_seconds Wall time of the last run.\n"
         "# TYPE image_mirror_run_duration_seconds gauge\n"
-        'image_mirror_run_duration_seconds{command="discover"} 1\n'
+        'image_mirror_run_duration_seconds{command="discover"} 1.0\n'
         "# HELP image_mirror_run_success 1 when the last run succeeded, else 0.\n"
         "# TYPE image_mirror_run_success gauge\n"
-        'image_mirror_run_success{command="discover"} 1\n'
+        'image_mirror_run_success{command="discover"} 1.0\n'
         "# HELP image_mirror_last_success_timestamp_seconds Unix time the last successful run finished.\n"
         "# TYPE image_mirror_last_success_timestamp_seconds gauge\n"
-        'image_mirror_last_success_timestamp_seconds{command="discover"} 1700000000.5\n'
+        'image_mirror_last_success_timestamp_seconds{command="discover"} 1.7000000005e+09\n'
     )
 
 
@@ -332,16 +333,64 @@ def test_the_test_parser_rejects_what_it_should() -> None:
 
 
 # --------------------------------------------------------------------------------------------
+# the registry: exactly README's families
+# --------------------------------------------------------------------------------------------
+
+
+def _readme_families() -> dict[str, tuple[str, ...]]:
+    """Metric names and their labels from README's Metrics table."""
+    readme = (Path(__file__).resolve().parents[3] / "README.md").read_text(encoding="utf-8")
+    table = readme[readme.index("## Metrics"):]
+    found: dict[str, tuple[str, ...]] = {}
+    for row in table.splitlines():
+        cells = [cell.strip() for cell in row.strip("|").split("|")]
+        if not row.startswith("| `image_mirror_") or len(cells) != 3:
+            continue
+        labels = tuple(token for token in re.findall(r"`([^`]+)`", cells[1]) if re.fullmatch(r"[a-z_]+", token))
+        for name in re.findall(r"`(image_mirror_[a-z_]+)`", cells[0]):
+            found[name] = labels
+    return found
+
+
+def full_run() -> CollectorRegistry:
+    """A run that fills every family: discover and sync events, a host with a GitHub quota."""
+    metrics = collector("discover")
+    discover_run(metrics)
+    sync_run(metrics)
+    stats = Stats()
+    github = stats.host("api.github.com", 4)
+    github.record_status(200)
+    github.quota_remaining, github.quota_reset = 10, 1_733_003_600.0
+    return metrics.registry(stats, succeeded=True)
+
+
+def test_the_families_are_exactly_readmes_table() -> None:
+    collected = {family.name: family for family in full_run().collect()}
+    readme = _readme_families()
+    assert set(collected) == set(readme) == {family.name for family in DECLARED}  # no process_*, no python_*
+    for name, family in collected.items():
+        assert family.type == "gauge", name
+        assert {tuple(k for k in s.labels) for s in family.samples} == {readme[name]}, name
+
+
+# --------------------------------------------------------------------------------------------
 # textfile
 # --------------------------------------------------------------------------------------------
 
 
+def small_registry(command: str = "sync", wall: float = 1_700_000_000.0) -> CollectorRegistry:
+    metrics = collector(command, FakeClock(wall=wall))
+    emit(metrics, f"{command}.done")
+    return metrics.registry()
+
+
 def test_write_textfile_is_atomic_and_readable_by_node_exporter(tmp_path: Path) -> None:
     target = tmp_path / "textfile" / "image_mirror.prom"
-    write_textfile(target, "old 1\n")
+    write_textfile(target, small_registry(wall=1.0))
     old_inode = target.stat().st_ino
-    write_textfile(target, "# HELP a b\n# TYPE a gauge\na 2\n")
-    assert target.read_text() == "# HELP a b\n# TYPE a gauge\na 2\n"
+    registry = small_registry(wall=2.0)
+    write_textfile(target, registry)
+    assert parse(target.read_text())["image_mirror_last_success_timestamp_seconds"].value(command="sync") == 2
     assert target.stat().st_ino != old_inode  # replaced by rename, never rewritten in place
     assert stat.S_IMODE(target.stat().st_mode) == 0o644
     assert sorted(p.name for p in target.parent.iterdir()) == ["image_mirror.prom"]
@@ -351,7 +400,7 @@ def test_write_textfile_error_names_the_file_and_leaves_no_temp(tmp_path: Path) 
     blocker = tmp_path / "not-a-dir"
     blocker.write_text("")
     with pytest.raises(MetricsError, match="not-a-dir") as info:
-        write_textfile(blocker / "m.prom", "a 1\n")
+        write_textfile(blocker / "m.prom", small_registry())
     assert isinstance(info.value, MirrorError)
 
     readonly = tmp_path / "ro"
@@ -362,8 +411,8 @@ def test_write_textfile_error_names_the_file_and_leaves_no_temp(tmp_path: Path) 
             (readonly / "m.prom").mkdir()
             (readonly / "m.prom" / "x").write_text("")
         with pytest.raises(MetricsError, match="m.prom"):
-            write_textfile(readonly / "m.prom", "a 1\n")
-        assert not [p for p in readonly.iterdir() if p.name.endswith(".tmp")]
+            write_textfile(readonly / "m.prom", small_registry())
+        assert sorted(p.name for p in readonly.iterdir()) in ([], ["m.prom"])  # no temporary file left
     finally:
         os.chmod(readonly, 0o755)
 
@@ -373,42 +422,51 @@ def test_last_success_round_trips_through_the_file(tmp_path: Path) -> None:
     assert read_last_success(path) is None
     ok = collector("sync", FakeClock(wall=1_700_000_123.0))
     sync_run(ok)
-    write_textfile(path, ok.render())
+    write_textfile(path, ok.registry())
     assert read_last_success(path) == 1_700_000_123.0
     assert read_last_success(path, command="sync") == 1_700_000_123.0
     assert read_last_success(path, command="discover") is None
 
     failed = collector("sync", FakeClock(wall=1_800_000_000.0))
     sync_run(failed, failed=True)
-    write_textfile(path, failed.render(last_success=read_last_success(path, "sync")))
+    write_textfile(path, failed.registry(last_success=read_last_success(path, "sync")))
     assert read_last_success(path, "sync") == 1_700_000_123.0
     assert last_success_from_text("garbage\n") is None
+    # A file written before prometheus_client (integers without ".0") still gives its value.
+    old = ('# HELP image_mirror_last_success_timestamp_seconds Unix time the last successful run finished.\n'
+           '# TYPE image_mirror_last_success_timestamp_seconds gauge\n'
+           'image_mirror_last_success_timestamp_seconds{command="sync"} 1700000000\n')
+    assert last_success_from_text(old, "sync") == 1_700_000_000
 
 
 # --------------------------------------------------------------------------------------------
-# Pushgateway URL and errors (the real Pushgateway is in tests/integration/metrics)
+# the Pushgateway URL (checked before the run) and the push through the transport
 # --------------------------------------------------------------------------------------------
 
 
-def test_push_url_grouping_key() -> None:
-    assert push_url("http://pg:9091") == "http://pg:9091/metrics/job/image-mirror"
-    assert push_url("http://pg:9091/", "image-mirror-sync", "shard-2") == \
-        "http://pg:9091/metrics/job/image-mirror-sync/instance/shard-2"
-    # A value with "/" uses the base64url form; others are percent-encoded.
-    assert push_url("http://pg:9091", "j", "2/4") == "http://pg:9091/metrics/job/j/instance@base64/Mi80"
-    assert push_url("http://pg:9091", "j", "", grouping={"command": "a b"}) == \
-        "http://pg:9091/metrics/job/j/instance@base64/=/command/a%20b"
-    assert push_url("https://u:secret@pg.example:443/prefix?token=x", "j") == \
-        "https://pg.example:443/prefix/metrics/job/j"
-    with pytest.raises(MetricsError):
-        push_url("pg:9091", "j")
-    with pytest.raises(ValueError):
-        push_url("http://pg:9091", "j", grouping={"bad-label": "x"})
+def test_gateway_url_loses_its_credentials_to_a_basic_header() -> None:
+    gateway = parse_gateway("https://ci%40corp:p%3Ass@pg.example:9091/prefix/")
+    assert gateway.url == "https://pg.example:9091/prefix"
+    assert gateway.authorization == "Basic Y2lAY29ycDpwOnNz"  # ci@corp:p:ss
+    assert "p%3Ass" not in repr(gateway) and "Y2lA" not in repr(gateway)
+    assert parse_gateway("http://[::1]:9091").url == "http://[::1]:9091"
+    assert parse_gateway("http://pg").authorization is None
 
 
-def test_redact_url() -> None:
-    assert redact_url("https://user:pa55@pg.example:9091/x?token=t#f") == "https://pg.example:9091/x"
-    assert redact_url("http://[::1]:9091") == "http://[::1]:9091"
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [("pg.example:9091", "scheme"), ("ftp://pg.example", "scheme"), ("http://", "no host"),
+     ("http://:9091", "no host"), ("http://pg.example:99999", "port"), ("http://pg.example:port", "port"),
+     ("http://pg.example/?job=x", "query"), ("http://pg.example/#top", "fragment"),
+     ("http://pg.example/a b", "spaces"), ("http://pg.example/\x1b[2J", "control"),
+     ("admin:hunter2@pg.example:9091", "scheme"), ("https://admin:hunter2@pg.example:x", "port")],
+)
+def test_a_malformed_gateway_url_is_bad_input_naming_the_option(url: str, reason: str) -> None:
+    with pytest.raises(InputError) as info:
+        parse_gateway(url, "IMAGE_MIRROR_PUSHGATEWAY")
+    message = str(info.value)
+    assert message.startswith("IMAGE_MIRROR_PUSHGATEWAY ") and reason in message
+    assert "hunter2" not in message and "\x1b" not in message
 
 
 def _closed_port() -> int:
@@ -417,11 +475,18 @@ def _closed_port() -> int:
         return int(sock.getsockname()[1])
 
 
+@pytest.fixture
+async def transport() -> AsyncIterator[Transport]:
+    """A run's transport; one attempt per request, so a refused connection fails at once."""
+    async with Transport.open(retry=RetryPolicy(attempts=1)) as opened:
+        yield opened
+
+
 @pytest.mark.anyio
-async def test_push_connection_error_is_a_mirror_error_without_secrets() -> None:
-    url = f"http://admin:hunter2@127.0.0.1:{_closed_port()}"
+async def test_push_connection_error_is_a_mirror_error_without_secrets(transport: Transport) -> None:
+    gateway = parse_gateway(f"http://admin:hunter2@127.0.0.1:{_closed_port()}")
     with pytest.raises(MetricsError) as info:
-        await push(None, url, "a 1\n", timeout=5)
+        await push(transport, gateway, small_registry(), "j", timeout=5)
     assert isinstance(info.value, MirrorError)
     message = str(info.value)
     assert "127.0.0.1" in message
@@ -459,30 +524,54 @@ async def recorder() -> AsyncIterator[tuple[Recorder, str]]:
 
 
 @pytest.mark.anyio
-async def test_push_sends_put_with_content_type_and_basic_auth(recorder: tuple[Recorder, str]) -> None:
+async def test_push_sends_put_or_post_with_content_type_and_basic_auth(
+    recorder: tuple[Recorder, str], transport: Transport,
+) -> None:
     rec, host = recorder
-    async with aiohttp.ClientSession() as session:
-        await push(session, f"http://ci%40corp:p%3Ass@{host}/gw", "a 1\n", "image-mirror-sync", "shard-0")
-        await push(session, f"http://{host}", "b 2\n", replace=False)
+    registry = small_registry()
+    await push(transport, parse_gateway(f"http://ci%40corp:p%3Ass@{host}/gw"), registry, "image-mirror-sync",
+               "shard-0")
+    await push(transport, parse_gateway(f"http://{host}"), registry, "j", replace=False)
     first, second = rec.requests
     assert first["method"] == "PUT"
     assert first["path"] == "/gw/metrics/job/image-mirror-sync/instance/shard-0"
-    assert first["headers"]["Content-Type"] == CONTENT_TYPE
+    assert first["headers"]["Content-Type"] == CONTENT_TYPE_PLAIN_0_0_4
     assert first["headers"]["Authorization"] == "Basic Y2lAY29ycDpwOnNz"  # ci@corp:p:ss
-    assert first["body"] == "a 1\n"
+    assert parse(first["body"]) == parse(generate_text(registry))
     assert second["method"] == "POST" and "Authorization" not in second["headers"]
+    # The push is a request of the run's transport: counted with the run's hosts.
+    assert transport.stats.hosts[host].by_status == {200: 2}
+
+
+def generate_text(registry: CollectorRegistry) -> str:
+    return generate_latest(registry).decode()
 
 
 @pytest.mark.anyio
-async def test_push_error_status_names_the_url_not_the_password(recorder: tuple[Recorder, str]) -> None:
+async def test_grouping_key_values_use_the_pushgateways_base64_form(
+    recorder: tuple[Recorder, str], transport: Transport,
+) -> None:
+    rec, host = recorder
+    for instance in ("2/4", "", "shard 0"):
+        await push(transport, parse_gateway(f"http://{host}"), small_registry(), "j", instance)
+    assert [r["path"] for r in rec.requests] == [
+        "/metrics/job/j/instance@base64/Mi80", "/metrics/job/j/instance@base64/=",
+        "/metrics/job/j/instance@base64/c2hhcmQgMA==",
+    ]
+
+
+@pytest.mark.anyio
+async def test_push_error_status_names_the_url_not_the_password(
+    recorder: tuple[Recorder, str], transport: Transport,
+) -> None:
     rec, host = recorder
     rec.status, rec.body = 400, "text format parsing error in line 1"
     with pytest.raises(MetricsError) as info:
-        await push(None, f"http://bot:s3cr3t@{host}", "a 1\n", "j")
+        await push(transport, parse_gateway(f"http://bot:s3cr3t@{host}"), small_registry(), "j")
     message = str(info.value)
-    assert f"http://{host}/metrics/job/j" in message
-    assert "400" in message and "parsing error" in message
+    assert f"http://{host}/metrics/job/j" in message and "400" in message
     assert "s3cr3t" not in message and "bot" not in message
+    assert len(rec.requests) == 1  # a POST/PUT the server answered is not sent again
 
 
 # --------------------------------------------------------------------------------------------
@@ -495,26 +584,27 @@ async def test_publish_writes_the_file_and_carries_last_success_over_a_failure(t
     path = tmp_path / "image_mirror_sync.prom"
     ok = collector("sync", FakeClock(wall=1_700_000_000.0))
     sync_run(ok)
-    text = await publish(ok, Stats(), succeeded=True, metrics_file=path)
-    assert path.read_text() == text
+    registry = await publish(ok, Stats(), None, succeeded=True, metrics_file=path)
+    assert path.read_text() == generate_text(registry)
     assert read_last_success(path, "sync") == 1_700_000_000
 
     failed = collector("sync", FakeClock(wall=1_800_000_000.0))
     sync_run(failed, failed=True)
-    await publish(failed, Stats(), succeeded=False, metrics_file=path)
+    await publish(failed, Stats(), None, succeeded=False, metrics_file=path)
     families = parse(path.read_text())
     assert families["image_mirror_run_success"].value(command="sync") == 0
     assert families["image_mirror_last_success_timestamp_seconds"].value(command="sync") == 1_700_000_000
 
 
 @pytest.mark.anyio
-async def test_publish_tries_both_destinations_and_reports_both_failures(tmp_path: Path) -> None:
+async def test_publish_tries_both_destinations_and_reports_both_failures(tmp_path: Path,
+                                                                         transport: Transport) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("")
     metrics = collector("discover")
     emit(metrics, "discover.done", entries=0, failed=0, new=0)
     with pytest.raises(MetricsError) as info:
-        await publish(metrics, None, succeeded=True, metrics_file=blocker / "m.prom",
+        await publish(metrics, None, transport, succeeded=True, metrics_file=blocker / "m.prom",
                       pushgateway=f"http://u:pw123@127.0.0.1:{_closed_port()}")
     message = str(info.value)
     assert "m.prom" in message and "127.0.0.1" in message and "pw123" not in message

@@ -1,9 +1,7 @@
 """The architecture's rule, checked over the source tree: all HTTP goes through ``mirror/transport/``.
 
 One ``aiohttp.ClientSession(`` in ``mirror/`` (the run's one session), and errors built from an
-HTTP status in one function only (:func:`mirror.transport.status.status_error`). Files still
-waiting for their part of issue 14 are listed in ``PENDING``; the test also fails when one of
-them no longer needs its exemption, so the list can only shrink.
+HTTP status in one function only (:func:`mirror.transport.status.status_error`).
 """
 
 from __future__ import annotations
@@ -18,10 +16,6 @@ SESSION_MODULE = "transport/session.py"
 STATUS_MODULE = "transport/status.py"
 ERROR_TYPES = frozenset(errors.__all__)
 
-#: issue 14 item 4 (metrics through prometheus_client on the transport)
-PENDING_SESSIONS = {"metrics/delivery.py"}
-PENDING_STATUS_ERRORS: set[str] = set()
-
 
 def sources() -> dict[str, str]:
     return {str(path.relative_to(MIRROR)): path.read_text(encoding="utf-8") for path in sorted(MIRROR.rglob("*.py"))}
@@ -31,8 +25,7 @@ def test_one_client_session_is_made_in_mirror() -> None:
     makers = {name: text.count("aiohttp.ClientSession(") for name, text in sources().items()}
     made = {name for name, count in makers.items() if count}
     assert makers[SESSION_MODULE] == 1
-    assert made - PENDING_SESSIONS == {SESSION_MODULE}
-    assert PENDING_SESSIONS <= made, "a pending module no longer makes a session: drop it from PENDING_SESSIONS"
+    assert made == {SESSION_MODULE}
 
 
 def _status_errors(tree: ast.AST) -> list[int]:
@@ -52,8 +45,7 @@ def _status_errors(tree: ast.AST) -> list[int]:
 def test_only_the_status_function_builds_errors_from_a_status_code() -> None:
     found = {name: _status_errors(ast.parse(text)) for name, text in sources().items()}
     builders = {name for name, lines in found.items() if lines}
-    assert builders - PENDING_STATUS_ERRORS == {STATUS_MODULE}
-    assert PENDING_STATUS_ERRORS <= builders, "a pending module is clean now: drop it from PENDING_STATUS_ERRORS"
+    assert builders == {STATUS_MODULE}
     status_module = ast.parse(sources()[STATUS_MODULE])
     public = [n.name for n in status_module.body if isinstance(n, ast.FunctionDef) and _status_errors(n)]
     private = {n.name for n in status_module.body if isinstance(n, ast.FunctionDef) and n.name.startswith("_")}
@@ -65,4 +57,4 @@ def test_only_the_status_function_builds_errors_from_a_status_code() -> None:
 
 def test_no_module_outside_the_transport_sends_with_the_session() -> None:
     senders = {name for name, text in sources().items() if ".session.request(" in text or "session.get(" in text}
-    assert senders - PENDING_SESSIONS <= {"transport/core.py"}
+    assert senders <= {"transport/core.py"}
