@@ -92,7 +92,7 @@ async def open_runtime(
     run_stats = stats or Stats()
     hosts = await anyio.to_thread.run_sync(load_registries, settings.registries)
     credentials = await anyio.to_thread.run_sync(CredentialStore.from_environment)
-    async with Transport.open(registries=hosts, stats=run_stats) as transport:
+    async with Transport.open(registries=hosts, stats=run_stats, events=sink, max_wait=settings.max_wait) as transport:
         registry = RegistryClient(transport, credentials=credentials)
         cache = await open_cache(settings.cache, enabled=not settings.no_cache, events=sink)
         try:

@@ -61,6 +61,6 @@ def run(args: argparse.Namespace, settings: Settings, out: Output) -> int:
 async def _run(settings: Settings, out: Output, selection: Selection, registries: Registries,
                credentials: CredentialStore) -> list[Comparison]:
     stats = Stats()
-    async with open_client(registries, stats, credentials) as client:
-        with open_sink(settings.log_format, stats, out.stderr, "image-mirror compare") as sink:
+    with open_sink(settings.log_format, stats, out.stderr, "image-mirror compare") as sink:
+        async with open_client(registries, stats, credentials, sink, settings.max_wait) as client:
             return await compare(selection.work, client, sink)

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from ..cli import Settings
     from ..output import Output
 
-__all__ = ["Selection", "open_client", "register", "run", "select_lines", "write_report"]
+__all__ = ["Selection", "open_client", "pulls", "register", "run", "select_lines", "write_report"]
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
@@ -85,8 +85,11 @@ def select_lines(path: str, env: Mapping[str, str], shard: Shard | None) -> Sele
 
 
 @asynccontextmanager
-async def open_client(registries: Registries, stats: Stats, credentials: CredentialStore) -> AsyncIterator[RegistryClient]:
-    async with RegistryClient.open(hosts=registries, stats=stats, credentials=credentials) as client:
+async def open_client(registries: Registries, stats: Stats, credentials: CredentialStore, events: EventSink,
+                      max_wait: float) -> AsyncIterator[RegistryClient]:
+    """The run's registry client; ``events`` hears of pull-quota waits (at most ``max_wait`` s)."""
+    async with RegistryClient.open(hosts=registries, stats=stats, credentials=credentials, events=events,
+                                   max_wait=max_wait) as client:
         yield client
 
 
@@ -110,7 +113,7 @@ def run(args: argparse.Namespace, settings: Settings, out: Output) -> int:
     stats = Stats()
     collector = collector_for(settings, "sync")
     report = anyio.run(_run, args, settings, out, options, selection, registries, credentials, stats, collector)
-    code = _finish(args, settings, out, options, selection, shard, report)
+    code = _finish(args, settings, out, options, selection, shard, report, stats)
     deliver(collector, stats, settings, code, out, instance=f"shard-{shard.index}" if shard else None)
     return code
 
@@ -118,8 +121,8 @@ def run(args: argparse.Namespace, settings: Settings, out: Output) -> int:
 async def _run(args: argparse.Namespace, settings: Settings, out: Output, options: SyncOptions,
                selection: Selection, registries: Registries, credentials: CredentialStore,
                stats: Stats, collector: EventSink | None) -> SyncReport:
-    async with open_client(registries, stats, credentials) as client:
-        with open_sink(settings.log_format, stats, out.stderr, "image-mirror sync", collector) as sink:
+    with open_sink(settings.log_format, stats, out.stderr, "image-mirror sync", collector) as sink:
+        async with open_client(registries, stats, credentials, sink, settings.max_wait) as client:
             _report_problems(sink, selection.problems)
             copier = make_copier(args.copier, client, credentials)
             return await sync(selection.work, client, copier, options, sink)
@@ -131,7 +134,7 @@ def _report_problems(sink: EventSink, problems: list[str]) -> None:
 
 
 def _finish(args: argparse.Namespace, settings: Settings, out: Output, options: SyncOptions,
-            selection: Selection, shard: Shard | None, report: SyncReport) -> int:
+            selection: Selection, shard: Shard | None, report: SyncReport, stats: Stats) -> int:
     if options.dry_run:
         for result in report.results:
             action = "copy" if result.outcome == Outcome.PLANNED else str(result.outcome)
@@ -160,6 +163,7 @@ def _finish(args: argparse.Namespace, settings: Settings, out: Output, options: 
             "dry_run": options.dry_run,
             "totals": {**totals, "invalid": len(selection.problems)},
             "invalid": selection.problems,
+            "pulls": pulls(stats),
             "results": [result.as_json() for result in report.results],
         }
         try:
@@ -169,6 +173,12 @@ def _finish(args: argparse.Namespace, settings: Settings, out: Output, options: 
             out.error(str(exc))
             written = False
     return 1 if report.failed or selection.problems or not written else 0
+
+
+def pulls(stats: Stats) -> dict[str, int]:
+    """Manifest GETs answered 2xx per registry host (pulls, where the registry keeps a pull quota)."""
+    return {name: host.pulls for name, host in sorted(stats.hosts.items())
+            if host.pulls or host.pull_quota_remaining is not None}
 
 
 def write_report(path: str, document: Mapping[str, object]) -> None:

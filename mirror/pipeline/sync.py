@@ -37,7 +37,7 @@ import anyio
 
 from ..copy import Copier, CopyResult, PlanItem
 from ..flight import SingleFlight, gather
-from ..errors import AuthError, NotFound
+from ..errors import AuthError, MirrorError, NotFound
 from ..failure import describe
 from ..events import (EventSink, Item, SyncConflict, SyncCopyDone, SyncCopyFailed, SyncCopyStart, SyncDone,
                       SyncPlan, SyncPlanItem, SyncSkip)
@@ -337,9 +337,15 @@ class _Run:
             async with self.workers:
                 await self._copy(item, started)
             return
-        # The repository lock is taken before the copy slot, so waiting for it holds no slot.
-        async with self._repository_locks.setdefault(item.destination.name, anyio.Lock()), self.workers:
-            await self._copy(item, started)
+        # skopeo and oras pull outside the transport: the source host's pull floor is checked
+        # here, first (a wait holds neither the repository lock nor a copy slot). The repository
+        # lock is taken before the copy slot, so waiting for it holds no slot.
+        try:
+            async with (self.client.pulling(item.source),
+                        self._repository_locks.setdefault(item.destination.name, anyio.Lock()), self.workers):
+                await self._copy(item, started)
+        except MirrorError as exc:  # _copy reports its own failures: this is the pull quota
+            self._failed(item, started, exc, stage="copy")
 
     def superseded(self, work: WorkItem, winner: WorkItem) -> None:
         """A line whose destination tag a later line also writes: skipped, the later one runs."""

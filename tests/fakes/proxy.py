@@ -220,6 +220,11 @@ class CountingProxy:
         for gate in self.gates:
             if gate.predicate(seen) and not (gate.once and gate.is_open):
                 await gate.pass_through()
+        refused = self.refuse(seen)
+        if refused is not None:
+            self.seen[index] = Seen(index, seen.method, kind, repo, ref, query, refused.status)
+            self._notify()
+            return refused
         body = await request.read()
         # A multidict: skopeo sends one Accept header per media type, a dict would keep only the last.
         headers = CIMultiDict((k, v) for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP)
@@ -242,6 +247,7 @@ class CountingProxy:
                         value = self._rewrite_location(value)
                     out_headers[key] = value
                 length = upstream.headers.get("Content-Length")
+                out_headers.update(self.extra_headers(seen, status))
         finally:
             self.in_flight -= 1
         self.seen[index] = Seen(index, seen.method, kind, repo, ref, query, status)
@@ -257,7 +263,20 @@ class CountingProxy:
         await response.prepare(request)
         await response.write(payload)
         await response.write_eof()
+        self.delivered(self.seen[index])
         return response
+
+    # ---- hooks for fronts that add a service's own behaviour (tests.fakes.quota) --------------
+    def refuse(self, seen: Seen) -> web.Response | None:
+        """An answer instead of forwarding ``seen`` (None: forward it)."""
+        return None
+
+    def extra_headers(self, seen: Seen, status: int) -> dict[str, str]:
+        """Headers added to the upstream's answer to ``seen``."""
+        return {}
+
+    def delivered(self, seen: Seen) -> None:
+        """``seen`` (a GET or other request with a body) was answered in full."""
 
     def _rewrite_location(self, value: str) -> str:
         parts = urlsplit(value)
