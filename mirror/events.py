@@ -23,7 +23,7 @@ from typing import ClassVar, Protocol
 __all__ = [
     "CompareDone", "CompareLine", "ComparePlan", "Debug", "DiscoverApply", "DiscoverDone",
     "DiscoverEntryDone", "DiscoverEntryFailed", "DiscoverEntryStart", "Error", "Event", "EventSink",
-    "GitHubRetry", "GitHubWait", "HostStats", "Item", "ListSink", "NullSink", "Stats", "Status",
+    "GitHubRetry", "GitHubWait", "HostStats", "Item", "ListSink", "NullSink", "PullQuotaWait", "Stats", "Status",
     "SyncConflict", "SyncCopyDone", "SyncCopyFailed", "SyncCopyStart", "SyncDone", "SyncInvalid",
     "SyncPlan", "SyncPlanItem", "SyncSkip", "Warning",
 ]
@@ -331,6 +331,22 @@ class GitHubRetry(Event):
     seconds: float
 
 
+# ---- registry pull quota (Docker Hub's) --------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PullQuotaWait(Event):
+    """Pulls to ``host`` wait ``seconds`` (then the quota is read again): ``remaining`` of
+    ``limit`` pulls are left in a window of ``window`` seconds, below the host's ``pull_floor``."""
+
+    name: ClassVar[str] = "pull-quota-wait"
+    host: str
+    remaining: int | None
+    limit: int | None
+    window: int | None
+    seconds: float
+
+
 # ---- live counters --------------------------------------------------------------------------
 
 
@@ -351,6 +367,12 @@ class HostStats:
     by_status: dict[int, int] = field(default_factory=dict)
     quota_remaining: int | None = None
     quota_reset: float | None = None  # epoch seconds
+    #: manifest GETs answered 2xx (each is a pull where the registry keeps a pull quota)
+    pulls: int = 0
+    #: the registry's pull quota (``ratelimit-*`` headers) as last read; None: the host sent none
+    pull_quota_remaining: int | None = None
+    pull_quota_limit: int | None = None
+    pull_quota_window: int | None = None  # seconds
 
     @contextmanager
     def request(self) -> Iterator[None]:

@@ -87,7 +87,7 @@ class Runtime:
 async def open_transport(settings: Settings, stats: Stats) -> AsyncIterator[Transport]:
     """The run's one transport on the registries file's host settings; closed on exit."""
     hosts = await anyio.to_thread.run_sync(load_registries, settings.registries)
-    async with Transport.open(registries=hosts, stats=stats) as transport:
+    async with Transport.open(registries=hosts, stats=stats, max_wait=settings.max_wait) as transport:
         yield transport
 
 
@@ -105,6 +105,7 @@ async def open_runtime(
     async with AsyncExitStack() as stack:
         if transport is None:
             transport = await stack.enter_async_context(open_transport(settings, stats or Stats()))
+        transport.events = sink  # pull-quota waits reach the run's sink (set before any request)
         credentials = await anyio.to_thread.run_sync(CredentialStore.from_environment)
         registry = RegistryClient(transport, credentials=credentials)
         cache = await open_cache(settings.cache, enabled=not settings.no_cache, events=sink)

@@ -60,6 +60,7 @@ def run(args: argparse.Namespace, settings: Settings, out: Output) -> int:
 async def _run(settings: Settings, out: Output, selection: Selection, registries: Registries,
                credentials: CredentialStore) -> list[Comparison]:
     stats = Stats()
-    async with open_client(registries, stats, credentials) as client:
+    async with open_client(registries, stats, credentials, settings.max_wait) as client:
         with open_sink(settings.log_format, stats, out.stderr, "image-mirror compare") as sink:
+            client.transport.events = sink
             return await compare(selection.work, client, sink, deadline=settings.deadline)

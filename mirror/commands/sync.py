@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from ..metrics import MetricsCollector
     from ..output import Output
 
-__all__ = ["Selection", "open_client", "register", "run", "select_lines", "write_report"]
+__all__ = ["Selection", "open_client", "pulls", "register", "run", "select_lines", "write_report"]
 
 
 def register(parser: argparse.ArgumentParser) -> None:
@@ -108,8 +108,12 @@ def apply_list_settings(selection: Selection, registries: Registries, credential
 
 
 @asynccontextmanager
-async def open_client(registries: Registries, stats: Stats, credentials: CredentialStore) -> AsyncIterator[RegistryClient]:
-    async with RegistryClient.open(hosts=registries, stats=stats, credentials=credentials) as client:
+async def open_client(registries: Registries, stats: Stats, credentials: CredentialStore,
+                      max_wait: float) -> AsyncIterator[RegistryClient]:
+    """The run's registry client; a pull quota is waited for at most ``max_wait`` s (its waits
+    reach the sink the caller sets as ``client.transport.events`` once its sink is open)."""
+    async with RegistryClient.open(hosts=registries, stats=stats, credentials=credentials,
+                                   max_wait=max_wait) as client:
         yield client
 
 
@@ -139,13 +143,15 @@ async def _run(args: argparse.Namespace, settings: Settings, out: Output, option
                selection: Selection, registries: Registries, credentials: CredentialStore,
                stats: Stats, collector: MetricsCollector | None) -> int:
     """The run, its summary, then its metrics through the run's transport (still open)."""
-    async with open_client(registries, stats, credentials) as client:
+    async with open_client(registries, stats, credentials, settings.max_wait) as client:
         with open_sink(settings.log_format, stats, out.stderr, "image-mirror sync", collector) as sink:
+            client.transport.events = sink  # pull-quota waits are shown (set before any request)
             _report_problems(sink, selection.problems)
             copier = make_copier(args.copier, client, credentials)
             report = await sync(selection.work, client, copier, options, sink)
         # The summary and the --report file are blocking writes: a worker thread.
-        code = await anyio.to_thread.run_sync(_finish, args, settings, out, options, selection, shard, report)
+        code = await anyio.to_thread.run_sync(_finish, args, settings, out, options, selection, shard, report,
+                                              stats)
         await deliver(collector, stats, settings, code, out, client.transport,
                       instance=f"shard-{shard.index}" if shard else None)
     return code
@@ -157,7 +163,7 @@ def _report_problems(sink: EventSink, problems: list[str]) -> None:
 
 
 def _finish(args: argparse.Namespace, settings: Settings, out: Output, options: SyncOptions,
-            selection: Selection, shard: Shard | None, report: SyncReport) -> int:
+            selection: Selection, shard: Shard | None, report: SyncReport, stats: Stats) -> int:
     if options.dry_run:
         for result in report.results:
             action = "copy" if result.outcome == Outcome.PLANNED else str(result.outcome)
@@ -186,6 +192,7 @@ def _finish(args: argparse.Namespace, settings: Settings, out: Output, options: 
             "dry_run": options.dry_run,
             "totals": {**totals, "invalid": len(selection.problems)},
             "invalid": selection.problems,
+            "pulls": pulls(stats),
             "results": [result.as_json() for result in report.results],
         }
         try:
@@ -196,6 +203,12 @@ def _finish(args: argparse.Namespace, settings: Settings, out: Output, options: 
             written = False
     return exit_code(out, failed=bool(report.failed or selection.problems or not written),
                      tracebacks=(r.traceback for r in report.internal))
+
+
+def pulls(stats: Stats) -> dict[str, int]:
+    """Manifest GETs answered 2xx per registry host (pulls, where the registry keeps a pull quota)."""
+    return {name: host.pulls for name, host in sorted(stats.hosts.items())
+            if host.pulls or host.pull_quota_remaining is not None}
 
 
 def write_report(path: str, document: Mapping[str, object]) -> None:

@@ -338,9 +338,15 @@ class _Run:
             async with self.workers:
                 await self._copy(item, started)
             return
-        # The repository lock is taken before the copy slot, so waiting for it holds no slot.
-        async with self._repository_locks.setdefault(item.destination.name, anyio.Lock()), self.workers:
-            await self._copy(item, started)
+        # skopeo and oras pull outside the transport: the source host's pull floor is checked
+        # here, first (a wait holds neither the repository lock nor a copy slot). The repository
+        # lock is taken before the copy slot, so waiting for it holds no slot.
+        try:
+            async with (self.client.pulling(item.source),
+                        self._repository_locks.setdefault(item.destination.name, anyio.Lock()), self.workers):
+                await self._copy(item, started)
+        except MirrorError as exc:  # _copy reports its own failures: this is the pull quota
+            self._failed(item, started, exc, stage="copy")
 
     def superseded(self, work: WorkItem, winner: WorkItem) -> None:
         """A line whose destination tag a later line also writes: skipped, the later one runs."""

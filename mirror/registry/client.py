@@ -23,7 +23,7 @@ import anyio
 from ..errors import NotFound, ProtocolError
 from ..events import Stats
 from ..ref import ImageRef, normalize_host
-from ..transport import Transport, origin, safe_url
+from ..transport import Reply, Transport, origin, safe_url
 from . import ordering
 from .auth import Authenticator, TokenRequest, TokenResponse, repository_scope
 from .blobs import SMALL_BLOB_LIMIT, BlobReader, BlobStore, digest_algorithm
@@ -199,12 +199,7 @@ class RegistryClient:
     async def head_manifest(self, ref: ImageRef) -> Descriptor:
         """Digest, media type and size without downloading (GET only when the
         registry does not send ``Docker-Content-Digest`` or a manifest type)."""
-        target, name = await self._target(ref)
-        reply = await self.transport.request(
-            target, "HEAD", target.url(f"/v2/{name}/manifests/{ref.reference}"),
-            what=f"manifest {ref}", scopes=[repository_scope(name, "pull")],
-            headers={"Accept": ACCEPT_MANIFESTS},
-        )  # fmt: skip
+        reply = await self._head(ref)
         digest = reply.headers.get("Docker-Content-Digest")
         media_type = base(reply.headers.get("Content-Type"))
         if not digest or media_type not in MANIFEST_TYPES:
@@ -215,6 +210,14 @@ class RegistryClient:
         length = reply.headers.get("Content-Length", "")
         return Descriptor(digest, media_type, int(length) if length.isdigit() else -1)
 
+    async def _head(self, ref: ImageRef, *, check: bool = True) -> Reply:
+        target, name = await self._target(ref)
+        return await self.transport.request(
+            target, "HEAD", target.url(f"/v2/{name}/manifests/{ref.reference}"),
+            what=f"manifest {ref}", scopes=[repository_scope(name, "pull")],
+            headers={"Accept": ACCEPT_MANIFESTS}, check=check,
+        )  # fmt: skip
+
     async def get_manifest(self, ref: ImageRef) -> Manifest:
         """The manifest bytes exactly as served, with their verified digest."""
         target, name = await self._target(ref)
@@ -222,7 +225,7 @@ class RegistryClient:
         reply = await self.transport.request(
             target, "GET", target.url(f"/v2/{name}/manifests/{ref.reference}"),
             what=what, scopes=[repository_scope(name, "pull")],
-            headers={"Accept": ACCEPT_MANIFESTS}, limit=MANIFEST_LIMIT,
+            headers={"Accept": ACCEPT_MANIFESTS}, limit=MANIFEST_LIMIT, pull=True,
         )  # fmt: skip
         data = reply.body
         digest = compute_digest(data, digest_algorithm(ref.digest) if ref.digest else "sha256")
@@ -232,6 +235,19 @@ class RegistryClient:
         if served and digest_algorithm(served) == digest_algorithm(digest) and served != digest:
             raise ProtocolError(f"{what}: registry says {served} but the content has {digest}")
         return Manifest(data, detect_media_type(data, reply.headers.get("Content-Type")), digest)
+
+    @asynccontextmanager
+    async def pulling(self, ref: ImageRef) -> AsyncIterator[None]:
+        """Around a pull of ``ref`` made outside the transport (the skopeo and oras copiers):
+        wait for the host's pull floor first, as a manifest GET would (re-reading the quota
+        with a HEAD of ``ref``), and count one pull off the reading afterwards."""
+        target, _ = await self._target(ref)
+        quota = self.transport.quota(target)
+        admitted = await quota.admit(lambda: self._head(ref, check=False))
+        try:
+            yield
+        finally:
+            admitted.settle(spent=True)
 
     async def put_manifest(self, ref: ImageRef, data: bytes, media_type: str) -> str:
         """Upload a manifest byte-exactly under ``ref``'s tag or digest; return its digest."""

@@ -14,6 +14,7 @@ optional settings (see DESIGN.md, "Registries file")::
       chunk_size: 16MiB
       deadline_base: 30        # a blob attempt's deadline: deadline_base + size / min_throughput
       min_throughput: 256KiB
+      pull_floor: 10
 
 Resolution rules, decided here once so the native client and the skopeo copier
 agree:
@@ -79,7 +80,12 @@ _FIELDS = {
     "insecure": bool,
     "ca_file": str,
     **{name: object for name in STREAM_FIELDS},  # checked in .sizes
+    "pull_floor": int,
 }
+#: Whole-number fields that accept 0 (``pull_floor: 0`` turns the pull-quota floor off).
+_ZERO_ALLOWED = frozenset({"pull_floor"})
+#: Pulls kept in reserve on Docker Hub unless the registries file says otherwise (other hosts: 0, off).
+DOCKER_HUB_PULL_FLOOR = 10
 
 
 def is_loopback(netloc: str) -> bool:
@@ -103,6 +109,7 @@ class HostConfig:
     rate: float | None = None
     insecure: bool = False
     ca_file: str | None = None
+    pull_floor: int | None = None  # None: the host's default (DOCKER_HUB_PULL_FLOOR for docker.io, else 0)
     ssl_context: ssl.SSLContext | None = field(default=None, repr=False, compare=False)
     streams: StreamLimits = StreamLimits()
 
@@ -128,6 +135,7 @@ class ResolvedHost:
     rate: float | None = None
     redirected: bool = False  # an endpoint was configured
     may_fall_back: bool = False  # HTTPS first, plain HTTP if the handshake fails
+    pull_floor: int = 0  # manifest GETs wait while fewer pulls are left (0: never)
     ssl_context: ssl.SSLContext | None = field(default=None, repr=False, compare=False)
     streams: StreamLimits = StreamLimits()
 
@@ -234,6 +242,8 @@ class Registries:
             rate=cfg.rate,
             redirected=cfg.endpoint is not None,
             may_fall_back=may_fall_back,
+            pull_floor=cfg.pull_floor if cfg.pull_floor is not None else
+            (DOCKER_HUB_PULL_FLOOR if key == DOCKER_HUB else 0),
             ssl_context=cfg.ssl_context,
             streams=cfg.streams,
         )
@@ -281,8 +291,9 @@ def _check_field(host: str, name: str, value: Any, where: str) -> Any:
             raise RegistriesFileError(f"{at} must be true or false")
         return value
     if expected is int:
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise RegistriesFileError(f"{at} must be a whole number >= 1")
+        least = 0 if name in _ZERO_ALLOWED else 1
+        if isinstance(value, bool) or not isinstance(value, int) or value < least:
+            raise RegistriesFileError(f"{at} must be a whole number >= {least}")
         return value
     if expected is float:
         # NaN compares false with everything, so ``value <= 0`` alone would let ``.nan`` through.
@@ -329,6 +340,7 @@ def _parse_host(host: str, raw: Any, where: str) -> HostConfig:
         rate=values.get("rate"),
         insecure=values.get("insecure", False),
         ca_file=ca_file,
+        pull_floor=values.get("pull_floor"),
         ssl_context=context,
         streams=stream_limits(values),
     )

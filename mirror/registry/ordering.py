@@ -11,7 +11,9 @@ the registry likes (docker-registry 2.8 does not even sort). So:
 * any other registry: read each candidate's image config ``created`` time
   (manifest → for an index linux/amd64 or the first real child → config blob).
   That costs three requests per tag, so the ``registry`` source asks only for
-  the tags that passed its filters.
+  the tags that passed its filters. On a host with a pull quota (a ``pull_floor``,
+  or ``ratelimit-*`` headers seen) every tag is HEADed first, which is free, and
+  each distinct digest is read once: tags that share an image cost one pull.
 
 All requests go through the client's transport (limits, retries, the
 registries file), so the vendor APIs can be pointed at a fake in tests.
@@ -29,6 +31,7 @@ from urllib.parse import urlencode, urlsplit
 import anyio
 
 from ..errors import NotFound, ProtocolError
+from ..flight import SingleFlight
 from ..ref import ImageRef
 from .media import pick_child
 
@@ -87,9 +90,21 @@ async def created(client: RegistryClient, ref: ImageRef) -> datetime | None:
 async def order_by_created(client: RegistryClient, ref: ImageRef, tags: Sequence[str]) -> list[str]:
     """``tags`` newest first by ``created``; tags without a time keep their order, last."""
     times: dict[str, datetime | None] = {}
+    target = await client.endpoint(ref.host)
+    quota = client.transport.quota(target)
+    head_first = target.pull_floor > 0 or quota.remaining is not None
+    by_digest: SingleFlight[datetime | None] = SingleFlight()
 
     async def one(tag: str) -> None:
-        times[tag] = await created(client, ref.with_tag(tag))
+        if not head_first:
+            times[tag] = await created(client, ref.with_tag(tag))
+            return
+        try:
+            digest = (await client.head_manifest(ref.with_tag(tag))).digest
+        except NotFound:
+            times[tag] = None  # deleted between listing and reading: it cannot be the newest
+            return
+        times[tag] = await by_digest.run(digest, lambda: created(client, ref.bare().with_digest(digest)))
 
     async with anyio.create_task_group() as group:  # the host gate bounds the concurrency
         for tag in dict.fromkeys(tags):

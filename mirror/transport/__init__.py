@@ -11,6 +11,7 @@ Modules, in dependency order:
 * ``gate``     per-host concurrency, rate ceiling, host-wide pause; bounded retry timing
 * ``status``   status → typed error (:func:`status_error`, the only one), safe URLs
 * ``policy``   per-host policies: ok / retry / pause / fail from a reply
+* ``quota``    a registry's pull quota (Docker Hub's): pulls wait below the host's ``pull_floor``
 * ``body``     bounded body reads, counted streamed uploads
 * ``limits``   per-host stream limits, blob deadlines, the process's memory budget
 * ``session``  the run's one ``aiohttp.ClientSession``

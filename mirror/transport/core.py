@@ -6,7 +6,9 @@ goes through :meth:`Transport.request` (body read) or :meth:`Transport.stream`
 (body streamed), so the rules hold everywhere:
 
 1. ask the host's :class:`~.policy.HostPolicy` whether to send now (GitHub:
-   a quota known to be gone waits for its reset or fails at once);
+   a quota known to be gone waits for its reset or fails at once); a pull (a
+   manifest GET) also asks the host's :class:`~.quota.PullQuota`, which waits
+   *before* a slot is taken while the registry's pull quota is below the floor;
 2. wait for a slot of the host's :class:`~.gate.HostGate` (concurrency, rate
    ceiling, host-wide pause) and count the request in the host's
    :class:`~mirror.events.HostStats`;
@@ -41,12 +43,13 @@ from multidict import CIMultiDict, CIMultiDictProxy, MultiDictProxy
 from yarl import URL
 
 from ..errors import AuthError, MirrorError, ProtocolError
-from ..events import HostStats, Stats
+from ..events import EventSink, HostStats, NullSink, Stats
 from .body import counting, read_limited
 from .gate import Clock, HostGate, RetryPolicy, Sleep
 from .limits import PROCESS_BUDGET, MemoryBudget
 from .policy import Action, Decision, HostPolicy, Outcome, RegistryPolicy, Request
 from .session import TIMEOUT as SESSION_TIMEOUT
+from .quota import Admission, PullQuota
 from .session import open_session
 from .status import Failure, describe, origin, safe_url, status_error, tls_error, unreachable_error
 
@@ -154,6 +157,7 @@ class Transport:
     Make it with :meth:`open` (the run's one ``aiohttp.ClientSession``, closed on
     exit). ``auth`` answers 401 challenges for requests sent with
     ``authenticate=True``; the registry client installs its authenticator.
+    ``events`` hears of pull-quota waits, which last at most ``max_wait`` seconds.
     """
 
     def __init__(
@@ -167,6 +171,8 @@ class Transport:
         sleep: Sleep = anyio.sleep,
         rng: random.Random | None = None,
         memory: MemoryBudget | None = None,
+        events: EventSink | None = None,
+        max_wait: float = 60.0,
     ) -> None:
         if registries is None:
             from ..registry.hosts import Registries as _Registries  # the registries file lives above us
@@ -181,6 +187,9 @@ class Transport:
         self.rng = rng or random.Random()
         self.memory = memory or PROCESS_BUDGET  # blob bytes held in memory, process-wide (.limits)
         self.gates: dict[str, HostGate] = {}
+        self.events: EventSink = events if events is not None else NullSink()
+        self.max_wait = max_wait
+        self.quotas: dict[str, PullQuota] = {}
         self.auth: Authenticator | None = None
         self.default_policy: HostPolicy = RegistryPolicy(self.retry)
         self._policies: dict[str, HostPolicy] = {}
@@ -206,6 +215,15 @@ class Transport:
             gate = HostGate(stats, target.concurrency, target.rate, clock=self.clock, sleep=self.sleep)
             self.gates[target.host] = gate
         return gate
+
+    def quota(self, target: ResolvedHost) -> PullQuota:
+        """The host's pull quota (known once a reply carried ``ratelimit-*`` headers)."""
+        quota = self.quotas.get(target.host)
+        if quota is None:
+            quota = PullQuota(target.host, target.pull_floor, self.gate(target).stats, self.events, self.max_wait,
+                              self.clock, self.sleep)
+            self.quotas[target.host] = quota
+        return quota
 
     async def speaks_tls(self, target: ResolvedHost, url: str) -> bool:
         """One HTTPS GET of ``url`` inside the host's gate: False when TLS cannot even start
@@ -244,6 +262,7 @@ class Transport:
         unprocessed: Sequence[int] = (),
         timeout: float | None = None,
         not_found: str | None = None,
+        pull: bool = False,
     ) -> Reply:
         """Send, retry, answer auth; return the response with its body (at most ``limit`` bytes).
 
@@ -251,13 +270,14 @@ class Transport:
         skips the challenge flow and sends ``authorization`` (if any) as given;
         ``unprocessed`` names statuses that mean a POST was not processed (safe to resend);
         ``not_found`` is the caller's message for a 404; ``timeout`` bounds each attempt
-        (default: the retry policy's ``total_seconds``).
+        (default: the retry policy's ``total_seconds``); ``pull`` marks a manifest GET (it
+        waits for the host's pull floor, see :mod:`.quota`).
         """
         # No total for a streamed response (a blob attempt has its own deadline); a request
         # answered in full is bounded by the retry budget: a server that never answers, or
         # trickles, fails it instead of holding the run for the socket's read timeout.
         total = timeout or self.retry.total_seconds
-        call = _Call(target, Request(method, url, what, frozenset(unprocessed), not_found), tuple(scopes),
+        call = _Call(target, Request(method, url, what, frozenset(unprocessed), not_found, pull), tuple(scopes),
                      dict(headers or {}), body, frozenset(ok), authenticate, check, follow_redirects,
                      authorization, aiohttp.ClientTimeout(total=total, sock_connect=SESSION_TIMEOUT.sock_connect))
         async with AsyncExitStack() as stack:
@@ -298,11 +318,18 @@ class Transport:
         replayable = not isinstance(call.body, AsyncIterable)
         if isinstance(call.body, AsyncIterable):
             call.body = counting(call.body, gate.stats)
+        quota = self.quota(call.target)
         while True:
             await self._hold(call, gate, policy, attempt)
+            admitted = None
+            if call.request.pull:  # before the slot: a pull waiting for the quota holds none
+                admitted = await quota.admit(lambda: self._reread(call))
             attempt_stack = AsyncExitStack()
+            if admitted is not None:
+                attempt_stack.callback(admitted.settle)
             try:
-                result = await self._attempt(call, attempt_stack, gate, policy, authorization, limit, attempt, waits)
+                result = await self._attempt(call, attempt_stack, gate, policy, authorization, limit, attempt, waits,
+                                             admitted)
             except _Retry as retry:
                 await attempt_stack.aclose()
                 counted = await self._before_retry(call, gate, policy, retry, attempt, started, replayable)
@@ -335,6 +362,11 @@ class Transport:
         return Failure(status, body, call.what, call.target.netloc, policy.api, attempts,
                        decision.limit if decision else None, call.request.not_found,
                        authenticated=bool(call.authorization))
+
+    async def _reread(self, call: _Call) -> None:
+        """A HEAD of the waiting pull's URL: free, and its reply carries the quota again."""
+        await self.request(call.target, "HEAD", call.url, what=call.what, scopes=call.scopes, headers=call.headers,
+                           check=False, authenticate=call.authenticate, authorization=call.authorization)
 
     async def _hold(self, call: _Call, gate: HostGate, policy: HostPolicy, attempt: int) -> None:
         """The policy's word before sending: go, wait for the host (a known quota reset), or fail."""
@@ -384,12 +416,16 @@ class Transport:
         limit: int | None,
         attempt: int,
         waits: int,
+        admitted: Admission | None = None,
     ) -> Reply | aiohttp.ClientResponse:
         borrower = object()  # a token per request: nested requests in one task must not collide
         await gate.limiter.acquire_on_behalf_of(borrower)
         stack.callback(gate.limiter.release_on_behalf_of, borrower)
         await gate.admit()
         stack.enter_context(gate.stats.request())
+        quota = self.quota(call.target)
+        ticket = quota.ticket()
+        stack.callback(quota.forget, ticket)
         started = self.clock()
         try:
             response = await self._send(call, authorization, gate.stats)
@@ -407,6 +443,15 @@ class Transport:
         gate.stats.record_status(response.status)
         log.debug("%s %s -> %d (%.0f ms)", call.method, safe_url(call.url), response.status,
                   (self.clock() - started) * 1000)
+        read = quota.note(response.headers, ticket)
+        if admitted is not None:
+            pulled = 200 <= response.status < 300
+            admitted.settle(spent=pulled and not read)  # a reading with the headers counts it already
+            if pulled:
+                gate.stats.pulls += 1
+            refused = quota.refused(response.status, response.headers)
+            if refused is not None:
+                raise refused  # the registry says no pull is left: retrying only spends requests
         accepted = response.status in call.ok
         if accepted and limit is None:
             body = b""

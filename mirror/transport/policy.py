@@ -82,6 +82,7 @@ class Request:
     what: str
     unprocessed: frozenset[int] = frozenset()  # statuses that mean "not processed" for this request
     not_found: str | None = None  # the caller's words for a 404
+    pull: bool = False  # a manifest GET: spends the host's pull quota (see :mod:`.quota`)
 
     @property
     def idempotent(self) -> bool:

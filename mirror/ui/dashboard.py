@@ -30,7 +30,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..events import (CompareDone, CompareLine, ComparePlan, DiscoverDone, DiscoverEntryDone, DiscoverEntryFailed,
-                      DiscoverEntryStart, Event, Item, Stats, SyncConflict, SyncCopyDone, SyncCopyFailed,
+                      DiscoverEntryStart, Event, Item, PullQuotaWait, Stats, SyncConflict, SyncCopyDone, SyncCopyFailed,
                       SyncCopyStart, SyncDone, SyncInvalid, SyncPlan, SyncSkip)
 from ..text import escape, excerpt
 
@@ -63,6 +63,7 @@ class _State:
     workers: dict[Item, str] = field(default_factory=dict)
     conflicts: list[str] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
+    quota_waits: dict[str, str] = field(default_factory=dict)  # host -> its latest pull-quota wait
     finished: float | None = None
 
 
@@ -127,6 +128,9 @@ class Dashboard:
                 self._count(status.lower())
                 if status != "MATCHED":
                     s.failures.append(f"{status}: {destination}:{tag} {reason}".rstrip())
+            case PullQuotaWait(host=host, remaining=remaining, limit=limit, window=window, seconds=seconds):
+                s.quota_waits[host] = (f"{host}: pulls wait {seconds:g}s for the pull quota "
+                                       f"({_quota(remaining, limit, window)} left, below the floor)")
             case DiscoverDone() | SyncDone() | CompareDone():
                 s.finished = self.clock()
 
@@ -155,6 +159,8 @@ class Dashboard:
             if s.planned or s.counts:
                 body.append(self._lines_view(elapsed, final=final))
         body.append(self._hosts_table())
+        if s.quota_waits:
+            body.append(Text("\n".join(escape(line) for line in s.quota_waits.values()), style="yellow"))
         body.append(Text(f"{totals} — elapsed {elapsed:.1f}s"))
         return Panel(Group(*body), title=escape(self.title))
 
@@ -208,7 +214,9 @@ class Dashboard:
             table.add_column(column)
         for host in list(self.stats.hosts.values()):
             quota = ""
-            if host.quota_remaining is not None:
+            if host.pull_quota_remaining is not None:
+                quota = _quota(host.pull_quota_remaining, host.pull_quota_limit, host.pull_quota_window)
+            elif host.quota_remaining is not None:
                 reset = ""
                 if host.quota_reset:
                     reset = " reset " + datetime.fromtimestamp(host.quota_reset, timezone.utc).strftime("%H:%M:%SZ")
@@ -230,6 +238,23 @@ class Dashboard:
         live, self._live = self._live, None
         if live is not None:
             live.stop()  # draws the final view once, uncropped; it stays on screen
+
+
+def _quota(remaining: int | None, limit: int | None, window: int | None) -> str:
+    """A pull quota as ``37/100 per 6h``."""
+    text = "?" if remaining is None else str(remaining)
+    if limit is not None:
+        text += f"/{limit}"
+    if window is not None:
+        text += f" per {_duration(window)}"
+    return text
+
+
+def _duration(seconds: int) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
 
 
 def _human_bytes(value: int) -> str:

@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import IO
 
-from ..events import (CompareLine, DiscoverEntryDone, DiscoverEntryFailed, DiscoverEntryStart, Event, Item, SyncCopyStart,
-                      SyncPlan)
+from ..events import (CompareLine, DiscoverEntryDone, DiscoverEntryFailed, DiscoverEntryStart, Event, Item,
+                      PullQuotaWait, SyncCopyStart, SyncPlan)
 from ..text import escape
 
 __all__ = ["Plain"]
@@ -36,6 +36,10 @@ def render(event: Event) -> str | None:
     match event:
         case DiscoverEntryStart() | SyncCopyStart() | SyncPlan():
             return None
+        case PullQuotaWait(host=host, remaining=remaining, limit=limit, window=window, seconds=seconds):
+            left = f"{remaining}" + (f" of {limit}" if limit is not None else "")
+            per = f" in {window} s" if window is not None else ""
+            return f"{event.name} {host} remaining={left}{per} waiting {seconds:g} s before reading it again"
         case DiscoverEntryDone(entry=entry) | DiscoverEntryFailed(entry=entry):
             subject = entry
         case CompareLine(destination=destination, tag=tag):

@@ -226,6 +226,11 @@ class CountingProxy:
         for gate in self.gates:
             if gate.predicate(seen) and not (gate.once and gate.is_open):
                 await gate.pass_through()
+        refused = self.refuse(seen)
+        if refused is not None:
+            self.seen[index] = Seen(index, seen.method, kind, repo, ref, query, refused.status)
+            self._notify()
+            return refused
         body = await request.read()
         answer = self._answer_now(seen)
         if answer is not None:  # a fault: answered here, never forwarded
@@ -254,6 +259,7 @@ class CountingProxy:
                         value = self._rewrite_location(value)
                     out_headers[key] = value
                 length = upstream.headers.get("Content-Length")
+                out_headers.update(self.extra_headers(seen, status))
         finally:
             self.in_flight -= 1
         seen = self.seen[index] = replace(seen, status=status)
@@ -270,6 +276,7 @@ class CountingProxy:
         served = await self._write_body(seen, request, response, payload)
         self.seen[index] = replace(seen, served=served)
         self._notify()
+        self.delivered(self.seen[index])
         return response
 
     # ---- hooks for the fault proxy (tests/fakes/faults.py) -----------------
@@ -286,6 +293,18 @@ class CountingProxy:
         await response.write(payload)
         await response.write_eof()
         return len(payload)
+
+    # ---- hooks for fronts that add a service's own behaviour (tests.fakes.quota) --------------
+    def refuse(self, seen: Seen) -> web.Response | None:
+        """An answer instead of forwarding ``seen`` (None: forward it)."""
+        return None
+
+    def extra_headers(self, seen: Seen, status: int) -> dict[str, str]:
+        """Headers added to the upstream's answer to ``seen``."""
+        return {}
+
+    def delivered(self, seen: Seen) -> None:
+        """``seen`` (a GET or other request with a body) was answered in full."""
 
     def _rewrite_location(self, value: str) -> str:
         parts = urlsplit(value)

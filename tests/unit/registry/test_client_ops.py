@@ -184,6 +184,23 @@ async def test_newest_first_by_config_created_elsewhere(fake: FakeRegistry, make
 
 
 @pytest.mark.anyio
+async def test_on_a_host_with_a_pull_floor_tags_are_headed_first_and_each_image_read_once(
+    fake: FakeRegistry, make_client: MakeClient
+) -> None:
+    shared = make_image("2024-03-01T00:00:00Z", layer=b"shared", platforms=["linux/amd64"])
+    for tag in ("1.2.3", "1.2", "1"):
+        fake.add_manifest("team/app", tag, *shared)
+    fake.add_manifest("team/app", "1.1.0", *make_image("2024-01-01T00:00:00Z", layer=b"old")[:3])
+    async with make_client({fake.host: {"pull_floor": 10}}) as client:
+        ordered = await client.tags_newest_first(_ref(fake), ["1.1.0", "1.2.3", "1.2", "1"])
+        assert ordered == ["1.2.3", "1.2", "1", "1.1.0"]
+        pulls = [r.path.rsplit("/", 1)[-1] for r in fake.requests if r.method == "GET" and "/manifests/" in r.path]
+    assert all(ref.startswith("sha256:") for ref in pulls)  # never a GET by tag: HEADs planned them
+    assert len(pulls) == len(set(pulls)) == 3  # the shared index, its child, the old image
+    assert client.stats.hosts[fake.host].pulls == 3
+
+
+@pytest.mark.anyio
 async def test_docker_hub_redirected_by_an_endpoint_uses_created_times(make_client: MakeClient) -> None:
     async with FakeRegistry() as mirror_registry:
         for tag, created in [("v1", "2024-01-01T00:00:00Z"), ("v2", "2024-02-01T00:00:00Z")]:

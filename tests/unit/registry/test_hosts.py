@@ -110,6 +110,10 @@ def test_ca_file_builds_a_context(tmp_path: Path) -> None:
         ({"quay.io": {"concurrency": 0}}, "host 'quay.io' field 'concurrency'"),
         ({"quay.io": {"concurrency": True}}, "host 'quay.io' field 'concurrency'"),
         ({"quay.io": {"rate": -1}}, "host 'quay.io' field 'rate' must be a finite number > 0"),
+        ({"docker.io": {"pull_floor": -1}}, "host 'docker.io' field 'pull_floor' must be a whole number >= 0"),
+        ({"docker.io": {"pull_floor": "10"}}, "host 'docker.io' field 'pull_floor' must be a whole number >= 0"),
+        ({"docker.io": {"pull_floor": 2.5}}, "host 'docker.io' field 'pull_floor'"),
+        ({"docker.io": {"pull_floor": False}}, "host 'docker.io' field 'pull_floor'"),
         ({"quay.io": {"insecure": "yes"}}, "host 'quay.io' field 'insecure' must be true or false"),
         ({"quay.io": {"endpoint": 5}}, "host 'quay.io' field 'endpoint' must be a non-empty string"),
         ({"quay.io": {"endpoint": "ftp://x"}}, "host 'quay.io' field 'endpoint' must be host"),
@@ -204,3 +208,12 @@ def test_nesting_bomb_is_a_registries_file_error(tmp_path: Path) -> None:
     with pytest.raises(RegistriesFileError) as caught:
         load_registries(path)
     assert str(caught.value) == f"{path}: invalid YAML: nested too deeply"
+
+
+def test_pull_floor_defaults_to_10_on_docker_hub_and_0_elsewhere() -> None:
+    defaults = parse_registries(None)
+    assert defaults.resolve("docker.io").pull_floor == 10
+    assert defaults.resolve("quay.io").pull_floor == 0
+    configured = parse_registries({"docker.io": {"pull_floor": 0}, "ghcr.io": {"pull_floor": 25}})
+    assert configured.resolve("docker.io").pull_floor == 0  # 0: off
+    assert configured.resolve("ghcr.io").pull_floor == 25

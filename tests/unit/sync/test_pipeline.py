@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import anyio
 import pytest
@@ -56,6 +58,10 @@ class FakeRegistry:
         if found is None:
             raise NotFound(f"manifest {ref}: not found", status=404)
         return found
+
+    @asynccontextmanager
+    async def pulling(self, ref: ImageRef) -> AsyncIterator[None]:
+        yield  # no pull quota here
 
 
 class ScriptedCopier:

@@ -9,8 +9,8 @@ from pathlib import Path
 
 from rich.console import Console, RenderableType
 
-from mirror.events import (DiscoverEntryFailed, DiscoverEntryStart, Error, Item, Stats, SyncConflict, SyncCopyFailed,
-                           SyncDone, SyncPlan, SyncSkip, Warning)
+from mirror.events import (DiscoverEntryFailed, DiscoverEntryStart, Error, Item, PullQuotaWait, Stats, SyncConflict,
+                           SyncCopyFailed, SyncDone, SyncPlan, SyncSkip, Warning)
 from mirror.output import Output
 from mirror.ui import Plain, StepSummary
 from mirror.ui.dashboard import Dashboard
@@ -123,3 +123,22 @@ def test_output_messages_are_escaped_off_a_terminal() -> None:
     Output(stdout=io.StringIO(), stderr=json_err, json_lines=True).error("x\x1b")
     assert json.loads(json_err.getvalue()) | {"ts": ""} == {"ts": "", "event": "error", "message": "x\x1b"}
     assert Error("x").fields() == {"message": "x"}
+
+
+def test_a_pull_quota_wait_in_every_renderer() -> None:
+    wait = PullQuotaWait("docker.io", 8, 100, 21600, 15.0)
+    assert json.loads(record(wait)) | {"ts": ""} == {"ts": "", "event": "pull-quota-wait", "host": "docker.io",
+                                                      "remaining": 8, "limit": 100, "window": 21600, "seconds": 15.0}
+    stream = io.StringIO()
+    Plain(stream).emit(wait)
+    assert stream.getvalue() == ("pull-quota-wait docker.io remaining=8 of 100 in 21600 s"
+                                 " waiting 15 s before reading it again\n")
+    console, screen = terminal()
+    stats = Stats()
+    hub = stats.host("docker.io", 8)
+    hub.pull_quota_remaining, hub.pull_quota_limit, hub.pull_quota_window = 37, 100, 21600
+    with Dashboard(stats, console) as dashboard:
+        dashboard.emit(wait)
+    text = screen.getvalue()
+    assert "37/100 per 6h" in text  # the host table's quota column
+    assert "docker.io: pulls wait 15s for the pull quota (8/100 per 6h left, below the floor)" in text
