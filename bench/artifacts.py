@@ -57,7 +57,7 @@ from mirror.lists.mirrorlist import artifacts_lines
 from .proxy import LatencyProxy
 from .runner import base_env, image_mirror_argv, run
 from .seed import REPO_ROOT  # also puts the repository root on sys.path for ``tests``
-from .sync import Measurement, summarize_runs
+from .sync import Measurement, _proc_cpu, summarize_runs
 
 from tests.support.data import REAL_ARTIFACTS  # noqa: E402
 from tests.support.images import get_manifest, push_image  # noqa: E402
@@ -264,8 +264,13 @@ class ArtifactsBed:
                                  "--log-format", "json", "sync", *(["--jobs", "1"] if sequential else []),
                                  "--report", str(report))
         proxy.reset()
+        before = (time.process_time(), _proc_cpu(self.server), os.getloadavg()[0])
         result = await run(argv, env=self._env(), logdir=self.rundir / "logs", name=name, cwd=REPO_ROOT)
         counted = proxy.reset().snapshot()
+        # What else served the run: this process (the latency proxy) and the registry; the load.
+        others = {"bench_proxies": round(time.process_time() - before[0], 2),
+                  "registry": round(_proc_cpu(self.server) - before[1], 2)}
+        load = [round(before[2], 1), round(os.getloadavg()[0], 1)]
         totals: dict[str, Any] = {}
         engine = None
         try:
@@ -279,11 +284,13 @@ class ArtifactsBed:
                         source={"total": counted["total"]},
                         extra={"proxy": counted, "totals": totals, "config": str(config),
                                "concurrency": 1 if sequential else DEFAULT_CONCURRENCY,
-                               "jobs": 1 if sequential else None, "one_request_at_a_time": strict})
+                               "jobs": 1 if sequential else None, "one_request_at_a_time": strict,
+                               "cpu_others": others, "loadavg_1min": load})
         if not ok:
             m.note = f"exit {result.returncode}, {skipped} of {copies} found present: {result.tail(5)}"
         self.log(f"  {name}: {m.wall:.2f}s wall, engine {engine}s, {m.requests} requests, "
-                 f"rss {m.rss_mib and round(m.rss_mib, 1)} MiB, ok={ok} {m.note[:300]}")
+                 f"rss {m.rss_mib and round(m.rss_mib, 1)} MiB, cpu {m.cpu:.1f}s + {others}, load {load}, "
+                 f"ok={ok} {m.note[:300]}")
         return m
 
 
@@ -369,7 +376,8 @@ def render(doc: dict[str, Any]) -> list[str]:
     out = [f"### Rancher's config.yaml, warm ({info.get('copies')} copies of {info.get('source_tags')} source tags, "
            f"{info.get('hosts')} hosts, {delay:g} ms per request)", "",
            "| run | copies | wall s | engine s | ms per copy | requests | per copy | busiest host | CPU s | "
-           "peak RSS MiB | ok |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+           "CPU s proxy + registry | load (1 min) | peak RSS MiB | ok |",
+           "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for m in rows:
         by_host = m["extra"]["proxy"].get("by_prefix", {})
         busiest = max(by_host.items(), key=lambda kv: kv[1]) if by_host else ("–", 0)
@@ -378,9 +386,12 @@ def render(doc: dict[str, Any]) -> list[str]:
         engine = "–" if m["engine"] is None else f"{m['engine']:.2f}"
         cpu = "–" if m["cpu"] is None else f"{m['cpu']:.1f}"
         rss = "–" if m["rss_mib"] is None else f"{m['rss_mib']:.1f}"
+        cpu_others = m["extra"].get("cpu_others")
+        others = f"{cpu_others['bench_proxies']:.1f} + {cpu_others['registry']:.1f}" if cpu_others else "–"
+        load = "–".join(str(x) for x in m["extra"].get("loadavg_1min", [])) or "–"
         out.append(f"| {m['tool']} | {m['lines']} | {m['wall']:.2f}{spread} | {engine} | {_per_copy(m) * 1000:.2f} | "
                    f"{m['source']['total']} | {m['source']['total'] / max(1, m['lines']):.2f} | "
-                   f"{busiest[0]} {busiest[1]} | {cpu} | {rss} | {'yes' if m['ok'] else 'NO'} |")
+                   f"{busiest[0]} {busiest[1]} | {cpu} | {others} | {load} | {rss} | {'yes' if m['ok'] else 'NO'} |")
     out.append("")
     for label, slow, fast in _ratios(doc):
         out.append(f"- {label}: {_per_copy(slow) / _per_copy(fast):.1f}× the defaults' time per copy "
