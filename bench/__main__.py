@@ -32,7 +32,7 @@ from typing import Any
 
 from .discovery import DiscoveryBed
 from .report import render
-from . import biglayers, runner, startup
+from . import artifacts, biglayers, runner, startup
 from .seed import read_lines
 from .sync import Destination, Measurement, SyncBed, summarize_runs
 
@@ -64,7 +64,9 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--workdir", type=Path, default=Path("/dev/shm/image-mirror-bench"))
     parser.add_argument("--skip", default="",
                         help="comma list of: startup,cold,skopeo,seedloop,warm,dashboard,missing,discovery,"
-                             "biglayers")
+                             "biglayers,artifacts")
+    parser.add_argument("--artifacts-copies", type=int,
+                        help="copies of the config.yaml subset run one entry at a time (default 1000; --quick 150)")
     parser.add_argument("--profile", action="store_true", help="cProfile the cold and warm native runs")
     parser.add_argument("--markdown", type=Path, help="also write the report here")
     parser.add_argument("--json", type=Path, help="also write the raw results here")
@@ -77,6 +79,8 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     args.slow = 3.0 if args.quick else SLOW
     if args.sample is None:
         args.sample = 8 if args.quick else 100
+    if args.artifacts_copies is None:
+        args.artifacts_copies = 150 if args.quick else 1000
     return args
 
 
@@ -283,13 +287,20 @@ async def _main(args: argparse.Namespace) -> int:
     if "biglayers" not in skip:
         _log("big layers: image-mirror beside skopeo sync")
         results["biglayers"] = await biglayers.measure(rundir, _log, repeats=1 if args.quick else args.repeats)
+    if "artifacts" not in skip:
+        _log("artifacts: Rancher's config.yaml, warm")
+        results["artifacts"], more = await artifacts.measure(
+            workdir=args.workdir, rundir=rundir, delay=delay, log=_log, repeats=args.repeats, slow=args.slow,
+            copies=args.artifacts_copies, quick=args.quick)
+        measurements += more
 
     if args.profile:
         results["profiles"] = _profiles(rundir)
     info["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]
     doc = {"info": info, "measurements": [m.as_json() for m in measurements],
            "profiles": results.get("profiles", {}), "startup": results.get("startup"),
-           "biglayers": results.get("biglayers")}
+           "biglayers": results.get("biglayers"),
+           "artifacts": results.get("artifacts")}
     (rundir / "results.json").write_text(json.dumps(doc, indent=2, default=str))
     markdown = render(doc)
     (rundir / "report.md").write_text(markdown)

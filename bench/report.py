@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import biglayers, startup
+from . import artifacts, biglayers, startup
 
 __all__ = ["render", "targets"]
 
@@ -125,7 +125,7 @@ def targets(doc: dict[str, Any]) -> list[tuple[str, str, bool | None]]:
         rows.append(("peak RSS ≤ 150 MB (largest image-mirror run)", f"{max(rss):.1f} MiB", max(rss) <= 150))
     if doc.get("startup"):
         rows += startup.targets(doc["startup"])
-    return rows
+    return rows + artifacts.targets(doc)
 
 
 def render(doc: dict[str, Any]) -> str:
@@ -233,6 +233,7 @@ def render(doc: dict[str, Any]) -> str:
 
     if doc.get("biglayers"):
         out += biglayers.render(doc["biglayers"])
+    out += artifacts.render(doc)
     if doc.get("startup"):
         out += startup.render(doc["startup"])
     out += ["### Targets", "", "| target | measured | met |", "|---|---|---|"]
