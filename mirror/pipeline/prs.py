@@ -9,7 +9,7 @@ The flow, for ``OWNER/NAME`` at the base branch (read once, at one commit):
    tag, the tag exists upstream) — only what passes is proposed;
 3. per entry, :mod:`mirror.prnames` names the branch from the tag set (the same set, in any
    order, gives the same branch), the title and the body; one commit per image adds its tags
-   through the layout's editor (:data:`EDITORS`), so every commit's list validates and is sorted;
+   through the layout's editor (:data:`LAYOUTS`), so every commit's list validates and is sorted;
 4. a pull request from ``OWNER:branch`` in any state, closed ones included, means the entry
    was proposed already: skipped, so a pull request closed unmerged is never reopened;
 5. otherwise blobs, trees, commits, the ref (created, or moved when a branch without a pull
@@ -39,8 +39,9 @@ from ..lists.detect import is_artifacts_text
 from .discover import Addition, EntryResult, ExistsCheck, SourceRunner, check_additions, discover, pairs_to_add
 
 __all__ = [
-    "EDITORS",
+    "LAYOUTS",
     "ApplyAdditions",
+    "Layout",
     "Options",
     "Plan",
     "PrRun",
@@ -78,15 +79,41 @@ def _config_yaml_not_yet(text: str, path: str, additions: Sequence[TagAddition])
                      "2026 layout); it supports an images-list")
 
 
-#: The editor of each list layout, by :func:`layout_of`.
-EDITORS: dict[str, ApplyAdditions] = {
-    "images-list": apply_to_images_list,
-    "config.yaml": _config_yaml_not_yet,
+def _line_key(addition: Addition) -> tuple[str, str, str] | None:
+    """(source as the line spells it, destination, tag) of an images-list addition."""
+    if not isinstance(addition.line, Line):
+        return None
+    source, destination, tag = addition.line.fields
+    return source, destination, tag
+
+
+@dataclass(frozen=True)
+class Layout:
+    """What the flow needs of a list layout; the rest (discovery, the checks) is shared.
+
+    ``key`` turns an addition that passed the checks into (source as spelled, target, tag):
+    an images-list line's fields; for a config.yaml, SourceArtifact as spelled and the
+    effective TargetArtifactName, which Rancher's branch hash takes.
+    """
+
+    name: str
+    apply: ApplyAdditions
+    branch: Callable[[str, prnames.NewTags], str]
+    key: Callable[[Addition], tuple[str, str, str] | None]
+    supported: bool = True
+
+
+#: The list layouts, by :func:`layout_of`. config.yaml waits for its add-tag edit (text in,
+#: text out) and its additions' keys: plug them in here and set ``supported``.
+LAYOUTS: dict[str, Layout] = {
+    "images-list": Layout("images-list", apply_to_images_list, prnames.branch_for_images_list, _line_key),
+    "config.yaml": Layout("config.yaml", _config_yaml_not_yet, prnames.branch_for_config_yaml, lambda _a: None,
+                          supported=False),
 }
 
 
-def layout_of(text: str) -> str:
-    return "config.yaml" if is_artifacts_text(text) else "images-list"
+def layout_of(text: str) -> Layout:
+    return LAYOUTS["config.yaml" if is_artifacts_text(text) else "images-list"]
 
 
 def list_path(local: str, given: str | None, *, cwd: str | None = None) -> str:
@@ -141,12 +168,14 @@ class Plan:
                 "skip": self.skip}
 
 
-def plan_entry(entry: Entry, additions: Iterable[Addition], labels: Sequence[str]) -> Plan | None:
+def plan_entry(entry: Entry, additions: Iterable[Addition], labels: Sequence[str],
+               layout: Layout = LAYOUTS["images-list"]) -> Plan | None:
     """The pull request for ``entry`` from the additions that passed add-tag's checks, or None."""
     new: dict[prnames.ArtifactKey, list[str]] = {}
     for addition in additions:
-        if addition.status == "add" and isinstance(addition.line, Line):
-            source, destination, tag = addition.line.fields
+        key = layout.key(addition) if addition.status == "add" else None
+        if key is not None:
+            source, destination, tag = key
             new.setdefault((source, destination), []).append(tag)
     if not new:
         return None
@@ -154,7 +183,7 @@ def plan_entry(entry: Entry, additions: Iterable[Addition], labels: Sequence[str
     for source, destination in sorted(new):
         tags = tuple(sorted(set(new[(source, destination)])))
         commits.append((prnames.commit_message(source, tags), TagAddition(source, destination, tags)))
-    return Plan(entry.key, prnames.branch_for_images_list(entry.key, new), prnames.title(entry.key, new),
+    return Plan(entry.key, layout.branch(entry.key, new), prnames.title(entry.key, new),
                 prnames.body(entry.key, new), tuple(dict.fromkeys([*labels, *entry.labels])), entry.reviewers,
                 tuple(commits))
 
@@ -195,10 +224,10 @@ async def open_pull_requests(
         raise InputError(f"--base {branch!r}: {repo.full_name} has no such branch")
     text = await repo.file_at(options.path, commit)
     shown = f"{repo.full_name}@{branch}:{options.path}"
-    edit = EDITORS[layout_of(text)]
-    if edit is not apply_to_images_list:
-        edit(text, shown, ())  # raises until the layout is supported
-    base = _Base(repo, branch, commit, options.path, shown, text, edit)
+    layout = layout_of(text)
+    if not layout.supported:
+        layout.apply(text, shown, ())  # says so, naming the list
+    base = _Base(repo, branch, commit, options.path, shown, text, layout.apply)
     current = imageslist.parse(text, path=shown)
     run = PrRun()
     run.results = await discover(config, current, run_source, events)
@@ -209,7 +238,7 @@ async def open_pull_requests(
             continue
         additions = await check_additions(current, pairs_to_add([result]), exists)
         run.additions.extend(additions)
-        plan = plan_entry(by_key[result.key], additions, options.labels)
+        plan = plan_entry(by_key[result.key], additions, options.labels, layout)
         if plan is None:
             continue
         _check_edits(plan, base)

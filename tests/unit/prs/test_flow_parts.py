@@ -13,7 +13,7 @@ from mirror import imageslist, prnames
 from mirror.errors import ConfigError, InputError
 from mirror.imageslist import Line
 from mirror.pipeline.discover import Addition
-from mirror.pipeline.prs import EDITORS, TagAddition, apply_to_images_list, layout_of, list_path, plan_entry
+from mirror.pipeline.prs import LAYOUTS, TagAddition, apply_to_images_list, layout_of, list_path, plan_entry
 
 REGISTRY = {"images": ["busybox"], "versionSource": "registry"}
 
@@ -92,9 +92,13 @@ def test_the_base_list_must_be_valid() -> None:
 
 def test_config_yaml_is_detected_and_not_yet_supported() -> None:
     text = "Repositories: []\nArtifacts: []\n"
-    assert layout_of(text) == "config.yaml" and layout_of(BASE) == "images-list"
+    assert layout_of(text) is LAYOUTS["config.yaml"] and layout_of(BASE) is LAYOUTS["images-list"]
+    assert not LAYOUTS["config.yaml"].supported
     with pytest.raises(InputError, match="does not yet support a config.yaml"):
-        EDITORS["config.yaml"](text, "o/r@main:config.yaml", [])
+        LAYOUTS["config.yaml"].apply(text, "o/r@main:config.yaml", [])
+    # Its branches already follow Rancher's rule.
+    flannel = {("flannel/flannel", "mirrored-flannel-flannel"): ["v0.28.1"]}
+    assert LAYOUTS["config.yaml"].branch("flannel", flannel) == "autoupdate/flannel/y6tfnqz4"
 
 
 # ---- the plan of one entry -------------------------------------------------------------------
@@ -118,3 +122,16 @@ def test_plan_takes_only_what_passed_the_checks_one_commit_per_image() -> None:
     assert plan.branch == prnames.branch_for_images_list("e", new)
     assert plan.as_json()["skip"] is None
     assert plan_entry(entry, add[3:], []) is None
+
+
+def test_validate_knows_labels_and_reviewers(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from mirror.cli import main
+
+    (tmp_path / "images-list").write_text(BASE)
+    good = tmp_path / "good.json"
+    good.write_text(json.dumps({"e": {**REGISTRY, "labels": ["deps"], "reviewers": ["alice", "org/team"]}}))
+    assert main(["validate", "--images-list", str(tmp_path / "images-list"), "--config", str(good)]) == 0
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"e": {**REGISTRY, "reviewers": ["org/team/x"]}}))
+    assert main(["validate", "--images-list", str(tmp_path / "images-list"), "--config", str(bad)]) == 2
+    assert "entry 'e' field 'reviewers': 'org/team/x' is not a user or org/team" in capsys.readouterr().err
