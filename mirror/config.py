@@ -75,6 +75,10 @@ _NEEDS_TARGET = {
 _OWNER_REPO = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+\Z")
 _MAX_REFERENCE = 255  # the longest image reference mirror.ref accepts
 _MAX_DIGITS = 100
+#: GitHub's longest label name; a longer one makes the labels request fail after the pull request exists.
+_MAX_LABEL = 50
+#: A GitHub login or an org/team slug: what the request-reviewers endpoint takes (as autoupdate.yaml).
+_REVIEWER = re.compile(r"[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)?\Z")
 
 
 def repository_path_problem(path: str) -> str | None:
@@ -138,6 +142,8 @@ class Entry:
     image_denylist: tuple[str, ...] = ()
     additional_version_filter: tuple[str, ...] = ()  # Helm version constraints
     helm_charts: tuple[HelmChart, ...] = ()
+    labels: tuple[str, ...] = ()  # put on the entry's pull requests (discover --open-prs)
+    reviewers: tuple[str, ...] = ()  # users, or org/team for a team
 
 
 @dataclass(frozen=True)
@@ -163,6 +169,8 @@ _ENTRY_FIELDS = {
     "imageDenylist",
     "additionalVersionFilter",
     "helmCharts",
+    "labels",
+    "reviewers",
 }
 _CHART_FIELDS = {"devel", "versionFilter", "chartConfig"}
 _CHART_CONFIG_FIELDS = {"values", "kubeVersion"}
@@ -402,6 +410,15 @@ def _parse_entry(key: str, raw: Any, c: _Collector) -> Entry | None:
     for item in additional:
         _check_helm_constraint(item, field_where("additionalVersionFilter"), c)
     charts = _parse_charts(key, raw.get("helmCharts"), c)
+    labels = string_list("labels", "must be a list of label names")
+    for label in labels:
+        if len(label) > _MAX_LABEL or label != label.strip():
+            c.add(field_where("labels"), f"{quote(label)} is not a GitHub label name (at most {_MAX_LABEL} "
+                  "characters, no surrounding blanks)")
+    reviewers = string_list("reviewers", "must be a list of GitHub users or org/team names")
+    for reviewer in reviewers:
+        if not _REVIEWER.match(reviewer):
+            c.add(field_where("reviewers"), f"{quote(reviewer)} is not a user or org/team (both parts non-empty)")
 
     if source is not None:
         kind = source.kind
@@ -432,6 +449,8 @@ def _parse_entry(key: str, raw: Any, c: _Collector) -> Entry | None:
         image_denylist=denylist,
         additional_version_filter=additional,
         helm_charts=charts,
+        labels=labels,
+        reviewers=reviewers,
     )
 
 

@@ -1,4 +1,5 @@
-"""GitHub REST facade on the transport: releases, the latest release, a file at a ref.
+"""GitHub REST facade on the transport: releases, the latest release, a file at a ref, and
+:meth:`GitHubClient.call` for the Git Data and pull-request calls of :mod:`mirror.github_prs`.
 
 Every request goes through the run's :class:`~mirror.transport.Transport`, so
 the registries file applies to the GitHub API host as to any other
@@ -42,7 +43,7 @@ import logging
 import os
 import re
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -418,6 +419,32 @@ class GitHubClient:
             return raw.decode("utf-8")
         except UnicodeDecodeError:
             raise GitHubError(f"GitHub: {what} is not UTF-8 text") from None
+
+    async def call(
+        self, method: str, path: str, *, what: str, body: JSONObject | None = None,
+        ok: Sequence[int] = (200, 201), not_found: str | None = None,
+    ) -> tuple[int, Any]:
+        """One REST call to ``path`` under the API URL, JSON in and out, without the ETag cache.
+
+        For writes (Git Data, pull requests; :mod:`mirror.github_prs`) and for reads that must
+        be fresh (refs, pull requests): a cached answer could hide a pull request opened by
+        the previous run. ``ok`` may include 404 for lookups that expect absence. A POST is
+        sent again only when GitHub says it was not processed (its secondary limit).
+        """
+        headers = self._headers(_JSON_MEDIA, None)
+        data: bytes | None = None
+        if body is not None:
+            data = json.dumps(body).encode()
+            headers["Content-Type"] = "application/json"
+        reply = await self._transport.request(
+            self.target, method, f"{self._api}{path}", what=what, headers=headers, body=data, ok=ok,
+            limit=BODY_LIMIT, authenticate=False, timeout=self._timeout, not_found=not_found,
+            authorization=f"Bearer {self._token.reveal()}" if self._token else None,
+        )  # fmt: skip
+        logger.debug("%s %s -> %d", method, path, reply.status)
+        if not reply.body:
+            return reply.status, None
+        return reply.status, _Reply(reply.status, reply.body, {}, False).json(what)
 
     # -- pagination ----------------------------------------------------------------------------
 

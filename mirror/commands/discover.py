@@ -15,6 +15,7 @@ from ..pipeline.discover import Addition, check_additions, discover, pairs_to_ad
 from ..events import DiscoverApply, EventSink, Stats
 from ..runtime import open_runtime, open_transport
 from ..ui import open_sink
+from . import _open_prs
 from ._metrics import collector_for, deliver
 from ._results import exit_code
 
@@ -35,10 +36,13 @@ def register(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--apply", action="store_true", help="add the found tags to images-list")
     parser.add_argument("--output", metavar="FILE", help="write the JSON here instead of stdout")
+    _open_prs.add_options(parser)
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace, settings: Settings, out: Output) -> int:
+    if args.open_prs or args.dry_run:
+        return _open_prs.run(args, settings, out)
     config = configfile.load(settings.config)
     current = layouts.open_list(settings.images_list)
     stats = Stats()

@@ -29,7 +29,7 @@ TOOL_WORDS = re.compile(r"^(image-mirror|\$IMAGE_MIRROR_IMAGE|\$\{IMAGE_MIRROR_I
 
 #: What each example must do at least.
 EXPECTED = {
-    "discover.yml": {"discover", "add-tag", "add-full-image"},
+    "discover.yml": {"discover"},
     "add-tag.yml": {"add-tag", "add-full-image"},
     "check.yml": {"validate", "sort", "check-new-images"},
     "mirror.yml": {"sync"},
@@ -105,17 +105,37 @@ def test_actions_are_pinned_to_a_version(name: str) -> None:
             assert ref and ref not in {"main", "master", "latest"}, f"{name}: {step['uses']}"
 
 
-def test_discover_runs_on_a_schedule_and_skips_open_pull_requests() -> None:
+def test_discover_opens_pull_requests_through_the_tool_alone() -> None:
     workflow = load("discover.yml")
     assert workflow["on"]["schedule"][0]["cron"]
-    script = "\n".join(step.get("run", "") for step in steps(workflow))
-    assert "gh pr list --state open" in script
-    assert "gh pr create" in script
-    # The title that is compared is the one that is used.
-    assert re.search(r'grep -Fxq -- "\$title"', script)
-    assert re.search(r'--title "\$title"', script)
+    scripts = [step["run"] for step in steps(workflow) if "run" in step]
+    calls = [(command, args) for script in scripts for command, args in invocations(script)]
+    # One call: the tool opens the pull requests; no gh, git or jq, no loop over entries.
+    ((command, args),) = calls
+    assert command == "discover" and "--open-prs" in args and "--output" in args
+    script = "\n".join(scripts)
+    for word in ("gh", "git", "jq", "while", "for"):
+        assert not re.search(rf"(^|[\s;|&(]){word}\s", script, re.MULTILINE), f"discover.yml runs {word}"
+    # The tool's exit code is the step's, through the tee of the plan.
+    assert 'exit "${PIPESTATUS[0]}"' in script
+    step = next(s for s in steps(workflow) if "run" in s and "discover" in s["run"])
+    assert step["env"]["GITHUB_TOKEN"] == "${{ secrets.IMAGE_MIRROR_PR_TOKEN || github.token }}"
+    assert "-e GITHUB_TOKEN " in step["run"] and "-e GITHUB_REPOSITORY " in step["run"]
     permissions = workflow["permissions"]
     assert permissions["contents"] == "write" and permissions["pull-requests"] == "write"
+
+
+def test_discover_options_in_the_workflow_exist() -> None:
+    # The options the workflow passes are the CLI's own (a renamed option would fail at 2 a.m.).
+    from mirror.cli import build_parser
+
+    parser = build_parser("discover")
+    sub = next(a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction")
+    known = {option for action in sub.choices["discover"]._actions for option in action.option_strings}
+    workflow = load("discover.yml")
+    for step in steps(workflow):
+        for command, args in invocations(step.get("run", "")):
+            assert {a for a in args if a.startswith("--")} - {"$DRY_RUN"} <= known
 
 
 def test_add_tag_takes_images_tags_or_full_images() -> None:

@@ -27,6 +27,10 @@ documented precisely. What is modelled, and where GitHub says so:
   response is returned and the request was made while correctly authorized").
   An empty bucket answers 403 with ``X-RateLimit-Remaining: 0`` and GitHub's
   "API rate limit exceeded for …" message; the window resets at ``X-RateLimit-Reset``.
+* Git Data and pull requests (:mod:`tests.fakes.github_git`): ``GET /repos/{o}/{r}``, blobs,
+  trees, commits, refs, pulls, requested reviewers and labels; ``contents?ref=`` reads the
+  git objects when ``ref`` names a commit, branch or tag there (:attr:`FakeRepo.git`), and
+  ``files`` otherwise. Writes need a token that may write (``read_only_tokens`` get 403).
 * Switches: :meth:`FakeGitHub.secondary_limit` (403/429 with ``Retry-After`` and the
   secondary-limit message), :meth:`FakeGitHub.fail_next` (5xx), :meth:`FakeGitHub.exhaust`.
 * Bad credentials → 401 when ``tokens`` is given and the request's token is not one of them.
@@ -64,6 +68,8 @@ import ssl
 import anyio
 import anyio.lowlevel
 from aiohttp import web
+
+from .github_git import GitStore, route as git_route
 
 __all__ = ["FakeGitHub", "FakeRelease", "FakeRepo", "FakeTime", "RecordedRequest"]
 
@@ -121,7 +127,11 @@ class FakeRepo:
     default_branch: str = "main"
     releases: list[FakeRelease] = field(default_factory=list)
     files: dict[str, dict[str, bytes]] = field(default_factory=dict)
+    git: GitStore = field(default_factory=lambda: GitStore("", ""))
     _ids: Iterator[int] = field(default_factory=lambda: itertools.count(1000))
+
+    def __post_init__(self) -> None:
+        self.git.owner, self.git.name = self.owner, self.name
 
     @property
     def full_name(self) -> str:
@@ -179,6 +189,7 @@ class FakeGitHub:
         self,
         *,
         tokens: Iterable[str] = (),
+        read_only_tokens: Iterable[str] = (),
         limit_authenticated: int = 5000,
         limit_anonymous: int = 60,
         clock: Callable[[], float] = time.time,
@@ -186,7 +197,8 @@ class FakeGitHub:
         large_file_bytes: int = 1_000_000,
         ssl_context: ssl.SSLContext | None = None,
     ) -> None:
-        self._tokens = frozenset(tokens)
+        self._read_only = frozenset(read_only_tokens)
+        self._tokens = frozenset(tokens) | self._read_only
         self._clock = clock
         self.prefix = prefix.rstrip("/")
         self.large_file_bytes = large_file_bytes
@@ -290,7 +302,8 @@ class FakeGitHub:
         self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
         try:
             await self._barrier()
-            return self._answer(request)
+            body = await request.read() if request.can_read_body else b""
+            return self._answer(request, body)
         finally:
             self.in_flight -= 1
 
@@ -314,7 +327,12 @@ class FakeGitHub:
             self._held.set()
             self._hold = 0
 
-    def _answer(self, request: web.Request) -> web.StreamResponse:
+    @property
+    def writes(self) -> list[RecordedRequest]:
+        """Every request that could change something (POST, PATCH, PUT, DELETE)."""
+        return [r for r in self.requests if r.method not in ("GET", "HEAD")]
+
+    def _answer(self, request: web.Request, payload: bytes) -> web.StreamResponse:
         auth = request.headers.get("Authorization")
         scheme, _, token = (auth or "").partition(" ")
         authorized = bool(auth)
@@ -379,7 +397,21 @@ class FakeGitHub:
             }
             return finish(self._json(403, body, bucket), charged=False)
         if request.method not in ("GET", "HEAD"):
-            return finish(self._json(404, {"message": "Not Found", "documentation_url": _DOCS}, bucket), charged=False)
+            if not authorized:
+                return finish(self._json(401, {"message": "Requires authentication", "documentation_url": _DOCS},
+                                         bucket), charged=False)
+            if token in self._read_only:
+                body = {"message": "Resource not accessible by integration", "documentation_url": _DOCS,
+                        "status": "403"}
+                return finish(self._json(403, body, bucket), charged=True)
+            try:
+                sent = json.loads(payload) if payload else None
+            except ValueError:
+                return finish(self._json(400, {"message": "Problems parsing JSON", "documentation_url": _DOCS},
+                                         bucket), charged=True)
+            status, answer = self._git(request, sent) or (404, {"message": "Not Found", "documentation_url": _DOCS})
+            self._charge(bucket, True)
+            return finish(self._json(status, answer, bucket), charged=True)
 
         status, payload, content_type, link = self._route(request, authorized)
         if status == 200:
@@ -423,7 +455,10 @@ class FakeGitHub:
             return self._list_releases(request, repo, authorized)
         match = re.fullmatch(r"/repos/([^/]+)/([^/]+)/(releases|releases/latest|contents/(.*))", path)
         if not match:
-            return self._not_found()
+            found = self._git(request, None)
+            if found is None:
+                return self._not_found()
+            return found[0], _dumps(found[1]), _JSON, None
         repo = self.repos.get(f"{match[1]}/{match[2]}".lower())
         if match[3] == "releases":
             return self._list_releases(request, repo, authorized)
@@ -435,6 +470,21 @@ class FakeGitHub:
                 return self._not_found(f"{_DOCS}/releases/releases#get-the-latest-release")
             return 200, _dumps(self._release_json(repo, latest)), _JSON, None
         return self._contents(request, repo, match[4])
+
+    def _git(self, request: web.Request, body: Any) -> tuple[int, Any] | None:
+        """``/repos/{o}/{r}`` itself and its Git Data and pull-request routes, or None."""
+        path = request.path[len(self.prefix):] if self.prefix else request.path
+        match = re.fullmatch(r"/repos/([^/]+)/([^/]+)(?:/(.*))?", path)
+        repo = self.repos.get(f"{match[1]}/{match[2]}".lower()) if match else None
+        if match is None or repo is None:
+            return None
+        if match[3] is None:
+            if request.method != "GET":
+                return None
+            return 200, {"id": repo.id, "name": repo.name, "full_name": repo.full_name, "private": False,
+                         "owner": {"login": repo.owner}, "default_branch": repo.default_branch,
+                         "html_url": f"https://github.com/{repo.full_name}"}
+        return git_route(repo.git, request.method, match[3], dict(request.query), body, self.url)
 
     def _not_found(self, docs: str = _DOCS) -> tuple[int, bytes, str, None]:
         return 404, _dumps({"message": "Not Found", "documentation_url": docs, "status": "404"}), _JSON, None
@@ -489,6 +539,9 @@ class FakeGitHub:
 
     def _contents(self, request: web.Request, repo: FakeRepo, path: str) -> tuple[int, bytes, str, None]:
         ref = request.query.get("ref") or repo.default_branch
+        commit = repo.git.resolve(ref)
+        if commit is not None:
+            return self._file_or_listing(request, repo, path, ref, repo.git.files(commit))
         refs = set(repo.files) | {r.tag_name for r in repo.releases} | {repo.default_branch}
         if ref not in refs:
             body = {
@@ -497,7 +550,11 @@ class FakeGitHub:
                 "status": "404",
             }
             return 404, _dumps(body), _JSON, None
-        files = repo.files.get(ref, {})
+        return self._file_or_listing(request, repo, path, ref, repo.files.get(ref, {}))
+
+    def _file_or_listing(
+        self, request: web.Request, repo: FakeRepo, path: str, ref: str, files: dict[str, bytes]
+    ) -> tuple[int, bytes, str, None]:
         path = path.strip("/")
         api = f"{self.url}/repos/{repo.full_name}/contents"
         if path in files:
