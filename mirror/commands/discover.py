@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import TYPE_CHECKING
 
 import anyio
 
 from .. import config as configfile
 from .. import imageslist
-from ..pipeline.discover import Addition, check_additions, discover, pairs_to_add, to_seed_json
+from ..autoupdate import ConfigKind, file_config_kind
+from ..pipeline.discover import Addition, EntryResult, check_additions, discover, pairs_to_add, to_seed_json
 from ..events import DiscoverApply, EventSink, Stats
 from ..runtime import open_runtime
 from ..ui import open_sink
@@ -28,7 +31,8 @@ def register(parser: argparse.ArgumentParser) -> None:
         "the tags (or full images) not yet in images-list. Failed entries are left out of the JSON, "
         "reported on stderr, and make the exit code 1. --apply adds what was found through the "
         "add-tag checks in one atomic write; images without an entry yet are reported as "
-        "'needs approval' and not added."
+        "'needs approval' and not added. With --config autoupdate.yaml (told by content) the list "
+        "must be a config.yaml, and each entry also says which target_names its images go to."
     )
     parser.add_argument("--apply", action="store_true", help="add the found tags to images-list")
     parser.add_argument("--output", metavar="FILE", help="write the JSON here instead of stdout")
@@ -36,11 +40,20 @@ def register(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings, out: Output) -> int:
+    if file_config_kind(settings.config) is ConfigKind.AUTOUPDATE_YAML:
+        from ._discover_autoupdate import run as run_autoupdate
+
+        return run_autoupdate(args, settings, out)
     config = configfile.load(settings.config)
     current = imageslist.load(settings.images_list)
+    return measured(settings, out, partial(_run, args, settings, out, config, current))
+
+
+def measured(settings: Settings, out: Output, main: Callable[[Stats, EventSink | None], Awaitable[int]]) -> int:
+    """Run ``main(stats, collector)`` in one event loop, then deliver the run's metrics."""
     stats = Stats()
     collector = collector_for(settings, "discover")
-    code = anyio.run(_run, args, settings, out, config, current, stats, collector)
+    code = anyio.run(main, stats, collector)
     deliver(collector, stats, settings, code, out)
     return code
 
@@ -55,14 +68,7 @@ async def _run(args: argparse.Namespace, settings: Settings, out: Output, config
                 additions = await check_additions(current, pairs_to_add(results), runtime.image_exists)
                 for addition in additions:
                     sink.emit(DiscoverApply(**addition.as_json()))
-    document = json.dumps(to_seed_json(results))
-    if args.output:
-        await anyio.Path(args.output).write_text(document + "\n", encoding="utf-8")
-    else:
-        out.data(document)
-    failed = [r for r in results if r.error]
-    for result in failed:
-        out.error(f"entry {result.key!r} ({result.source}) failed: {result.error}")
+    failed = await report(args, out, results)
     apply_failed = False
     if args.apply:
         new_lines = [a.line for a in additions if a.status == "add" and a.line is not None]
@@ -80,3 +86,16 @@ async def _run(args: argparse.Namespace, settings: Settings, out: Output, config
         out.status(f"{settings.images_list}: added {len(new_lines)} line(s)")
     tracebacks = [r.traceback for r in failed if r.internal] + [a.traceback for a in additions if a.traceback]
     return exit_code(out, failed=bool(failed or apply_failed), tracebacks=tracebacks)
+
+
+async def report(args: argparse.Namespace, out: Output, results: list[EntryResult]) -> list[EntryResult]:
+    """The JSON document to stdout (or ``--output``), each failed entry to stderr; the failed."""
+    document = json.dumps(to_seed_json(results))
+    if args.output:
+        await anyio.Path(args.output).write_text(document + "\n", encoding="utf-8")
+    else:
+        out.data(document)
+    failed = [r for r in results if r.error]
+    for result in failed:
+        out.error(f"entry {result.key!r} ({result.source}) failed: {result.error}")
+    return failed
