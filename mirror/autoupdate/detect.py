@@ -9,6 +9,8 @@ neither (an empty file too), and the caller says so rather than guessing.
 
 from __future__ import annotations
 
+import os
+import stat
 from enum import StrEnum
 from pathlib import Path
 
@@ -38,9 +40,12 @@ def config_kind(text: str) -> ConfigKind | None:
 def file_config_kind(path: str | Path) -> ConfigKind | None:
     """:func:`config_kind` of a file's beginning; None when it cannot be read (blocking).
 
-    An unreadable file is left to config.json's reader, whose message says why.
+    An unreadable file is left to config.json's reader, whose message says why; so is
+    anything but a regular file, whose content reading it here would use up (a pipe).
     """
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return None
         with open(path, "rb") as handle:
             head = handle.read(_HEAD)
     except OSError:

@@ -29,9 +29,11 @@ from functools import partial
 
 from .. import ref as imageref
 from ..autoupdate import Artifact, AutoupdateConfig, AutoupdateEntry, GithubRelease, HelmLatest, Strategy
+from ..errors import AutoupdateError
 from ..events import EventSink
 from ..lists import ArtifactsConfig, default_target_name
 from ..sources.autoupdate import ArtifactTags
+from ..text import excerpt
 from .discover import ArtifactAddition, EntryResult, Job, run_jobs
 
 __all__ = ["ArtifactAddition", "StrategyRunner", "additions", "discover_autoupdate", "effective_name", "source_label"]
@@ -70,7 +72,9 @@ def _result(entry: AutoupdateEntry, found: ArtifactTags, listed: dict[_Key, froz
         new.extend(ArtifactAddition(entry.name, artifact.source, name, tag, artifact.target_name is not None)
                    for tag in tags if tag not in have)
     names = sorted({(a.source, a.name) for a in new if a.name != default_target_name(a.source)})
-    result = EntryResult(entry.name, source_label(entry.strategy), helm, seen=found.seen, found=found.found,
+    pairs = [(artifact, tag) for artifact, tags in found.tags for tag in tags]
+    count = len(pairs) if helm else len({tag for _artifact, tag in pairs})  # as config.json counts
+    result = EntryResult(entry.name, source_label(entry.strategy), helm, seen=found.seen, found=count,
                          target_names=tuple(names), reviewers=entry.reviewers, additions=tuple(new))
     if helm:
         return replace(result, full_images=tuple(sorted({f"{a.source}:{a.tag}" for a in new})))
@@ -88,7 +92,12 @@ async def discover_autoupdate(
     listed = _listed_tags(artifacts)
 
     async def evaluate(entry: AutoupdateEntry) -> EntryResult:
-        return _result(entry, await run_strategy(entry), listed)
+        try:
+            found = await run_strategy(entry)
+        except AutoupdateError as exc:  # the entry is named where the failure is reported
+            prefix = f"entry '{excerpt(entry.name)}': "
+            raise AutoupdateError([problem.removeprefix(prefix) for problem in exc.problems]) from None
+        return _result(entry, found, listed)
 
     jobs = [Job(entry.name, source_label(entry.strategy), isinstance(entry.strategy, HelmLatest),
                 partial(evaluate, entry), entry.reviewers) for entry in config.entries]

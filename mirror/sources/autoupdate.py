@@ -35,10 +35,6 @@ class ArtifactTags:
     tags: tuple[tuple[Artifact, tuple[str, ...]], ...] = ()
     seen: int = 0
 
-    @property
-    def found(self) -> int:
-        return len({tag for _artifact, tags in self.tags for tag in tags})
-
 
 def same_tags(artifacts: Iterable[Artifact], tags: Iterable[str], seen: int) -> ArtifactTags:
     """Every artifact gets the same tags (the tag-based strategies)."""
