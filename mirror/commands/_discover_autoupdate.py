@@ -11,8 +11,12 @@ separately. What it will write is :func:`mirror.pipeline.autoupdate.additions` o
 from __future__ import annotations
 
 import argparse
+import json
+from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import TYPE_CHECKING
+
+import anyio
 
 from .. import autoupdate
 from ..errors import InputError
@@ -20,16 +24,17 @@ from ..events import EventSink, Stats
 from ..lists import ArtifactsConfig
 from ..lists.mirrorlist import load_mirror_list
 from ..pipeline.autoupdate import discover_autoupdate
+from ..pipeline.discover import EntryResult, to_seed_json
 from ..runtime import open_runtime
 from ..ui import open_sink
+from ._metrics import collector_for, deliver
 from ._results import exit_code
-from .discover import measured, report
 
 if TYPE_CHECKING:
     from ..cli import Settings
     from ..output import Output
 
-__all__ = ["run"]
+__all__ = ["is_autoupdate", "measured", "report", "run_autoupdate"]
 
 
 def _artifacts(settings: Settings) -> ArtifactsConfig:
@@ -43,7 +48,11 @@ def _artifacts(settings: Settings) -> ArtifactsConfig:
     return listed.artifacts
 
 
-def run(args: argparse.Namespace, settings: Settings, out: Output) -> int:
+def is_autoupdate(path: str) -> bool:
+    return autoupdate.file_config_kind(path) is autoupdate.ConfigKind.AUTOUPDATE_YAML
+
+
+def run_autoupdate(args: argparse.Namespace, settings: Settings, out: Output) -> int:
     config = autoupdate.load(settings.config)
     artifacts = _artifacts(settings)
     if args.apply:
@@ -61,3 +70,29 @@ async def _run(args: argparse.Namespace, settings: Settings, out: Output, config
             results = await discover_autoupdate(config, artifacts, runtime.run_strategy, sink)
     failed = await report(args, out, results)
     return exit_code(out, failed=bool(failed), tracebacks=[r.traceback for r in failed if r.internal])
+
+
+# The two helpers below are meant for config.json's path in commands/discover.py too (the same
+# lines are there today); they live here until that file's --apply changes are merged.
+
+
+def measured(settings: Settings, out: Output, main: Callable[[Stats, EventSink | None], Awaitable[int]]) -> int:
+    """Run ``main(stats, collector)`` in one event loop, then deliver the run's metrics."""
+    stats = Stats()
+    collector = collector_for(settings, "discover")
+    code = anyio.run(main, stats, collector)
+    deliver(collector, stats, settings, code, out)
+    return code
+
+
+async def report(args: argparse.Namespace, out: Output, results: list[EntryResult]) -> list[EntryResult]:
+    """The JSON document to stdout (or ``--output``), each failed entry to stderr; the failed."""
+    document = json.dumps(to_seed_json(results))
+    if args.output:
+        await anyio.Path(args.output).write_text(document + "\n", encoding="utf-8")
+    else:
+        out.data(document)
+    failed = [r for r in results if r.error]
+    for result in failed:
+        out.error(f"entry {result.key!r} ({result.source}) failed: {result.error}")
+    return failed

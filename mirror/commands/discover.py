@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Awaitable, Callable
-from functools import partial
 from typing import TYPE_CHECKING
 
 import anyio
 
 from .. import config as configfile
 from .. import imageslist
-from ..autoupdate import ConfigKind, file_config_kind
-from ..pipeline.discover import Addition, EntryResult, check_additions, discover, pairs_to_add, to_seed_json
+from ..pipeline.discover import Addition, check_additions, discover, pairs_to_add, to_seed_json
 from ..events import DiscoverApply, EventSink, Stats
 from ..runtime import open_runtime
 from ..ui import open_sink
@@ -40,20 +37,16 @@ def register(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings, out: Output) -> int:
-    if file_config_kind(settings.config) is ConfigKind.AUTOUPDATE_YAML:
-        from ._discover_autoupdate import run as run_autoupdate
+    from ._discover_autoupdate import is_autoupdate, run_autoupdate
 
+    if is_autoupdate(settings.config):  # --config autoupdate.yaml (by content)
         return run_autoupdate(args, settings, out)
+
     config = configfile.load(settings.config)
     current = imageslist.load(settings.images_list)
-    return measured(settings, out, partial(_run, args, settings, out, config, current))
-
-
-def measured(settings: Settings, out: Output, main: Callable[[Stats, EventSink | None], Awaitable[int]]) -> int:
-    """Run ``main(stats, collector)`` in one event loop, then deliver the run's metrics."""
     stats = Stats()
     collector = collector_for(settings, "discover")
-    code = anyio.run(main, stats, collector)
+    code = anyio.run(_run, args, settings, out, config, current, stats, collector)
     deliver(collector, stats, settings, code, out)
     return code
 
@@ -68,7 +61,14 @@ async def _run(args: argparse.Namespace, settings: Settings, out: Output, config
                 additions = await check_additions(current, pairs_to_add(results), runtime.image_exists)
                 for addition in additions:
                     sink.emit(DiscoverApply(**addition.as_json()))
-    failed = await report(args, out, results)
+    document = json.dumps(to_seed_json(results))
+    if args.output:
+        await anyio.Path(args.output).write_text(document + "\n", encoding="utf-8")
+    else:
+        out.data(document)
+    failed = [r for r in results if r.error]
+    for result in failed:
+        out.error(f"entry {result.key!r} ({result.source}) failed: {result.error}")
     apply_failed = False
     if args.apply:
         new_lines = [a.line for a in additions if a.status == "add" and a.line is not None]
@@ -86,16 +86,3 @@ async def _run(args: argparse.Namespace, settings: Settings, out: Output, config
         out.status(f"{settings.images_list}: added {len(new_lines)} line(s)")
     tracebacks = [r.traceback for r in failed if r.internal] + [a.traceback for a in additions if a.traceback]
     return exit_code(out, failed=bool(failed or apply_failed), tracebacks=tracebacks)
-
-
-async def report(args: argparse.Namespace, out: Output, results: list[EntryResult]) -> list[EntryResult]:
-    """The JSON document to stdout (or ``--output``), each failed entry to stderr; the failed."""
-    document = json.dumps(to_seed_json(results))
-    if args.output:
-        await anyio.Path(args.output).write_text(document + "\n", encoding="utf-8")
-    else:
-        out.data(document)
-    failed = [r for r in results if r.error]
-    for result in failed:
-        out.error(f"entry {result.key!r} ({result.source}) failed: {result.error}")
-    return failed
