@@ -25,7 +25,7 @@ from ..lists import ArtifactsConfig
 from ..lists.mirrorlist import load_mirror_list
 from ..pipeline.autoupdate import discover_autoupdate
 from ..pipeline.discover import EntryResult, to_seed_json
-from ..runtime import open_runtime
+from ..runtime import Runtime, open_runtime
 from ..ui import open_sink
 from ._metrics import collector_for, deliver
 from ._results import exit_code
@@ -60,27 +60,33 @@ def run_autoupdate(args: argparse.Namespace, settings: Settings, out: Output) ->
             "discover --apply with an autoupdate.yaml is not yet supported: adding tags to a config.yaml "
             "is not built yet; run without --apply and add the tags with the JSON it prints"
         )
-    return measured(settings, out, partial(_run, args, settings, out, config, artifacts))
+    return measured(args, settings, out, partial(_pipeline, config, artifacts))
 
 
-async def _run(args: argparse.Namespace, settings: Settings, out: Output, config: autoupdate.AutoupdateConfig,
-               artifacts: ArtifactsConfig, stats: Stats, collector: EventSink | None) -> int:
-    with open_sink(settings.log_format, stats, out.stderr, "image-mirror discover", collector) as sink:
-        async with open_runtime(settings, stats, sink) as runtime:
-            results = await discover_autoupdate(config, artifacts, runtime.run_strategy, sink)
-    failed = await report(args, out, results)
-    return exit_code(out, failed=bool(failed), tracebacks=[r.traceback for r in failed if r.internal])
+async def _pipeline(config: autoupdate.AutoupdateConfig, artifacts: ArtifactsConfig, runtime: Runtime,
+                    sink: EventSink) -> list[EntryResult]:
+    return await discover_autoupdate(config, artifacts, runtime.run_strategy, sink)
 
 
-# The two helpers below are meant for config.json's path in commands/discover.py too (the same
+# measured() and report() are meant for config.json's path in commands/discover.py too (the same
 # lines are there today); they live here until that file's --apply changes are merged.
 
 
-def measured(settings: Settings, out: Output, main: Callable[[Stats, EventSink | None], Awaitable[int]]) -> int:
-    """Run ``main(stats, collector)`` in one event loop, then deliver the run's metrics."""
+def measured(args: argparse.Namespace, settings: Settings, out: Output,
+             pipeline: Callable[[Runtime, EventSink], Awaitable[list[EntryResult]]]) -> int:
+    """One run of ``pipeline`` on the run's runtime and event sink: the JSON, the failed
+    entries, the exit code, then the run's metrics."""
     stats = Stats()
     collector = collector_for(settings, "discover")
-    code = anyio.run(main, stats, collector)
+
+    async def main() -> int:
+        with open_sink(settings.log_format, stats, out.stderr, "image-mirror discover", collector) as sink:
+            async with open_runtime(settings, stats, sink) as runtime:
+                results = await pipeline(runtime, sink)
+        failed = await report(args, out, results)
+        return exit_code(out, failed=bool(failed), tracebacks=[r.traceback for r in failed if r.internal])
+
+    code = anyio.run(main)
     deliver(collector, stats, settings, code, out)
     return code
 
