@@ -144,7 +144,8 @@ class DiscoverEntryStart(Event):
 
 @dataclass(frozen=True)
 class DiscoverEntryDone(Event):
-    """``listing`` is the entry's seed JSON (``images``/``tags`` or ``full_images``)."""
+    """``listing`` is the entry's seed JSON (``images``/``tags`` or ``full_images``, and
+    autoupdate.yaml's ``target_names`` where an artifact has a non-default name)."""
 
     name: ClassVar[str] = "discover.entry.done"
     entry: str
@@ -153,7 +154,7 @@ class DiscoverEntryDone(Event):
     found: int
     new: int
     elapsed: float
-    listing: Mapping[str, list[str]] = field(default_factory=dict, metadata=SPREAD)
+    listing: Mapping[str, list[str] | Mapping[str, str]] = field(default_factory=dict, metadata=SPREAD)
 
 
 @dataclass(frozen=True)

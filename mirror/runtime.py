@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 import anyio
 
+from .autoupdate import AutoupdateEntry, GithubRelease, HelmLatest
 from .cache import Cache, NullCache, open_cache
 from .config import Entry, SourceKind
 from .errors import NotFound
@@ -23,7 +24,7 @@ from .github import GitHubClient
 from .helm import HelmRenderer
 from .ref import DOCKER_HUB, ImageRef
 from .registry import CredentialStore, RegistryClient, load_registries
-from .sources import github_latest_release, github_releases, github_tagged_images_file
+from .sources import autoupdate, autoupdate_helm, github_latest_release, github_releases, github_tagged_images_file
 from .sources import helm as helm_source
 from .sources import registry as registry_source
 from .sources.base import Found
@@ -58,6 +59,15 @@ class Runtime:
         if kind is SourceKind.GITHUB_TAGGED_IMAGES_FILE:
             return await github_tagged_images_file.discover(entry, self.github)
         return await helm_source.discover(entry, self.helm, self.registry, self.registry)
+
+    async def run_strategy(self, entry: AutoupdateEntry) -> autoupdate.ArtifactTags:
+        """Dispatch an autoupdate.yaml entry to its strategy, on the same clients and limits."""
+        strategy = entry.strategy
+        if isinstance(strategy, GithubRelease):
+            return await autoupdate.github_release(entry, strategy, self.github)
+        if isinstance(strategy, HelmLatest):
+            return await autoupdate_helm.helm_latest(entry, strategy, self.helm, self.registry)
+        return await autoupdate.registry(entry, strategy, self.registry)
 
     async def image_exists(self, ref: ImageRef) -> bool:
         """Whether ``ref`` (with a tag or digest) exists upstream: one HEAD, no pull counted."""

@@ -11,7 +11,7 @@ No I/O beyond reading the file: the pipeline fetches, this package decides.
 
 from __future__ import annotations
 
-from .detect import ConfigKind, config_kind
+from .detect import ConfigKind, config_kind, file_config_kind
 from .model import (
     Artifact,
     AutoupdateConfig,
@@ -40,6 +40,7 @@ __all__ = [
     "Strategy",
     "chart_artifact_tags",
     "config_kind",
+    "file_config_kind",
     "images_in_render",
     "load",
     "parse",

@@ -9,9 +9,14 @@ neither (an empty file too), and the caller says so rather than guessing.
 
 from __future__ import annotations
 
+import os
+import stat
 from enum import StrEnum
+from pathlib import Path
 
-__all__ = ["ConfigKind", "config_kind"]
+__all__ = ["ConfigKind", "config_kind", "file_config_kind"]
+
+_HEAD = 65536  # enough for any comment block before the first entry
 
 
 class ConfigKind(StrEnum):
@@ -30,3 +35,19 @@ def config_kind(text: str) -> ConfigKind | None:
             return ConfigKind.AUTOUPDATE_YAML
         return None
     return None
+
+
+def file_config_kind(path: str | Path) -> ConfigKind | None:
+    """:func:`config_kind` of a file's beginning; None when it cannot be read (blocking).
+
+    An unreadable file is left to config.json's reader, whose message says why; so is
+    anything but a regular file, whose content reading it here would use up (a pipe).
+    """
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return None
+        with open(path, "rb") as handle:
+            head = handle.read(_HEAD)
+    except OSError:
+        return None
+    return config_kind(head.decode("utf-8", errors="replace"))

@@ -23,6 +23,7 @@ from .. import ref as imageref
 from ..errors import AutoupdateError, InvalidReference
 from ..filters import compile_version_constraint
 from ..text import excerpt, first_forbidden
+from ..userfile import NESTING_LIMIT
 from . import strategies
 from .model import AutoupdateConfig, AutoupdateEntry, Strategy
 
@@ -185,6 +186,8 @@ def parse(text: str, *, path: str = "autoupdate.yaml") -> AutoupdateConfig:
         raise AutoupdateError([f"{path}{where}: invalid YAML: {exc.problem or exc.context}"]) from None
     except yaml.YAMLError as exc:
         raise AutoupdateError([f"{path}: invalid YAML: {exc}"]) from None
+    except RecursionError:  # the composer recurses per level: "[[[[…" must be bad input, not a crash
+        raise AutoupdateError([f"{path}: nested more than {NESTING_LIMIT} levels deep"]) from None
     if root is None or _is_null(root):
         return AutoupdateConfig((), path)
     if not isinstance(root, yaml.SequenceNode):

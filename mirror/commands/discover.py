@@ -32,7 +32,8 @@ def register(parser: argparse.ArgumentParser) -> None:
         "the tags (or full images) not yet in images-list. Failed entries are left out of the JSON, "
         "reported on stderr, and make the exit code 1. --apply adds what was found through the "
         "add-tag checks in one atomic write; images without an entry yet are reported as "
-        "'needs approval' and not added."
+        "'needs approval' and not added. With --config autoupdate.yaml (told by content) the list "
+        "must be a config.yaml, and each entry also says which target_names its images go to."
     )
     parser.add_argument("--apply", action="store_true", help="add the found tags to images-list")
     parser.add_argument("--output", metavar="FILE", help="write the JSON here instead of stdout")
@@ -43,6 +44,11 @@ def register(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, settings: Settings, out: Output) -> int:
     if args.open_prs or args.dry_run:
         return _open_prs.run(args, settings, out)
+    from ._discover_autoupdate import is_autoupdate, run_autoupdate
+
+    if is_autoupdate(settings.config):  # --config autoupdate.yaml (by content)
+        return run_autoupdate(args, settings, out)
+
     config = configfile.load(settings.config)
     current = layouts.open_list(settings.images_list)
     stats = Stats()

@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING
 
 from .. import config as configfile
 from .. import imageslist
-from ..errors import ConfigError, ImagesListError, InputError, ProblemsError
+from ..autoupdate import ConfigKind, file_config_kind
+from ..errors import AutoupdateError, ConfigError, ImagesListError, InputError, ProblemsError
 from ..userfile import quote
 
 if TYPE_CHECKING:
@@ -17,7 +18,8 @@ if TYPE_CHECKING:
 
 def register(parser: argparse.ArgumentParser) -> None:
     parser.description = (
-        "Check config.json and images-list and list every problem with its file:line or key. "
+        "Check config.json (or autoupdate.yaml) and images-list (or config.yaml) and list every "
+        "problem with its file:line or key. "
         "Exit 2 when anything is wrong, including duplicate lines."
     )
     parser.set_defaults(handler=run)
@@ -25,11 +27,14 @@ def register(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, settings: Settings, out: Output) -> int:
     problems: list[str] = []
-    try:
-        config = configfile.load(settings.config)
-        out.status(f"{settings.config}: {len(config.entries)} entries OK")
-    except ConfigError as exc:
-        problems.extend(exc.problems)
+    if file_config_kind(settings.config) is ConfigKind.AUTOUPDATE_YAML:
+        problems.extend(_autoupdate_problems(settings.config, out))
+    else:
+        try:
+            config = configfile.load(settings.config)
+            out.status(f"{settings.config}: {len(config.entries)} entries OK")
+        except ConfigError as exc:
+            problems.extend(exc.problems)
     if _is_artifacts_file(settings.images_list):
         problems.extend(_artifacts_problems(settings.images_list, out))
     else:
@@ -65,6 +70,18 @@ def _artifacts_problems(path: str, out: Output) -> list[str]:
         return exc.problems if isinstance(exc, ProblemsError) else [str(exc)]
     out.status(f"{path}: {len(config.repositories)} repositories, {len(config.artifacts)} artifacts, "
                f"{len(artifacts_lines(config))} copies OK")
+    return []
+
+
+def _autoupdate_problems(path: str, out: Output) -> list[str]:
+    """Every rule of Rancher's autoupdate.yaml, each problem naming line, entry and field."""
+    from .. import autoupdate
+
+    try:
+        config = autoupdate.load(path)
+    except AutoupdateError as exc:
+        return exc.problems
+    out.status(f"{path}: {len(config.entries)} autoupdate entries OK")
     return []
 
 

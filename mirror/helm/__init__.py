@@ -33,7 +33,7 @@ from .charts import (
     pull_oci_chart,
     select_version,
 )
-from .images import images_from_manifests, images_from_values, join_image
+from .images import images_from_manifests, images_from_values, join_image, load_documents
 from .renderer import DEFAULT_TIMEOUT, HelmRenderer
 
 __all__ = [
@@ -49,6 +49,7 @@ __all__ = [
     "images_from_manifests",
     "images_from_values",
     "join_image",
+    "load_documents",
     "oci_chart_ref",
     "oci_chart_versions",
     "parse_index",

@@ -10,7 +10,7 @@ import yaml
 from .. import ref as imageref
 from ..errors import HelmError, InvalidReference
 
-__all__ = ["YAML_LOADER", "images_from_manifests", "images_from_values", "join_image"]
+__all__ = ["YAML_LOADER", "images_from_manifests", "images_from_values", "join_image", "load_documents"]
 
 #: libyaml's loader when available (charts' YAML can be large), the pure-Python one otherwise.
 YAML_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -30,7 +30,8 @@ def _looks_like_image(text: str) -> bool:
     return True
 
 
-def _load_all(text: str, what: str) -> list[Any]:
+def load_documents(text: str, what: str) -> list[Any]:
+    """Every YAML document of helm's output; bad YAML is a HelmError naming ``what``."""
     try:
         return list(yaml.load_all(text, Loader=YAML_LOADER))
     except yaml.YAMLError as exc:
@@ -58,7 +59,7 @@ def images_from_manifests(text: str, *, what: str = "rendered chart") -> list[st
             for item in node:
                 walk(item)
 
-    for doc in _load_all(text, what):
+    for doc in load_documents(text, what):
         walk(doc)
     return found
 
@@ -112,6 +113,6 @@ def images_from_values(text: str, *, what: str = "chart values") -> list[str]:
         elif under_image and isinstance(node, str) and _looks_like_image(node):
             found.append(node.strip())
 
-    for doc in _load_all(text, what):
+    for doc in load_documents(text, what):
         walk(doc, False)
     return found

@@ -8,8 +8,9 @@ per-host limits of the clients they were built with.
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any
 
 import anyio
@@ -24,16 +25,31 @@ from ..sources.base import Found
 
 __all__ = [
     "Addition",
+    "ArtifactAddition",
     "EntryResult",
+    "Job",
     "SourceRunner",
     "check_additions",
     "discover",
     "pairs_to_add",
+    "run_jobs",
     "to_seed_json",
 ]
 
 SourceRunner = Callable[[Entry], Awaitable[Found]]
 ExistsCheck = Callable[[ImageRef], Awaitable[bool]]
+
+
+@dataclass(frozen=True)
+class ArtifactAddition:
+    """autoupdate.yaml: one tag for one config.yaml artifact (created on the default targets
+    if config.yaml has no such artifact yet). See :mod:`mirror.pipeline.autoupdate`."""
+
+    entry: str
+    source: str  # SourceArtifact as autoupdate.yaml spells it
+    name: str  # the effective target name
+    tag: str
+    explicit_name: bool = False  # autoupdate.yaml gave TargetArtifactName (a new artifact keeps it)
 
 
 @dataclass(frozen=True)
@@ -50,15 +66,79 @@ class EntryResult:
     elapsed: float = 0.0
     internal: bool = False  # the entry failed through a bug (exit 3)
     traceback: str = field(default="", repr=False, compare=False)  # of an internal error, shown with -v
+    #: autoupdate.yaml only: (image, TargetArtifactName) where a found artifact's name is not
+    #: the default one; printed as the additive ``target_names`` field when not empty.
+    target_names: tuple[tuple[str, str], ...] = ()
+    #: autoupdate.yaml only: the entry's Reviewers, for its pull request (never printed).
+    reviewers: tuple[str, ...] = ()
+    #: autoupdate.yaml only: exactly which artifact gets which new tag (for ``--apply``).
+    additions: tuple[ArtifactAddition, ...] = field(default=(), repr=False)
 
     @property
     def new_count(self) -> int:
         return len(self.full_images) if self.full_image_kind else len(self.images) * len(self.tags)
 
-    def seed_json(self) -> dict[str, list[str]]:
+    def seed_json(self) -> dict[str, list[str] | dict[str, str]]:
+        listing: dict[str, list[str] | dict[str, str]]
         if self.full_image_kind:
-            return {"full_images": list(self.full_images)}
-        return {"images": list(self.images), "tags": list(self.tags)}
+            listing = {"full_images": list(self.full_images)}
+        else:
+            listing = {"images": list(self.images), "tags": list(self.tags)}
+        if self.target_names:
+            listing["target_names"] = dict(self.target_names)
+        return listing
+
+
+@dataclass(frozen=True)
+class Job:
+    """One entry of either discovery config, as the runner sees it: names and the work.
+
+    ``evaluate`` returns the entry's result without ``elapsed``; an exception from it is the
+    entry's failure (the runner reports it and goes on with the others).
+    """
+
+    key: str
+    source: str
+    full_image_kind: bool
+    evaluate: Callable[[], Awaitable[EntryResult]]
+    reviewers: tuple[str, ...] = ()
+
+
+async def run_jobs(
+    jobs: Sequence[Job], events: EventSink | None = None, clock: Callable[[], float] = time.monotonic
+) -> list[EntryResult]:
+    """Run every job concurrently in one task group; results come back in the jobs' order.
+
+    Shared by config.json and autoupdate.yaml, so both report the same events, time entries
+    the same way and turn a bug into an internal error (exit 3) rather than a plain failure.
+    """
+    sink = events or NullSink()
+    results: dict[int, EntryResult] = {}
+
+    async def one(index: int, job: Job) -> None:
+        started = clock()
+        sink.emit(DiscoverEntryStart(job.key, job.source))
+        try:
+            result = await job.evaluate()
+        except Exception as exc:  # one entry's failure must not cancel the run
+            failure = describe(exc)
+            result = EntryResult(job.key, job.source, job.full_image_kind, error=failure.reason,
+                                 internal=failure.internal, traceback=failure.traceback, reviewers=job.reviewers)
+        result = replace(result, elapsed=round(clock() - started, 3))
+        results[index] = result
+        if result.error:
+            sink.emit(DiscoverEntryFailed(job.key, result.source, result.error, result.elapsed))
+        else:
+            sink.emit(DiscoverEntryDone(job.key, result.source, result.seen, result.found, result.new_count,
+                                        result.elapsed, result.seed_json()))
+
+    async with anyio.create_task_group() as group:
+        for index, job in enumerate(jobs):
+            group.start_soon(one, index, job)
+    ordered = [results[index] for index in range(len(jobs))]
+    failed = sum(1 for r in ordered if r.error)
+    sink.emit(DiscoverDone(len(ordered), failed, sum(r.new_count for r in ordered if not r.error)))
+    return ordered
 
 
 async def discover(
@@ -68,50 +148,28 @@ async def discover(
     events: EventSink | None = None,
     clock: Callable[[], float] = time.monotonic,
 ) -> list[EntryResult]:
-    """Run every entry concurrently; results come back in config order."""
-    sink = events or NullSink()
-    results: dict[str, EntryResult] = {}
+    """Run every config.json entry concurrently; results come back in config order."""
 
-    async def one(entry: Entry) -> None:
-        started = clock()
-        kind = entry.source.kind
-        sink.emit(DiscoverEntryStart(entry.key, str(entry.source)))
-        try:
-            found = await run_source(entry)
-            if kind.gives_full_images:
-                result = EntryResult(
-                    entry.key, str(entry.source), True,
-                    full_images=missing_full_images(found.full_images, current),
-                    seen=found.seen, found=len(found.full_images),
-                )
-            else:
-                new: NewTags = missing_tags(entry.images, found.tags, current)
-                result = EntryResult(
-                    entry.key, str(entry.source), False, images=new.images, tags=new.tags,
-                    seen=found.seen, found=len(found.tags),
-                )
-        except Exception as exc:  # one entry's failure must not cancel the run
-            failure = describe(exc)
-            result = EntryResult(entry.key, str(entry.source), kind.gives_full_images, error=failure.reason,
-                                 internal=failure.internal, traceback=failure.traceback)
-        result = replace(result, elapsed=round(clock() - started, 3))
-        results[entry.key] = result
-        if result.error:
-            sink.emit(DiscoverEntryFailed(entry.key, result.source, result.error, result.elapsed))
-        else:
-            sink.emit(DiscoverEntryDone(entry.key, result.source, result.seen, result.found, result.new_count,
-                                        result.elapsed, result.seed_json()))
+    async def evaluate(entry: Entry) -> EntryResult:
+        found = await run_source(entry)
+        if entry.source.kind.gives_full_images:
+            return EntryResult(
+                entry.key, str(entry.source), True,
+                full_images=missing_full_images(found.full_images, current),
+                seen=found.seen, found=len(found.full_images),
+            )
+        new: NewTags = missing_tags(entry.images, found.tags, current)
+        return EntryResult(
+            entry.key, str(entry.source), False, images=new.images, tags=new.tags,
+            seen=found.seen, found=len(found.tags),
+        )
 
-    async with anyio.create_task_group() as group:
-        for entry in config.entries:
-            group.start_soon(one, entry)
-    ordered = [results[entry.key] for entry in config.entries]
-    failed = sum(1 for r in ordered if r.error)
-    sink.emit(DiscoverDone(len(ordered), failed, sum(r.new_count for r in ordered if not r.error)))
-    return ordered
+    jobs = [Job(entry.key, str(entry.source), entry.source.kind.gives_full_images, partial(evaluate, entry))
+            for entry in config.entries]
+    return await run_jobs(jobs, events, clock)
 
 
-def to_seed_json(results: Iterable[EntryResult]) -> dict[str, dict[str, list[str]]]:
+def to_seed_json(results: Iterable[EntryResult]) -> dict[str, dict[str, list[str] | dict[str, str]]]:
     """The seed's output: failed entries left out, entries with nothing new kept with empty lists."""
     return {r.key: r.seed_json() for r in results if r.error is None}
 

@@ -34,7 +34,7 @@ from tests.support.charts import (
 from tests.support.registry import RegistryServer, RegistryStartError
 from tests.support.seed import SeededRegistry
 
-from .helpers import LoopThread, write_registries
+from .helpers import serve_github, write_registries
 
 GITHUB_TOKEN = "ghp_e2eT0ken0123456789abcdefABCDEFGHIJ"
 IMAGES_FILE = "deploy/longhorn-images.txt"
@@ -125,14 +125,8 @@ def populate_github(gh: FakeGitHub) -> None:
 @pytest.fixture(scope="module")
 def fake_github() -> Iterator[FakeGitHub]:
     """The fake GitHub, serving from a background thread (the CLI runs in the foreground)."""
-    with LoopThread() as thread:
-        gh = FakeGitHub(tokens={GITHUB_TOKEN})
-        populate_github(gh)
-        thread.call(gh.start())
-        try:
-            yield gh
-        finally:
-            thread.call(gh.close())
+    with serve_github(GITHUB_TOKEN, populate_github) as gh:
+        yield gh
 
 
 @pytest.fixture(scope="module")

@@ -15,13 +15,16 @@ import os
 import subprocess
 import sys
 import threading
-from collections.abc import Coroutine, Mapping
+from collections.abc import Callable, Coroutine, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Self, TypeVar
 
 import yaml
 
-__all__ = ["LoopThread", "cli_env", "json_records", "run_cli", "stderr_json_lines", "write_registries"]
+from tests.fakes.github import FakeGitHub
+
+__all__ = ["LoopThread", "cli_env", "json_records", "run_cli", "serve_github", "stderr_json_lines", "write_registries"]
 
 T = TypeVar("T")
 
@@ -106,3 +109,16 @@ class LoopThread:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+@contextmanager
+def serve_github(token: str, populate: Callable[[FakeGitHub], None]) -> Iterator[FakeGitHub]:
+    """The fake GitHub, populated, serving from a background thread (the CLI runs in the foreground)."""
+    with LoopThread() as thread:
+        gh = FakeGitHub(tokens={token})
+        populate(gh)
+        thread.call(gh.start())
+        try:
+            yield gh
+        finally:
+            thread.call(gh.close())

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
-from mirror.autoupdate import ConfigKind, config_kind
+from mirror.autoupdate import ConfigKind, config_kind, file_config_kind
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 SHARED = REPO_ROOT.parent / "shared" / "data"
@@ -34,3 +35,16 @@ def test_the_real_files() -> None:
 )
 def test_first_meaningful_character_decides(text: str, kind: ConfigKind | None) -> None:
     assert config_kind(text) is kind
+
+
+def test_a_file_is_told_by_its_beginning_and_only_a_regular_one_is_read(tmp_path: Path) -> None:
+    (tmp_path / "any-name.json").write_text("# Rancher's\n- Name: x\n")
+    assert file_config_kind(tmp_path / "any-name.json") is ConfigKind.AUTOUPDATE_YAML
+    (tmp_path / "c").write_text('{"a": {}}')
+    assert file_config_kind(tmp_path / "c") is ConfigKind.CONFIG_JSON
+    # Left to config.json's reader, which says what is wrong: missing, a directory, a pipe
+    # (reading a pipe here would leave nothing for the reader).
+    assert file_config_kind(tmp_path / "missing") is None
+    assert file_config_kind(tmp_path) is None
+    os.mkfifo(tmp_path / "pipe")
+    assert file_config_kind(tmp_path / "pipe") is None
