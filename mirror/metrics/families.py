@@ -97,6 +97,11 @@ HOST_FAMILIES: tuple[HostFamily, ...] = (
                       lambda h: h.quota_remaining),
     HostFamily.scalar("image_mirror_github_quota_reset_timestamp_seconds",
                       "Unix time the API quota resets, as last reported.", lambda h: h.quota_reset),
+    HostFamily.scalar("image_mirror_pull_quota_remaining",
+                      "Pulls left in the registry's pull quota (Docker Hub's ratelimit-remaining), as last reported.",
+                      lambda h: h.pull_quota_remaining),
+    HostFamily.scalar("image_mirror_registry_pulls", "Manifest GETs answered 2xx in the last run (each is a pull).",
+                      lambda h: h.pulls if h.pulls or h.pull_quota_remaining is not None else None),
 )
 
 #: README's table, in the order the families appear in the exposition

@@ -286,6 +286,9 @@ async def test_the_file_and_the_push_hold_the_same_families(
     github = stats.host("api.github.com", 4)
     github.record_status(200)
     github.quota_remaining, github.quota_reset = 4999, 1_733_003_600.0
+    hub = stats.host("docker.io", 8)
+    hub.record_status(200)
+    hub.pulls, hub.pull_quota_remaining = 2, 37
     path = tmp_path / "image_mirror.prom"
     async with Transport.open() as transport:
         await publish(metrics, stats, transport, succeeded=True, metrics_file=path, pushgateway=gateway.url,

@@ -361,6 +361,9 @@ def full_run() -> CollectorRegistry:
     github = stats.host("api.github.com", 4)
     github.record_status(200)
     github.quota_remaining, github.quota_reset = 10, 1_733_003_600.0
+    hub = stats.host("docker.io", 8)  # a registry with a pull quota
+    hub.record_status(200)
+    hub.pulls, hub.pull_quota_remaining, hub.pull_quota_limit, hub.pull_quota_window = 3, 37, 100, 21600
     return metrics.registry(stats, succeeded=True)
 
 
