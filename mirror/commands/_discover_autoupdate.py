@@ -4,8 +4,10 @@ Reached from :mod:`mirror.commands.discover` when ``--config`` is an autoupdate.
 content). Same runtime (limits, cache, events), same output, same exit codes as config.json;
 the list must be Rancher's config.yaml, since "new" is per config.yaml artifact.
 
-``--apply`` is refused for now (exit 2): the config.yaml write path is being built
-separately. What it will write is :func:`mirror.pipeline.autoupdate.additions` of the results.
+``--apply`` writes :func:`mirror.pipeline.autoupdate.additions` of the results into the
+config.yaml: a tag of an artifact that exists goes to its ``Tags`` (the add-tag path: inserted,
+every other byte kept); an artifact the file does not have yet is created on the default
+targets, as Rancher's tool does (listing it in autoupdate.yaml is its approval).
 """
 
 from __future__ import annotations
@@ -23,8 +25,12 @@ from ..errors import InputError
 from ..events import EventSink, Stats
 from ..lists import ArtifactsConfig
 from ..lists.mirrorlist import load_mirror_list
-from ..pipeline.autoupdate import discover_autoupdate
-from ..pipeline.discover import EntryResult, to_seed_json
+from .. import artifactsfile
+from ..pipeline.autoupdate import additions, discover_autoupdate
+from ..lists.choose import artifact_key
+from ..lists.edit import add_artifacts, add_tags
+from ..pipeline.discover import ArtifactAddition, EntryResult, to_seed_json
+from ..ref import parse
 from ..runtime import Runtime, open_runtime, open_transport
 from ..ui import open_sink
 from ._metrics import collector_for, deliver
@@ -55,12 +61,43 @@ def is_autoupdate(path: str) -> bool:
 def run_autoupdate(args: argparse.Namespace, settings: Settings, out: Output) -> int:
     config = autoupdate.load(settings.config)
     artifacts = _artifacts(settings)
-    if args.apply:
-        raise InputError(
-            "discover --apply with an autoupdate.yaml is not yet supported: adding tags to a config.yaml "
-            "is not built yet; run without --apply and add the tags with the JSON it prints"
-        )
-    return measured(args, settings, out, partial(_pipeline, config, artifacts))
+    after = partial(_apply, settings.images_list, out) if args.apply else None
+    return measured(args, settings, out, partial(_pipeline, config, artifacts), after)
+
+
+async def _apply(path: str, out: Output, results: list[EntryResult]) -> None:
+    """Write what the entries found: tags to existing artifacts, new artifacts on the default targets."""
+    found = additions(results)
+    if found:
+        message = await anyio.to_thread.run_sync(apply_additions, path, found)
+        out.status(message)
+
+
+def apply_additions(path: str, found: list[ArtifactAddition]) -> str:
+    """One locked, validated write of every addition (blocking); returns what it did."""
+    counts = {"tags": 0, "artifacts": 0}
+
+    def change(text: str, config: ArtifactsConfig) -> str:
+        index = {artifact_key(a): i for i, a in enumerate(config.artifacts)}
+        tags: dict[int, list[str]] = {}
+        created: dict[tuple[str, str], tuple[str, list[str], str | None]] = {}
+        for item in found:
+            key = (parse(item.source).name, item.name)
+            if key in index:
+                i = index[key]
+                if item.tag not in config.artifacts[i].tags and item.tag not in tags.setdefault(i, []):
+                    tags[i].append(item.tag)
+            else:
+                entry = created.setdefault(key, (item.source, [], item.name if item.explicit_name else None))
+                if item.tag not in entry[1]:
+                    entry[1].append(item.tag)
+        counts["tags"] = sum(len(t) for t in tags.values()) + sum(len(e[1]) for e in created.values())
+        counts["artifacts"] = len(created)
+        return add_artifacts(add_tags(text, tags), list(created.values()))
+
+    written = artifactsfile.update(path, change)
+    note = f"; {artifactsfile.REGSYNC_NAME} regenerated" if written.regsync_changed else ""
+    return f"{path}: added {counts['tags']} tag(s), {counts['artifacts']} new artifact(s) on the default targets{note}"
 
 
 async def _pipeline(config: autoupdate.AutoupdateConfig, artifacts: ArtifactsConfig, runtime: Runtime,
@@ -73,7 +110,8 @@ async def _pipeline(config: autoupdate.AutoupdateConfig, artifacts: ArtifactsCon
 
 
 def measured(args: argparse.Namespace, settings: Settings, out: Output,
-             pipeline: Callable[[Runtime, EventSink], Awaitable[list[EntryResult]]]) -> int:
+             pipeline: Callable[[Runtime, EventSink], Awaitable[list[EntryResult]]],
+             after: Callable[[list[EntryResult]], Awaitable[None]] | None = None) -> int:
     """One run of ``pipeline`` on the run's runtime and event sink: the JSON, the failed
     entries, the exit code, then the run's metrics."""
     stats = Stats()
@@ -85,6 +123,8 @@ def measured(args: argparse.Namespace, settings: Settings, out: Output,
                 async with open_runtime(settings, stats, sink, transport) as runtime:
                     results = await pipeline(runtime, sink)
             failed = await report(args, out, results)
+            if after is not None:
+                await after(results)
             code = exit_code(out, failed=bool(failed), tracebacks=[r.traceback for r in failed if r.internal])
             await deliver(collector, stats, settings, code, out, transport)
         return code

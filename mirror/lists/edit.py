@@ -155,3 +155,33 @@ def _block_edits(text: str, items: list[yaml.Node], existing: list[str], tags: l
             continue
         edits.append(_after_line(text, items[after].end_mark.index, lines, nl))
     return edits
+
+
+def add_artifacts(text: str, new: Sequence[tuple[str, Sequence[str], str | None]]) -> str:
+    """``text`` with new artifacts ``(SourceArtifact, tags, TargetArtifactName or None)`` appended
+    to ``Artifacts`` (block style, keys in Rancher's alphabetical order, scalars quoted as go-yaml
+    would), every other byte kept; ``sort`` puts them in their place. They have no
+    ``TargetRepositories``: the default targets, as Rancher's autoupdate creates them."""
+    if not new:
+        return text
+    root = yaml.compose(text, Loader=_Loader)
+    assert isinstance(root, yaml.MappingNode)
+    artifacts = _value(root, "Artifacts")
+    newline = "\r\n" if text.split("\n", 1)[0].endswith("\r") else "\n"
+    if not isinstance(artifacts, yaml.SequenceNode) or artifacts.flow_style or not artifacts.value:
+        raise ValueError("Artifacts is not a non-empty block list: add the first artifact by hand")
+    first = artifacts.value[0]
+    indent = " " * (first.start_mark.column - 2)
+    lines: list[str] = []
+    for source, tags, name in new:
+        lines.append(f"{indent}- SourceArtifact: {quote(source)}")
+        lines.append(f"{indent}  Tags:")
+        lines.extend(f"{indent}  - {quote(tag)}" for tag in sorted(tags))
+        if name is not None:
+            lines.append(f"{indent}  TargetArtifactName: {quote(name)}")
+    last = artifacts.value[-1]
+    at = _line_end(text, last.end_mark.index - 1) if last.end_mark.index else len(text)
+    block = "".join(line + newline for line in lines)
+    if at >= len(text) and not text.endswith("\n"):
+        return text + newline + block.rstrip("\r\n")
+    return text[:at] + block + text[at:]

@@ -235,14 +235,36 @@ def test_every_strategy_against_config_yaml(workspace: Path, github: FakeGitHub)
     assert (workspace / "config.yaml").read_text() == CONFIG_YAML
 
 
-def test_apply_is_refused_until_config_yaml_writes_exist(workspace: Path, github: FakeGitHub) -> None:
-    before = len(github.requests)
-    code, stdout, stderr = discover(workspace, github, "--apply")
-    assert code == 2
-    assert stdout == ""
-    assert "discover --apply with an autoupdate.yaml is not yet supported" in stderr
-    assert len(github.requests) == before  # refused before any request
-    assert (workspace / "config.yaml").read_text() == CONFIG_YAML
+def test_apply_adds_each_tag_to_its_artifact_and_creates_the_missing_ones(
+    workspace: Path, github: FakeGitHub
+) -> None:
+    from mirror.lists import read_artifacts
+
+    before = {(a.source, a.name): a.tags for a in read_artifacts(workspace / "config.yaml").artifacts}
+    code, _, stderr = discover(workspace, github, "--apply")
+    assert code == 1, stderr  # webapp-unmapped fails; the others are applied
+    after = {(a.source, a.name): a.tags for a in read_artifacts(workspace / "config.yaml").artifacts}
+    changed = {key: tuple(t for t in tags if t not in before.get(key, ())) for key, tags in after.items()}
+    assert {key: tags for key, tags in changed.items() if tags} == {
+        ("coredns/coredns", "mirrored-coredns-coredns"): ("1.11.1",),
+        ("quay.io/calico/node", "mirrored-calico-node"): ("v3.29.0",),
+        # the artifact with the non-default TargetArtifactName, not the default-named busybox
+        ("library/busybox", "mirrored-busybox"): ("1.36.1", "1.37.0"),
+        ("ghcr.io/example/webapp", "mirrored-example-webapp"): ("2.0.0",),
+        # not in config.yaml yet: created on the default targets (autoupdate.yaml is the approval)
+        ("quay.io/calico/kube-controllers", "mirrored-calico-kube-controllers"): ("v3.29.0",),
+        ("ghcr.io/example/webapp-extra", "webapp-extra-mirror"): ("2.0.0",),
+    }
+    # Additions only: every line of the file as written is still there, in order.
+    text = (workspace / "config.yaml").read_text().split("\n")
+    kept = iter(text)
+    assert all(line in kept for line in CONFIG_YAML.split("\n"))
+    assert "added 7 tag(s), 2 new artifact(s)" in stderr
+    # A second run finds nothing new for the applied entries and writes nothing.
+    applied = (workspace / "config.yaml").read_text()
+    code, stdout, _ = discover(workspace, github, "--apply")
+    assert (workspace / "config.yaml").read_text() == applied
+    assert all(not entry.get("tags") and not entry.get("full_images") for entry in json.loads(stdout).values())
 
 
 def test_an_images_list_is_refused(workspace: Path, github: FakeGitHub) -> None:
