@@ -45,15 +45,17 @@ class CommandSpec:
 # In --help order. The help lines live here so that --help needs no command module.
 COMMANDS = (
     CommandSpec("sort", "sort", "sort images-list like LC_ALL=C sort -V (header kept, comments travel with "
-                "their entry)"),
-    CommandSpec("validate", "validate", "validate config.json, images-list (and the registries file when given)"),
-    CommandSpec("discover", "discover", "find new tags from every config entry; print the seed-compatible JSON"),
+                "their entry); a config.yaml into Rancher's format"),
+    CommandSpec("validate", "validate", "validate config.json or autoupdate.yaml, images-list or config.yaml "
+                "(and the registries file when given)"),
+    CommandSpec("discover", "discover", "find new tags from every config entry; print the seed-compatible JSON "
+                "(--apply adds them, --open-prs opens pull requests)"),
     CommandSpec("add-tag", "add_tag", "add tags to images that already have entries (four safety checks)"),
     CommandSpec("add-full-image", "add_full_image", "add IMAGE:TAG items through the add-tag checks"),
     CommandSpec("check-new-images", "check_new_images",
                 "check lines added since a git revision: new target repos and source images exist"),
-    CommandSpec("sync", "sync", "mirror every images-list line (copy source:tag to destination:tag unless up to "
-                "date)"),
+    CommandSpec("sync", "sync", "mirror every line of an images-list or config.yaml (copy source:tag to each "
+                "destination unless up to date)"),
     CommandSpec("compare", "compare", "per line: MATCHED / NOT MATCHED / MISSING, per platform for indexes"),
 )
 
