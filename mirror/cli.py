@@ -112,7 +112,7 @@ def _common_parser(suppress: bool) -> argparse.ArgumentParser:
     group.add_argument("--no-cache", action="store_true", default=default(False),
                        help="do not read or write the state database")
     group.add_argument("--max-wait", type=float, metavar="SECONDS", default=default(60.0),
-                       help="longest wait for a rate-limit reset before failing (default 60)")
+                       help="longest wait for a GitHub reset or a registry pull quota (default 60)")
     group.add_argument("--timeout", type=_seconds, metavar="SECONDS", default=default(None),
                        help="end the run after this long: lines not done are reported failed (run timeout); "
                             "the report and metrics still follow")
