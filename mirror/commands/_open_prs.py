@@ -13,14 +13,16 @@ from typing import TYPE_CHECKING
 
 import anyio
 
+from .. import autoupdate
 from .. import config as configfile
 from ..errors import GitHubError, InputError
 from ..events import EventSink, Stats
 from ..github_prs import Repository
 from ..pipeline.discover import to_seed_json
-from ..pipeline.prs import Options, Plan, PrRun, list_path, open_pull_requests
+from ..pipeline.prs import Options, Plan, PrRun, list_path, open_autoupdate_pull_requests, open_pull_requests
 from ..runtime import open_runtime, open_transport
 from ..ui import open_sink
+from ._discover_autoupdate import is_autoupdate
 from ._metrics import collector_for, deliver
 from ._results import exit_code
 
@@ -31,6 +33,9 @@ if TYPE_CHECKING:
     from ..output import Output
 
 __all__ = ["add_options", "run"]
+
+#: The discovery config, told by content: a config.json or an autoupdate.yaml.
+Config = configfile.Config | autoupdate.AutoupdateConfig
 
 
 def add_options(parser: argparse.ArgumentParser) -> None:
@@ -61,14 +66,15 @@ def run(args: argparse.Namespace, settings: Settings, out: Output) -> int:
         raise InputError("--open-prs needs GITHUB_TOKEN with contents: write and pull-requests: write "
                          "(--dry-run reads only)")
     options = Options(repo, args.base, tuple(args.label), args.dry_run, list_path(settings.images_list, args.list_path))
-    config = configfile.load(settings.config)
+    config: Config = (autoupdate.load(settings.config) if is_autoupdate(settings.config)
+                      else configfile.load(settings.config))
     stats = Stats()
     collector = collector_for(settings, "discover")
     return anyio.run(_delivered, args, settings, out, options, config, stats, collector)
 
 
 async def _delivered(args: argparse.Namespace, settings: Settings, out: Output, options: Options,
-                     config: configfile.Config, stats: Stats, collector: MetricsCollector | None) -> int:
+                     config: Config, stats: Stats, collector: MetricsCollector | None) -> int:
     """The run, then its metrics through the run's transport (still open), as discover does."""
     async with open_transport(settings, stats) as transport:
         code = await _run(args, settings, out, options, config, stats, collector, transport)
@@ -77,7 +83,7 @@ async def _delivered(args: argparse.Namespace, settings: Settings, out: Output, 
 
 
 async def _run(args: argparse.Namespace, settings: Settings, out: Output, options: Options,
-               config: configfile.Config, stats: Stats, collector: EventSink | None, transport: Transport) -> int:
+               config: Config, stats: Stats, collector: EventSink | None, transport: Transport) -> int:
     def show(plan: Plan) -> None:
         out.data(json.dumps(plan.as_json()))
 
@@ -87,8 +93,12 @@ async def _run(args: argparse.Namespace, settings: Settings, out: Output, option
                 repository = Repository(runtime.github, options.repo)
             except GitHubError as exc:
                 raise InputError(f"--repo: {exc}") from None
-            result = await open_pull_requests(options, config, repository, runtime.run_source,
-                                              runtime.image_exists, sink, show)
+            if isinstance(config, autoupdate.AutoupdateConfig):
+                result = await open_autoupdate_pull_requests(options, config, repository, runtime.run_strategy,
+                                                             sink, show)
+            else:
+                result = await open_pull_requests(options, config, repository, runtime.run_source,
+                                                  runtime.image_exists, sink, show)
     if args.output:
         await anyio.Path(args.output).write_text(json.dumps(to_seed_json(result.results)) + "\n", encoding="utf-8")
     return _report(result, options, out)

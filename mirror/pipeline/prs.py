@@ -4,12 +4,15 @@ The flow, for ``OWNER/NAME`` at the base branch (read once, at one commit):
 
 1. the list is read from the API at the base commit (:func:`list_path` says where it lives
    in the repository), so what is "new" is new against the base, not against a work tree;
-2. discovery runs against that list, and every found (image, tag) goes through the add-tag
-   checks (:func:`~mirror.pipeline.discover.check_additions`: an entry, one mapping, a new
-   tag, the tag exists upstream) — only what passes is proposed;
+2. discovery runs against that list: for a config.json and an images-list every found
+   (image, tag) goes through the add-tag checks (:func:`~mirror.pipeline.discover.check_additions`:
+   an entry, one mapping, a new tag, the tag exists upstream) and only what passes is proposed;
+   for an autoupdate.yaml and a config.yaml (:func:`open_autoupdate_pull_requests`) each
+   entry's new tags per artifact are proposed, as ``discover --apply`` would write them;
 3. per entry, :mod:`mirror.prnames` names the branch from the tag set (the same set, in any
-   order, gives the same branch), the title and the body; one commit per image adds its tags
-   through the layout's editor (:data:`LAYOUTS`), so every commit's list validates and is sorted;
+   order, gives the same branch; Rancher's ``autoupdate/<Name>/<h>`` for a config.yaml), the
+   title and the body; one commit per image or artifact adds its tags through the layout's
+   editor (:data:`LAYOUTS`), so every commit's list validates (an images-list stays sorted);
 4. a pull request from ``OWNER:branch`` in any state, closed ones included, means the entry
    was proposed already: skipped, so a pull request closed unmerged is never reopened;
 5. otherwise blobs, trees, commits, the ref (created, or moved when a branch without a pull
@@ -29,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import imageslist, prnames
+from ..autoupdate import AutoupdateConfig
 from ..layouts import ImagesListFile
 from ..config import Config, Entry
 from ..errors import InputError
@@ -36,8 +40,14 @@ from ..events import EventSink
 from ..failure import describe
 from ..github_prs import Repository
 from ..imageslist import Line
+from ..lists import default_target_name, parse_artifacts
+from ..lists.choose import artifact_key
 from ..lists.detect import is_artifacts_text
-from .discover import Addition, EntryResult, ExistsCheck, SourceRunner, check_additions, discover, pairs_to_add
+from ..lists.edit import add_artifacts, add_tags
+from ..ref import parse as parse_ref
+from .autoupdate import StrategyRunner, discover_autoupdate
+from .discover import (Addition, ArtifactAddition, EntryResult, ExistsCheck, SourceRunner, check_additions, discover,
+                       pairs_to_add)
 
 __all__ = [
     "LAYOUTS",
@@ -47,10 +57,13 @@ __all__ = [
     "Plan",
     "PrRun",
     "TagAddition",
+    "apply_to_config_yaml",
     "apply_to_images_list",
     "list_path",
+    "open_autoupdate_pull_requests",
     "open_pull_requests",
     "plan_entry",
+    "plan_for",
 ]
 
 
@@ -75,17 +88,45 @@ def apply_to_images_list(text: str, path: str, additions: Sequence[TagAddition])
     return current.with_lines(lines).render()
 
 
-def _config_yaml_not_yet(text: str, path: str, additions: Sequence[TagAddition]) -> str:
-    raise InputError(f"{path}: discover --open-prs does not yet support a config.yaml list (Rancher's "
-                     "2026 layout); it supports an images-list")
+def apply_to_config_yaml(text: str, path: str, additions: Sequence[TagAddition]) -> str:
+    """add-tag's edit of a config.yaml (the one ``discover --apply`` makes): each tag inserted
+    into its artifact's ``Tags``, every other byte kept; an artifact the file does not have
+    yet appended on the default targets. The result is parsed and validated again."""
+    config = parse_artifacts(text, path)
+    index = {artifact_key(artifact): i for i, artifact in enumerate(config.artifacts)}
+    tags: dict[int, list[str]] = {}
+    created: list[tuple[str, Sequence[str], str | None]] = []
+    for addition in additions:
+        i = index.get((parse_ref(addition.source).name, addition.target))
+        if i is None:
+            name = None if addition.target == default_target_name(addition.source) else addition.target
+            created.append((addition.source, addition.tags, name))
+        else:
+            have = tags.setdefault(i, [])
+            have.extend(tag for tag in addition.tags if tag not in config.artifacts[i].tags and tag not in have)
+    new = add_artifacts(add_tags(text, tags), created)
+    parse_artifacts(new, path)
+    return new
 
 
-def _line_key(addition: Addition) -> tuple[str, str, str] | None:
-    """(source as the line spells it, destination, tag) of an images-list addition."""
-    if not isinstance(addition.line, Line):
+#: What discovery proposes, before the layout keys it: an images-list line through add-tag's
+#: checks, or a config.yaml artifact's new tag.
+Found = Addition | ArtifactAddition
+
+
+def _line_key(addition: Found) -> tuple[str, str, str] | None:
+    """(source as the line spells it, destination, tag) of an images-list addition that passed."""
+    if not isinstance(addition, Addition) or addition.status != "add" or not isinstance(addition.line, Line):
         return None
     source, destination, tag = addition.line.fields
     return source, destination, tag
+
+
+def _artifact_key(addition: Found) -> tuple[str, str, str] | None:
+    """(SourceArtifact as spelled, effective TargetArtifactName, tag): what Rancher's hash takes."""
+    if not isinstance(addition, ArtifactAddition):
+        return None
+    return addition.source, addition.name, addition.tag
 
 
 @dataclass(frozen=True)
@@ -100,16 +141,13 @@ class Layout:
     name: str
     apply: ApplyAdditions
     branch: Callable[[str, prnames.NewTags], str]
-    key: Callable[[Addition], tuple[str, str, str] | None]
-    supported: bool = True
+    key: Callable[[Found], tuple[str, str, str] | None]
 
 
-#: The list layouts, by :func:`layout_of`. config.yaml waits for its add-tag edit (text in,
-#: text out) and its additions' keys: plug them in here and set ``supported``.
+#: The list layouts, by :func:`layout_of`.
 LAYOUTS: dict[str, Layout] = {
     "images-list": Layout("images-list", apply_to_images_list, prnames.branch_for_images_list, _line_key),
-    "config.yaml": Layout("config.yaml", _config_yaml_not_yet, prnames.branch_for_config_yaml, lambda _a: None,
-                          supported=False),
+    "config.yaml": Layout("config.yaml", apply_to_config_yaml, prnames.branch_for_config_yaml, _artifact_key),
 }
 
 
@@ -169,12 +207,18 @@ class Plan:
                 "skip": self.skip}
 
 
-def plan_entry(entry: Entry, additions: Iterable[Addition], labels: Sequence[str],
+def plan_entry(entry: Entry, additions: Iterable[Found], labels: Sequence[str],
                layout: Layout = LAYOUTS["images-list"]) -> Plan | None:
-    """The pull request for ``entry`` from the additions that passed add-tag's checks, or None."""
+    """The pull request for a config.json ``entry`` from the additions that passed add-tag's checks."""
+    return plan_for(entry.key, additions, [*labels, *entry.labels], entry.reviewers, layout)
+
+
+def plan_for(name: str, additions: Iterable[Found], labels: Sequence[str], reviewers: Sequence[str],
+             layout: Layout) -> Plan | None:
+    """The pull request named ``name`` for what ``layout`` keys of ``additions``, or None."""
     new: dict[prnames.ArtifactKey, list[str]] = {}
     for addition in additions:
-        key = layout.key(addition) if addition.status == "add" else None
+        key = layout.key(addition)
         if key is not None:
             source, destination, tag = key
             new.setdefault((source, destination), []).append(tag)
@@ -184,9 +228,8 @@ def plan_entry(entry: Entry, additions: Iterable[Addition], labels: Sequence[str
     for source, destination in sorted(new):
         tags = tuple(sorted(set(new[(source, destination)])))
         commits.append((prnames.commit_message(source, tags), TagAddition(source, destination, tags)))
-    return Plan(entry.key, layout.branch(entry.key, new), prnames.title(entry.key, new),
-                prnames.body(entry.key, new), tuple(dict.fromkeys([*labels, *entry.labels])), entry.reviewers,
-                tuple(commits))
+    return Plan(name, layout.branch(name, new), prnames.title(name, new), prnames.body(name, new),
+                tuple(dict.fromkeys(labels)), tuple(reviewers), tuple(commits))
 
 
 @dataclass
@@ -214,11 +257,8 @@ class _Base:
     edit: ApplyAdditions
 
 
-async def open_pull_requests(
-    options: Options, config: Config, repo: Repository, run_source: SourceRunner, exists: ExistsCheck,
-    events: EventSink, on_plan: Callable[[Plan], None],
-) -> PrRun:
-    """The whole flow (see the module docstring); ``on_plan`` hears each entry's plan when it is settled."""
+async def _read_base(options: Options, repo: Repository) -> tuple[_Base, Layout]:
+    """The base branch at one commit and the list there; its layout told by content."""
     branch = options.base or await repo.default_branch()
     commit = await repo.branch_head(branch)
     if commit is None:
@@ -226,31 +266,75 @@ async def open_pull_requests(
     text = await repo.file_at(options.path, commit)
     shown = f"{repo.full_name}@{branch}:{options.path}"
     layout = layout_of(text)
-    if not layout.supported:
-        layout.apply(text, shown, ())  # says so, naming the list
-    base = _Base(repo, branch, commit, options.path, shown, text, layout.apply)
-    current = ImagesListFile(shown, imageslist.parse(text, path=shown))
+    return _Base(repo, branch, commit, options.path, shown, text, layout.apply), layout
+
+
+async def open_pull_requests(
+    options: Options, config: Config, repo: Repository, run_source: SourceRunner, exists: ExistsCheck,
+    events: EventSink, on_plan: Callable[[Plan], None],
+) -> PrRun:
+    """The whole flow for a config.json (see the module docstring); ``on_plan`` hears each plan."""
+    base, layout = await _read_base(options, repo)
+    if layout.name != "images-list":
+        raise InputError(f"{base.shown} is a config.yaml (Rancher's 2026 layout): its discovery config is an "
+                         "autoupdate.yaml, not a config.json; pass --config autoupdate.yaml")
+    current = ImagesListFile(base.shown, imageslist.parse(base.text, path=base.shown))
     run = PrRun()
     run.results = await discover(config, current, run_source, events)
     by_key = {entry.key: entry for entry in config.entries}
-    base_tree: str | None = None
+    proposer = _Proposer(options, base, run, on_plan)
     for result in run.results:
         if result.error:
             continue
         additions = await check_additions(current, pairs_to_add([result]), exists)
         run.additions.extend(additions)
-        plan = plan_entry(by_key[result.key], additions, options.labels, layout)
+        await proposer.propose(plan_entry(by_key[result.key], additions, options.labels, layout))
+    return run
+
+
+async def open_autoupdate_pull_requests(
+    options: Options, config: AutoupdateConfig, repo: Repository, run_strategy: StrategyRunner,
+    events: EventSink, on_plan: Callable[[Plan], None],
+) -> PrRun:
+    """The flow for an autoupdate.yaml against the config.yaml at the base: per entry, Rancher's
+    branch ``autoupdate/<Name>/<h>``, one commit per artifact, the entry's ``Reviewers``."""
+    base, layout = await _read_base(options, repo)
+    if layout.name != "config.yaml":
+        raise InputError(f"{base.shown}: --config {config.path} (an autoupdate.yaml) needs Rancher's config.yaml "
+                         "(Repositories and Artifacts) as the list; this file is an images-list")
+    artifacts = parse_artifacts(base.text, base.shown)
+    run = PrRun()
+    run.results = await discover_autoupdate(config, artifacts, run_strategy, events)
+    proposer = _Proposer(options, base, run, on_plan)
+    for result in run.results:
+        if not result.error:
+            await proposer.propose(plan_for(result.key, result.additions, options.labels, result.reviewers, layout))
+    return run
+
+
+@dataclass
+class _Proposer:
+    """One plan at a time: its edits checked, skipped when proposed already, else opened."""
+
+    options: Options
+    base: _Base
+    run: PrRun
+    on_plan: Callable[[Plan], None]
+    base_tree: str | None = None
+
+    async def propose(self, plan: Plan | None) -> None:
         if plan is None:
-            continue
+            return
+        base, run = self.base, self.run
         _check_edits(plan, base)
-        existing = await repo.pulls_with_head(plan.branch)
+        existing = await base.repo.pulls_with_head(plan.branch)
         if existing:
             first = min(existing, key=lambda pull: pull.number)
             plan = replace(plan, skip=f"{first.described} exists for this branch")
-        elif not options.dry_run:
-            base_tree = base_tree or await repo.commit_tree(commit)
+        elif not self.options.dry_run:
+            self.base_tree = self.base_tree or await base.repo.commit_tree(base.commit)
             try:
-                plan = await _open(plan, base, base_tree, run)
+                plan = await _open(plan, base, self.base_tree, run)
             except InputError:
                 raise  # the token's permissions: every entry would fail the same way
             except Exception as exc:  # one entry's failure must not stop the others
@@ -259,8 +343,7 @@ async def open_pull_requests(
                 run.tracebacks.append(failure.traceback)
                 plan = replace(plan, skip=f"failed: {failure.reason}")
         run.plans.append(plan)
-        on_plan(plan)
-    return run
+        self.on_plan(plan)
 
 
 def _check_edits(plan: Plan, base: _Base) -> None:

@@ -177,11 +177,12 @@ def test_a_failed_review_request_is_a_warning_and_the_pull_request_stays(setup: 
     assert pull.state == "open" and pull.reviewers == []
 
 
-def test_a_config_yaml_list_is_not_yet_supported(setup: Setup) -> None:
+def test_a_config_yaml_list_needs_an_autoupdate_yaml(setup: Setup) -> None:
     setup.repo.git.commit_files("main", {"images-list": "Repositories: []\nArtifacts: []\n"})
     result = setup.run()
     assert result.returncode == 2
-    assert "not yet support a config.yaml" in result.stderr
+    assert "acme/mirror@main:images-list is a config.yaml" in result.stderr
+    assert "--config autoupdate.yaml" in result.stderr
     assert setup.github.writes == []
 
 

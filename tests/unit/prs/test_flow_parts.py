@@ -90,15 +90,46 @@ def test_the_base_list_must_be_valid() -> None:
         apply_to_images_list("two fields\n", "base:images-list", [])
 
 
-def test_config_yaml_is_detected_and_not_yet_supported() -> None:
-    text = "Repositories: []\nArtifacts: []\n"
-    assert layout_of(text) is LAYOUTS["config.yaml"] and layout_of(BASE) is LAYOUTS["images-list"]
-    assert not LAYOUTS["config.yaml"].supported
-    with pytest.raises(InputError, match="does not yet support a config.yaml"):
-        LAYOUTS["config.yaml"].apply(text, "o/r@main:config.yaml", [])
-    # Its branches already follow Rancher's rule.
+CONFIG_YAML = """\
+Artifacts:
+- SourceArtifact: flannel/flannel
+  Tags:
+  - v0.25.1  # pinned by hand
+  - v0.29.0
+- SourceArtifact: library/traefik
+  TargetArtifactName: traefik
+  Tags: [2.11.0]
+Repositories:
+- BaseUrl: docker.io/rancher
+  DefaultTarget: true
+  Registry: docker.io
+"""
+
+
+def test_config_yaml_is_detected_and_its_branches_follow_rancher() -> None:
+    assert layout_of(CONFIG_YAML) is LAYOUTS["config.yaml"] and layout_of(BASE) is LAYOUTS["images-list"]
     flannel = {("flannel/flannel", "mirrored-flannel-flannel"): ["v0.28.1"]}
     assert LAYOUTS["config.yaml"].branch("flannel", flannel) == "autoupdate/flannel/y6tfnqz4"
+
+
+def test_config_yaml_edit_inserts_only_the_new_tag_lines() -> None:
+    edit = LAYOUTS["config.yaml"].apply
+    out = edit(CONFIG_YAML, "o/r@main:config.yaml",
+               [TagAddition("flannel/flannel", "mirrored-flannel-flannel", ("v0.28.1", "v0.25.1")),
+                TagAddition("docker.io/library/traefik", "traefik", ("2.11.36",))])
+    assert out == CONFIG_YAML.replace("  - v0.29.0\n", "  - v0.28.1\n  - v0.29.0\n").replace(
+        "[2.11.0]", "[2.11.0, 2.11.36]")
+    # An artifact the file lacks is created on the default targets, its name kept when not the default.
+    created = edit(CONFIG_YAML, "c", [TagAddition("ghcr.io/x/y", "y-mirror", ("1.0",)),
+                                      TagAddition("ghcr.io/x/z", "mirrored-x-z", ("2.0",))])
+    assert created == CONFIG_YAML.replace("Repositories:", "- SourceArtifact: ghcr.io/x/y\n  Tags:\n  - \"1.0\"\n"
+                                          "  TargetArtifactName: y-mirror\n- SourceArtifact: ghcr.io/x/z\n"
+                                          "  Tags:\n  - \"2.0\"\nRepositories:")
+
+
+def test_config_yaml_base_must_validate() -> None:
+    with pytest.raises(InputError, match="o/r@main:config.yaml"):
+        LAYOUTS["config.yaml"].apply("Artifacts:\n- Tags: [1]\nRepositories: []\n", "o/r@main:config.yaml", [])
 
 
 # ---- the plan of one entry -------------------------------------------------------------------
