@@ -143,7 +143,9 @@ def test_add_tag_takes_images_tags_or_full_images() -> None:
     inputs = workflow["on"]["workflow_dispatch"]["inputs"]
     assert set(inputs) == {"images", "tags", "full_images"}
     script = "\n".join(step.get("run", "") for step in steps(workflow))
-    assert "gh pr create" in script
+    # The pull request through the REST API, without gh (not on every runner, and a second tool).
+    assert not re.search(r"(^|[\s;|&(])gh\s", script, re.MULTILINE)
+    assert "/repos/{env['GITHUB_REPOSITORY']}/pulls\", method=\"POST\"" in script
     calls = {command: args for step in steps(workflow) for command, args in invocations(step.get("run", ""))}
     assert set(calls) == {"add-tag", "add-full-image"}
 
@@ -184,3 +186,38 @@ def test_mirror_runs_the_container_with_credentials_and_step_summary() -> None:
     assert all(v.startswith("${{ secrets.") for v in creds["env"].values())
     cleanup = [s for s in steps(workflow) if s.get("if") == "always()"]
     assert cleanup and "rm -rf" in cleanup[0]["run"]
+
+
+def test_add_tag_s_pull_request_request_is_what_github_takes() -> None:
+    # The workflow's own Python, run against the fake GitHub's pulls endpoint: a title over
+    # 256 characters is cut to 256 ending in "…", the head and base are the pushed branches.
+    import subprocess
+    import sys
+    import textwrap
+
+    from tests.fakes.github import FakeGitHub
+    from tests.integration.discover.helpers import LoopThread
+
+    step = next(s for s in steps(load("add-tag.yml")) if s.get("name") == "Open a pull request")
+    code = textwrap.dedent(step["run"].split("<<'PY'\n", 1)[1].rsplit("PY\n", 1)[0])
+    token = "ghp_addTagT0ken0123456789abcdefABCDEFGH"
+    with LoopThread() as thread:
+        gh = FakeGitHub(tokens={token})
+        repo = gh.add_repo("acme/mirror")
+        base = repo.git.commit_files("main", {"images-list": "a b 1\n"})
+        # The pushed branch: one commit on top of main (main's ref moved back after).
+        repo.git.refs["refs/heads/image-mirror/add-7"] = repo.git.commit_files("main", {"images-list": "a b 2\n"})
+        repo.git.refs["refs/heads/main"] = base
+        thread.call(gh.start())
+        try:
+            env = {"GITHUB_API_URL": gh.url, "GITHUB_REPOSITORY": "acme/mirror", "GITHUB_TOKEN": token,
+                   "GITHUB_SERVER_URL": "https://github.com", "GITHUB_RUN_ID": "7", "GITHUB_ACTOR": "alice",
+                   "BRANCH": "image-mirror/add-7", "BASE_BRANCH": "main", "TITLE": "image-mirror: add " + "t" * 300}
+            done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+        finally:
+            thread.call(gh.close())
+    assert done.returncode == 0, done.stderr
+    (pull,) = repo.git.pulls
+    assert (pull.head, pull.base, len(pull.title), pull.title[-1]) == ("image-mirror/add-7", "main", 256, "…")
+    assert "@alice" in pull.body and "actions/runs/7" in pull.body
+    assert done.stdout.startswith("opened ")
