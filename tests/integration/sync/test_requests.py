@@ -276,3 +276,45 @@ async def test_two_registries_mirrored_both_ways_with_few_slots_never_deadlock(
         async with RegistryClient.open(hosts=hosts, credentials=CredentialStore()) as client:
             report = await sync(_work(lines), client, NativeCopier(client), SyncOptions(jobs=6), ListSink())
     assert report.count(Outcome.COPIED) == 6, [r.reason for r in report.results]
+
+
+# --------------------------------------------------------------------------------------------
+# A destination repository that does not exist yet
+# --------------------------------------------------------------------------------------------
+
+
+async def test_a_new_repository_gets_no_existence_checks_and_its_second_line_still_works(
+    source_registry: SeededRegistry, dest_registry: RegistryServer
+) -> None:
+    """Its tag list answers NAME_UNKNOWN once; then every blob and child-manifest HEAD there would be
+    a sure 404, and so would the second line's tag HEAD: none is sent. The second line shares the
+    base layer with the first, which this run has put there already."""
+    async with CountingProxy(source_registry.url) as src, CountingProxy(dest_registry.url) as dst:
+        repo = "fresh/calico-node"
+        lines = [f"{src.host}/calico/node {dst.host}/{repo} {tag}" for tag in ("v3.28.0", "v3.29.0")]
+        with anyio.fail_after(WAIT):
+            report, _ = await _sync(lines, jobs=1)  # one after the other: the second finds the first's blobs
+        assert [r.outcome for r in report.results] == [Outcome.COPIED, Outcome.COPIED], [r.reason for r in report.results]
+        print(f"cold, new repository: {len(dst.seen) / len(lines):.1f} destination requests per line; {dst.summary()}")
+        assert dst.count(method="GET", kind="tags", repo=repo) == 1
+        assert dst.count(method="HEAD", kind="blob") == 0
+        heads = dst.matching(method="HEAD", kind="manifest")
+        assert [s.ref for s in heads] == ["v3.28.0"]  # the first line's, which found the repository missing
+        shared = source_registry.image("calico/node", "v3.28.0").shared_layer_digest
+        assert len([s for s in dst.seen if _is_shared_upload(shared)(s)]) == 1  # type: ignore[arg-type]
+        for tag in ("v3.28.0", "v3.29.0"):
+            image = source_registry.image("calico/node", tag)
+            assert get_manifest(dest_registry.url, repo, tag).digest == image.digest
+            for child in image.children.values():
+                assert get_manifest(dest_registry.url, repo, child).digest == child
+            for blob in image.blobs:
+                assert blob_exists(dest_registry.url, repo, blob)
+
+        # Now the repository exists: a later run into it checks before it sends.
+        dst.reset()
+        with anyio.fail_after(WAIT):
+            report, _ = await _sync([f"{src.host}/flannel/flannel {dst.host}/{repo} v0.25.1"])
+        assert report.count(Outcome.COPIED) == 1
+        assert dst.count(method="HEAD", kind="blob") >= 2  # config and layer
+    assert get_manifest(dest_registry.url, repo, "v0.25.1").digest == \
+        source_registry.image("flannel/flannel", "v0.25.1").digest
