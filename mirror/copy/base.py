@@ -45,6 +45,9 @@ class PlanItem:
     when the plan already read it (``--platforms`` filters the index in the
     plan); ``None`` means "the source's top manifest, as served".
     ``arch_tags`` asks for the seed's per-architecture tags after the copy.
+    ``new_repository``: the destination repository did not exist at plan time
+    (its tag list answered NAME_UNKNOWN), so a blob or manifest this run has not
+    put there is sure to be absent: a copier may skip checking.
     """
 
     source: ImageRef  # with tag
@@ -57,6 +60,7 @@ class PlanItem:
     destination_digest: str | None = None
     manifest: Manifest | None = None
     arch_tags: bool = False
+    new_repository: bool = False
 
     @property
     def lineno(self) -> int:

@@ -64,25 +64,30 @@ class BlobPlacer:
         self._per_registry: SingleFlight[ImageRef] = SingleFlight(retry_errors=True)
         self._source_limits: dict[str, anyio.CapacityLimiter] = {}
 
-    async def place(self, source: ImageRef, destination: ImageRef, blob: Descriptor) -> Placed:
-        """Make ``blob`` (read from ``source``'s repository) present in ``destination``'s repository."""
+    async def place(self, source: ImageRef, destination: ImageRef, blob: Descriptor, *, absent: bool = False) -> Placed:
+        """Make ``blob`` (read from ``source``'s repository) present in ``destination``'s repository.
+
+        ``absent``: the repository did not exist at plan time, so unless this run put the
+        blob there (remembered per repository) it is not there: no ``HEAD`` before sending.
+        A mount is still tried first when another repository of the registry has it.
+        """
         key = (destination.name, blob.digest)
         ran: list[bool] = []
 
         async def work() -> Placed:
             ran.append(True)
-            return await self._place(source.bare(), destination.bare(), blob)
+            return await self._place(source.bare(), destination.bare(), blob, absent)
 
         placed = await self._per_repo.run(key, work)
         # Only the caller that did the work reports the bytes; the others found it there.
         return placed if ran else Placed("present")
 
-    async def _place(self, source: ImageRef, destination: ImageRef, blob: Descriptor) -> Placed:
+    async def _place(self, source: ImageRef, destination: ImageRef, blob: Descriptor, absent: bool) -> Placed:
         registry_key = (destination.host, blob.digest)
         mine: list[Placed] = []  # filled only when this call does the work itself
 
         async def claim() -> ImageRef:
-            mine.append(await self._check_and_send(source, destination, blob))
+            mine.append(await self._check_and_send(source, destination, blob, absent))
             return destination
 
         holder = await self._per_registry.run(registry_key, claim)
@@ -93,10 +98,10 @@ class BlobPlacer:
         if await self.client.mount_blob(destination, blob.digest, holder):
             return Placed("mounted")
         # Mount refused (another namespace, policy): check and send ourselves.
-        return await self._check_and_send(source, destination, blob)
+        return await self._check_and_send(source, destination, blob, absent)
 
-    async def _check_and_send(self, source: ImageRef, destination: ImageRef, blob: Descriptor) -> Placed:
-        if await self.client.blob_exists(destination, blob.digest):
+    async def _check_and_send(self, source: ImageRef, destination: ImageRef, blob: Descriptor, absent: bool) -> Placed:
+        if not absent and await self.client.blob_exists(destination, blob.digest):
             return Placed("present")
         sent = await self._transfer(source, destination, blob)
         return Placed("sent", sent)

@@ -89,7 +89,7 @@ class NativeCopier:
         top = item.manifest or await self._read(source)
         if is_schema1(top.media_type, top.data):
             raise schema1_error(source)
-        await self._contents(source, destination, top, tally)
+        await self._contents(source, destination, top, tally, item.new_repository)
         digest = await self.client.put_manifest(destination, top.data, top.media_type)
         tally.manifests += 1
         return CopyResult(
@@ -97,12 +97,18 @@ class NativeCopier:
             blobs_mounted=tally.mounted, blobs_present=tally.present, manifests_put=tally.manifests,
         )  # fmt: skip
 
-    async def _contents(self, source: ImageRef, destination: ImageRef, manifest: Manifest, tally: _Tally) -> None:
-        """Everything ``manifest`` refers to, present at the destination."""
+    async def _contents(self, source: ImageRef, destination: ImageRef, manifest: Manifest, tally: _Tally,
+                        new: bool) -> None:
+        """Everything ``manifest`` refers to, present at the destination.
+
+        ``new``: the repository did not exist at plan time. What this run put there is
+        remembered (the single flights keep their results), so whatever reaches a check
+        is sure to be absent: no HEAD is sent for it.
+        """
         if manifest.is_index:
             children = manifest.children()
             calls: list[Callable[[], Awaitable[None]]] = [
-                functools.partial(self._child, source, destination, child, tally) for child in children
+                functools.partial(self._child, source, destination, child, tally, new) for child in children
             ]
             if calls:
                 await gather(calls)
@@ -114,25 +120,29 @@ class NativeCopier:
         blobs.extend(layer for layer in manifest.layers() if not _is_foreign(layer))
         unique = list({blob.digest: blob for blob in blobs}.values())
         if unique:
-            placed = await gather([functools.partial(self.blobs.place, source, destination, blob) for blob in unique])
+            placed = await gather([functools.partial(self.blobs.place, source, destination, blob, absent=new)
+                                   for blob in unique])
             for outcome in placed:
                 tally.add(outcome)
 
-    async def _child(self, source: ImageRef, destination: ImageRef, child: Descriptor, tally: _Tally) -> None:
+    async def _child(self, source: ImageRef, destination: ImageRef, child: Descriptor, tally: _Tally,
+                     new: bool) -> None:
         key = (destination.name, child.digest)
-        await self._manifests.run(key, lambda: self._copy_child(source, destination, child, tally))
+        await self._manifests.run(key, lambda: self._copy_child(source, destination, child, tally, new))
 
-    async def _copy_child(self, source: ImageRef, destination: ImageRef, child: Descriptor, tally: _Tally) -> None:
+    async def _copy_child(self, source: ImageRef, destination: ImageRef, child: Descriptor, tally: _Tally,
+                          new: bool) -> None:
         dest_ref = destination.bare().with_digest(child.digest)
-        try:
-            await self.client.head_manifest(dest_ref)
-            return  # already there: its blobs are too (registries check on manifest PUT)
-        except NotFound:
-            pass
+        if not new:
+            try:
+                await self.client.head_manifest(dest_ref)
+                return  # already there: its blobs are too (registries check on manifest PUT)
+            except NotFound:
+                pass
         src_ref = source.bare().with_digest(child.digest)
         manifest = await self._read(src_ref)
         if is_schema1(manifest.media_type, manifest.data):
             raise schema1_error(src_ref)
-        await self._contents(source, destination, manifest, tally)
+        await self._contents(source, destination, manifest, tally, new)
         await self.client.put_manifest(dest_ref, manifest.data, manifest.media_type)
         tally.manifests += 1

@@ -154,7 +154,11 @@ class _Planner:
         self.options = options
         self._source_heads: SingleFlight[Descriptor] = SingleFlight()
         self._source_reads: SingleFlight[Manifest] = SingleFlight()
-        self._tag_lists: SingleFlight[frozenset[str]] = SingleFlight()
+        # None: the repository answered NAME_UNKNOWN (it does not exist yet).
+        self._tag_lists: SingleFlight[frozenset[str] | None] = SingleFlight()
+        # Per destination repository, single flight: the first line's tag HEAD, and when it
+        # is a 404, the tag list -- does the repository exist at all?
+        self._probes: SingleFlight[bool] = SingleFlight(retry_errors=True)
 
     async def source_head(self, ref: ImageRef) -> Descriptor:
         try:
@@ -165,14 +169,45 @@ class _Planner:
     async def source_manifest(self, ref: ImageRef, digest: str) -> Manifest:
         return await self._source_reads.run(digest, lambda: self.client.get_manifest(ref.bare().with_digest(digest)))
 
-    async def destination_tags(self, ref: ImageRef) -> frozenset[str]:
-        async def fetch() -> frozenset[str]:
+    async def _tag_list(self, ref: ImageRef) -> frozenset[str] | None:
+        async def fetch() -> frozenset[str] | None:
             try:
                 return frozenset(await self.client.list_tags(ref.bare()))
             except NotFound:
-                return frozenset()
+                return None
 
         return await self._tag_lists.run(ref.name, fetch)
+
+    async def destination_tags(self, ref: ImageRef) -> frozenset[str]:
+        return await self._tag_list(ref) or frozenset()
+
+    async def destination_head(self, ref: ImageRef) -> tuple[Descriptor | None, bool]:
+        """The destination tag (``None``: missing) and whether its repository is new.
+
+        A repository that did not exist at plan time holds only what this run puts
+        there, so its lines need no tag HEAD and the copier no existence checks. The
+        first line of a repository HEADs its tag; only a 404 costs the tag list (a warm
+        run sends no more than before). The other lines of the repository wait for that
+        answer and send their HEAD only when the repository exists.
+        """
+        mine: list[Descriptor | None] = []
+
+        async def probe() -> bool:
+            head = await _missing_ok(self.client.head_manifest(ref))
+            mine.append(head)
+            if head is not None:
+                return False
+            try:
+                return await self._tag_list(ref) is None
+            except MirrorError:  # a registry that refuses to list: assume nothing
+                return False
+
+        new = await self._probes.run(ref.name, probe)
+        if mine:
+            return mine[0], new
+        if new:
+            return None, True
+        return await _missing_ok(self.client.head_manifest(ref)), False
 
     async def plan(self, work: WorkItem) -> PlanItem:
         line = work.line
@@ -184,6 +219,7 @@ class _Planner:
                 item.action, item.reason = "skip", "present at the destination (--missing)"
                 return item
             item.action, item.reason = "copy", "missing at the destination"
+            item.new_repository = await self._tag_list(work.destination) is None
             if self.options.platforms:
                 source_head = await self.source_head(item.source)
                 item.source_digest = source_head.digest
@@ -199,7 +235,7 @@ class _Planner:
 
         async def head_dest() -> None:
             nonlocal dest
-            dest = await _missing_ok(self.client.head_manifest(work.destination))
+            dest, item.new_repository = await self.destination_head(work.destination)
 
         await gather([head_source, head_dest])
         assert source is not None

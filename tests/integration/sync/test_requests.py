@@ -120,13 +120,14 @@ async def _meet(src: CountingProxy, dst: CountingProxy, shared: str, own_layers:
 
     1. a barrier holds the source GETs of the tags' manifests until every copy has asked;
     2. the first destination request about ``shared`` is held until every copy has reached
-       its blob phase (the destination was asked about each image's own layer).
+       its blob phase (the destination was sent a request about each image's own layer: its
+       existence check, or in a new repository, where none is needed, its upload).
     """
     src.barrier(lambda s: s.method == "GET" and s.kind == "manifest" and s.ref in tags, parties=len(tags))
     gate = dst.hold(lambda s: s.ref == shared)
 
     def reached(proxy: CountingProxy) -> bool:
-        return all(proxy.count(kind="blob", ref=layer) >= 1 for layer in own_layers)
+        return all(proxy.count(ref=layer) >= 1 for layer in own_layers)
 
     with anyio.fail_after(WAIT):
         async with anyio.create_task_group() as group:
@@ -163,7 +164,8 @@ async def test_a_blob_needed_by_two_copies_at_once_is_sent_once(
         assert [r.outcome for r in report.results] == [Outcome.COPIED, Outcome.COPIED]
         # Two images x two platforms need the base layer; it crossed the wire once.
         assert len([s for s in dst.seen if _is_shared_upload(shared)(s)]) == 1
-        assert dst.count(kind="blob", ref=shared) == 1  # one existence check, too
+        # No existence check at all: the repository did not exist at plan time (was 1 HEAD, a sure 404).
+        assert dst.count(kind="blob", ref=shared) == 0
         assert src.count(method="GET", kind="blob", ref=shared) == 1
     for tag in ("v3.28.0", "v3.29.0"):
         assert get_manifest(dest_registry.url, mirrored("calico/node"), tag).digest == \
@@ -274,3 +276,45 @@ async def test_two_registries_mirrored_both_ways_with_few_slots_never_deadlock(
         async with RegistryClient.open(hosts=hosts, credentials=CredentialStore()) as client:
             report = await sync(_work(lines), client, NativeCopier(client), SyncOptions(jobs=6), ListSink())
     assert report.count(Outcome.COPIED) == 6, [r.reason for r in report.results]
+
+
+# --------------------------------------------------------------------------------------------
+# A destination repository that does not exist yet
+# --------------------------------------------------------------------------------------------
+
+
+async def test_a_new_repository_gets_no_existence_checks_and_its_second_line_still_works(
+    source_registry: SeededRegistry, dest_registry: RegistryServer
+) -> None:
+    """Its tag list answers NAME_UNKNOWN once; then every blob and child-manifest HEAD there would be
+    a sure 404, and so would the second line's tag HEAD: none is sent. The second line shares the
+    base layer with the first, which this run has put there already."""
+    async with CountingProxy(source_registry.url) as src, CountingProxy(dest_registry.url) as dst:
+        repo = "fresh/calico-node"
+        lines = [f"{src.host}/calico/node {dst.host}/{repo} {tag}" for tag in ("v3.28.0", "v3.29.0")]
+        with anyio.fail_after(WAIT):
+            report, _ = await _sync(lines, jobs=1)  # one after the other: the second finds the first's blobs
+        assert [r.outcome for r in report.results] == [Outcome.COPIED, Outcome.COPIED], [r.reason for r in report.results]
+        print(f"cold, new repository: {len(dst.seen) / len(lines):.1f} destination requests per line; {dst.summary()}")
+        assert dst.count(method="GET", kind="tags", repo=repo) == 1
+        assert dst.count(method="HEAD", kind="blob") == 0
+        heads = dst.matching(method="HEAD", kind="manifest")
+        assert [s.ref for s in heads] == ["v3.28.0"]  # the first line's, which found the repository missing
+        shared = source_registry.image("calico/node", "v3.28.0").shared_layer_digest
+        assert len([s for s in dst.seen if _is_shared_upload(shared)(s)]) == 1  # type: ignore[arg-type]
+        for tag in ("v3.28.0", "v3.29.0"):
+            image = source_registry.image("calico/node", tag)
+            assert get_manifest(dest_registry.url, repo, tag).digest == image.digest
+            for child in image.children.values():
+                assert get_manifest(dest_registry.url, repo, child).digest == child
+            for blob in image.blobs:
+                assert blob_exists(dest_registry.url, repo, blob)
+
+        # Now the repository exists: a later run into it checks before it sends.
+        dst.reset()
+        with anyio.fail_after(WAIT):
+            report, _ = await _sync([f"{src.host}/flannel/flannel {dst.host}/{repo} v0.25.1"])
+        assert report.count(Outcome.COPIED) == 1
+        assert dst.count(method="HEAD", kind="blob") >= 2  # config and layer
+    assert get_manifest(dest_registry.url, repo, "v0.25.1").digest == \
+        source_registry.image("flannel/flannel", "v0.25.1").digest

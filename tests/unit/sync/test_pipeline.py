@@ -53,6 +53,13 @@ class FakeRegistry:
             raise NotFound(f"manifest {ref}: not found", status=404)
         return Descriptor(found.digest, found.media_type, len(found.data))
 
+    async def list_tags(self, ref: ImageRef) -> list[str]:
+        prefix = f"{ref.name}:"
+        tags = [key.removeprefix(prefix) for key in self.store if key.startswith(prefix)]
+        if not tags:  # as docker-registry: NAME_UNKNOWN for a repository without tags
+            raise NotFound(f"tags of {ref.name}: not found", status=404)
+        return tags
+
     async def get_manifest(self, ref: ImageRef) -> Manifest:
         found = self.store.get(str(ref))
         if found is None:
