@@ -13,7 +13,6 @@ targets, as Rancher's tool does (listing it in autoupdate.yaml is its approval).
 from __future__ import annotations
 
 import argparse
-import json
 from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import TYPE_CHECKING
@@ -29,18 +28,19 @@ from .. import artifactsfile
 from ..pipeline.autoupdate import additions, discover_autoupdate
 from ..lists.choose import artifact_key
 from ..lists.edit import add_artifacts, add_tags
-from ..pipeline.discover import ArtifactAddition, EntryResult, to_seed_json
+from ..pipeline.discover import ArtifactAddition, EntryResult
 from ..ref import parse
 from ..runtime import Runtime, open_runtime, open_transport
 from ..ui import open_sink
 from ._metrics import collector_for, deliver
 from ._results import exit_code
+from ._discover_report import report
 
 if TYPE_CHECKING:
     from ..cli import Settings
     from ..output import Output
 
-__all__ = ["is_autoupdate", "measured", "report", "run_autoupdate"]
+__all__ = ["is_autoupdate", "measured", "run_autoupdate"]
 
 
 def _artifacts(settings: Settings) -> ArtifactsConfig:
@@ -105,10 +105,6 @@ async def _pipeline(config: autoupdate.AutoupdateConfig, artifacts: ArtifactsCon
     return await discover_autoupdate(config, artifacts, runtime.run_strategy, sink)
 
 
-# measured() and report() are meant for config.json's path in commands/discover.py too (the same
-# lines are there today); they live here until that file's --apply changes are merged.
-
-
 def measured(args: argparse.Namespace, settings: Settings, out: Output,
              pipeline: Callable[[Runtime, EventSink], Awaitable[list[EntryResult]]],
              after: Callable[[list[EntryResult]], Awaitable[None]] | None = None) -> int:
@@ -130,16 +126,3 @@ def measured(args: argparse.Namespace, settings: Settings, out: Output,
         return code
 
     return anyio.run(main)
-
-
-async def report(args: argparse.Namespace, out: Output, results: list[EntryResult]) -> list[EntryResult]:
-    """The JSON document to stdout (or ``--output``), each failed entry to stderr; the failed."""
-    document = json.dumps(to_seed_json(results))
-    if args.output:
-        await anyio.Path(args.output).write_text(document + "\n", encoding="utf-8")
-    else:
-        out.data(document)
-    failed = [r for r in results if r.error]
-    for result in failed:
-        out.error(f"entry {result.key!r} ({result.source}) failed: {result.error}")
-    return failed

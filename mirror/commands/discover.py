@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 from typing import TYPE_CHECKING
 
 import anyio
@@ -11,12 +10,13 @@ import anyio
 from .. import config as configfile
 from .. import layouts
 from ..diff import MirrorFile
-from ..pipeline.discover import Addition, check_additions, discover, pairs_to_add, to_seed_json
+from ..pipeline.discover import Addition, check_additions, discover, pairs_to_add
 from ..events import DiscoverApply, EventSink, Stats
 from ..runtime import open_runtime, open_transport
 from ..ui import open_sink
 from . import _open_prs
 from ._metrics import collector_for, deliver
+from ._discover_report import report
 from ._results import exit_code
 
 if TYPE_CHECKING:
@@ -76,14 +76,7 @@ async def _run(args: argparse.Namespace, settings: Settings, out: Output, config
                 additions = await check_additions(current, pairs_to_add(results), runtime.image_exists)
                 for addition in additions:
                     sink.emit(DiscoverApply(**addition.as_json()))
-    document = json.dumps(to_seed_json(results))
-    if args.output:
-        await anyio.Path(args.output).write_text(document + "\n", encoding="utf-8")
-    else:
-        out.data(document)
-    failed = [r for r in results if r.error]
-    for result in failed:
-        out.error(f"entry {result.key!r} ({result.source}) failed: {result.error}")
+    failed = await report(args, out, results)
     apply_failed = False
     if args.apply:
         new_entries = [a.line for a in additions if a.status == "add" and a.line is not None]
