@@ -17,8 +17,8 @@ The work is split where each side is strongest:
   ``auth.set_basic_auth`` plus ``set_header``. oras' ``login`` (which writes
   ``~/.docker/config.json``) and its docker-config reading are never used.
 
-oras-py is synchronous (``requests``): every call runs in a worker thread
-(``anyio.to_thread.run_sync``) while holding a slot of the host's
+oras-py is synchronous (``requests``): its side lives in :mod:`.oras_side`, and every call
+runs in a worker thread (``anyio.to_thread.run_sync``) while holding a slot of the host's
 :class:`~mirror.transport.HostGate` — the registries file's ``concurrency``
 and ``rate`` apply to oras' requests as to ours.
 
@@ -32,11 +32,7 @@ only a failure in the middle of a blob meets oras' own retries.
 from __future__ import annotations
 
 import functools
-import hashlib
-import itertools
-import re
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -46,107 +42,21 @@ import anyio
 from ..errors import CopyError
 from ..ref import ImageRef
 from ..registry.auth import repository_scope
-from ..registry.credentials import Credential, CredentialStore
+from ..registry.credentials import CredentialStore
 from ..registry.hosts import ResolvedHost
 from ..registry.media import Descriptor, Manifest
 from ..tempdir import private_tempdir
-from ..text import excerpt
-from ..transport import Failure, safe_url
-from ..transport.status import status_error
+from ..transport import safe_url
 from .base import CopyResult, PlanItem, is_schema1
 from .native import schema1_error
+from .oras_side import OrasSide
 
 if TYPE_CHECKING:
     from ..registry.client import RegistryClient
 
 __all__ = ["OrasCopier"]
 
-CHUNK = 1024 * 1024
-ERROR_BODY_LIMIT = 64 * 1024
-UPLOADED = (200, 201, 202)
-_URL = re.compile(r"https?://\S+")
 T = TypeVar("T")
-
-
-@contextmanager
-def _oras_failures(what: str, netloc: str) -> Iterator[None]:
-    """oras-py's exceptions as a :class:`CopyError` with the reason (no status: oras keeps it)."""
-    import requests
-
-    try:
-        yield
-    except ValueError as exc:  # oras' "Issue retrieving session url: …", "Cannot respond to … authentication"
-        text = _URL.sub(lambda m: safe_url(m.group()), str(exc))  # upload URLs carry state in their query
-        raise CopyError(f"{what}: {netloc} refused it (oras-py: {excerpt(text)})") from None
-    except requests.RequestException as exc:  # after oras' own retries; the text would hold the URL
-        raise CopyError(f"{what}: cannot reach {netloc} ({type(exc).__name__})") from None
-
-
-class _Side:
-    """One side of one copy as oras-py reaches it; used by one worker thread at a time."""
-
-    def __init__(self, target: ResolvedHost, ref: ImageRef, scopes: tuple[str, ...], basic: Credential | None) -> None:
-        import oras.provider  # imported lazily: only runs of --copier oras pay for it
-
-        self.target = target
-        self.display = ref.name
-        self.scopes = scopes
-        self.registry = oras.provider.Registry(
-            hostname=target.netloc, insecure=target.plain_http, tls_verify=target.ca_file or target.tls_verify,
-            auth_backend="basic" if basic else "token",
-        )  # fmt: skip
-        if basic:
-            # the backend answers 401s; the header spares a blob PUT sent twice (once refused)
-            self.registry.auth.set_basic_auth(basic.username, basic.password or basic.identity_token)
-            self.registry.set_header("Authorization", basic.basic_header)
-        self.container = self.registry.get_container(f"{target.netloc}/{target.remote_name(ref.repository)}")
-
-    def authorize(self, header: str | None) -> None:
-        """Hand oras the Bearer token mirror's authenticator holds now (fresh, right scopes)."""
-        if header and header.startswith("Bearer "):
-            self.registry.auth.set_token_auth(header.removeprefix("Bearer "))
-
-    def close(self) -> None:
-        self.registry.session.close()
-
-    def _fail(self, response: Any, what: str) -> Exception:
-        body = b"".join(itertools.islice(response.iter_content(chunk_size=8192), ERROR_BODY_LIMIT // 8192))
-        response.close()
-        return status_error(Failure(response.status_code, body, what, self.target.netloc))
-
-    def exists(self, blob: Descriptor) -> bool:
-        with _oras_failures(f"blob {blob.digest} in {self.display}", self.target.netloc):
-            return bool(self.registry.blob_exists({"digest": blob.digest}, self.container))
-
-    def download(self, blob: Descriptor, path: Path) -> int:
-        """Stream a blob into ``path``, checking its sha256 on the way; return its size."""
-        what = f"blob {blob.digest} from {self.display}"
-        with _oras_failures(what, self.target.netloc):
-            response = self.registry.get_blob(self.container, blob.digest, stream=True)
-            if response.status_code != 200:
-                raise self._fail(response, what)
-            hasher = hashlib.sha256()
-            size = 0
-            with response, open(path, "wb") as handle:
-                for chunk in response.iter_content(chunk_size=CHUNK):
-                    hasher.update(chunk)
-                    handle.write(chunk)
-                    size += len(chunk)
-        actual = f"sha256:{hasher.hexdigest()}"
-        if actual != blob.digest:
-            raise CopyError(f"{what}: digest mismatch {blob.digest} (the bytes hash to {actual})")
-        return size
-
-    def upload(self, blob: Descriptor, path: Path, size: int) -> None:
-        what = f"blob {blob.digest} upload to {self.display}"
-        layer = {"digest": blob.digest, "size": size, "mediaType": blob.media_type}
-        try:
-            with _oras_failures(what, self.target.netloc):
-                response = self.registry.put_upload(str(path), self.container, layer)
-                if response.status_code not in UPLOADED:
-                    raise self._fail(response, what)
-        finally:
-            path.unlink(missing_ok=True)  # the copy's directory holds one blob at a time
 
 
 def _blobs_of(manifest: Manifest) -> list[Descriptor]:
@@ -193,7 +103,7 @@ class OrasCopier:
                                              check=False)
                 self._challenged.add(target.netloc)
 
-    async def _side(self, ref: ImageRef, *actions: str) -> _Side:
+    async def _side(self, ref: ImageRef, *actions: str) -> OrasSide:
         target = await self.client.endpoint(ref.host)
         if target.path_prefix:
             raise CopyError(f"{ref}: --copier oras cannot reach an endpoint with a path ({safe_url(target.base_url)});"
@@ -204,13 +114,13 @@ class OrasCopier:
         basic = None
         if header and header.startswith("Basic "):
             basic = await self.credentials.get(target.credential_host)
-        return await anyio.to_thread.run_sync(_Side, target, ref, scopes, basic)
+        return await anyio.to_thread.run_sync(OrasSide, target, ref, scopes, basic)
 
     async def _header_for(self, target: ResolvedHost, scopes: tuple[str, ...]) -> str | None:
         auth = self.transport.auth
         return None if auth is None else await auth.header_for(target, scopes)
 
-    async def _run(self, side: _Side, call: Callable[..., T], *args: Any) -> T:
+    async def _run(self, side: OrasSide, call: Callable[..., T], *args: Any) -> T:
         """``call(*args)`` in a worker thread, holding a slot of the side's host (pause and rate too)."""
         header = await self._header_for(side.target, side.scopes)
         gate = self.transport.gate(side.target)
@@ -222,7 +132,7 @@ class OrasCopier:
 
     async def copy(self, source: ImageRef, destination: ImageRef, item: PlanItem) -> CopyResult:
         counts = _Counts()
-        sides: list[_Side] = []
+        sides: list[OrasSide] = []
         try:
             sides.append(reader := await self._side(source, "pull"))
             sides.append(writer := await self._side(destination, "pull", "push"))
@@ -238,7 +148,7 @@ class OrasCopier:
             blobs_present=counts.present, manifests_put=counts.manifests,
         )  # fmt: skip
 
-    async def _copy_manifest(self, reader: _Side, writer: _Side, source: ImageRef, destination: ImageRef,
+    async def _copy_manifest(self, reader: OrasSide, writer: OrasSide, source: ImageRef, destination: ImageRef,
                              manifest: Manifest, workdir: Path, counts: _Counts) -> None:
         """Children (or blobs) first, then ``manifest`` itself under ``destination``, byte for byte."""
         if is_schema1(manifest.media_type, manifest.data):
@@ -254,7 +164,7 @@ class OrasCopier:
         await self.client.put_manifest(destination, manifest.data, manifest.media_type)
         counts.manifests += 1
 
-    async def _copy_blobs(self, reader: _Side, writer: _Side, manifest: Manifest, workdir: Path,
+    async def _copy_blobs(self, reader: OrasSide, writer: OrasSide, manifest: Manifest, workdir: Path,
                           counts: _Counts) -> None:
         stats = self.transport.gate(writer.target).stats
         for blob in _blobs_of(manifest):
