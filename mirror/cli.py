@@ -238,7 +238,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         out.error("interrupted")
         return 130
-    except Exception as exc:
+    except Exception as exc:  # a MirrorError exits 1/2; anything else is an internal error: exit 3, traceback with -v
         return _report(exc, out)
 
 

@@ -166,7 +166,7 @@ async def compare(work: Sequence[WorkItem], client: RegistryClient, sink: EventS
     async def one(item: WorkItem) -> None:
         try:
             result = await comparer.compare(item)
-        except Exception as exc:  # one line's failure never stops the others
+        except Exception as exc:  # one line never stops the others; a bug is an internal error (describe, exit 3)
             result = failed(item, exc)
         record(item, result)
 

@@ -120,7 +120,7 @@ async def run_jobs(
         sink.emit(DiscoverEntryStart(job.key, job.source))
         try:
             result = await job.evaluate()
-        except Exception as exc:  # one entry's failure must not cancel the run
+        except Exception as exc:  # one entry never cancels the run; a bug is an internal error (exit 3)
             failure = describe(exc)
             result = EntryResult(job.key, job.source, job.full_image_kind, error=failure.reason,
                                  internal=failure.internal, traceback=failure.traceback, reviewers=job.reviewers)
@@ -240,7 +240,7 @@ async def check_additions(current: MirrorFile, pairs: Iterable[tuple[str, str]],
             reason = None if ok else f"Image {image}:{tag} does not exist"
         except NotFound:
             reason = f"Image {image}:{tag} does not exist"
-        except Exception as exc:  # network trouble: report, never guess
+        except Exception as exc:  # report, never guess; a bug is an internal error (exit 3)
             failure = describe(exc)
             reason, trace = f"Could not check whether {image}:{tag} exists: {failure.reason}", failure.traceback
         if reason:

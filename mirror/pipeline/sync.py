@@ -360,7 +360,7 @@ class _Run:
                     item.reason = f"{item.reason}; arch tags added"
                     self._skip(item, started, tuple(written))
                     return
-        except Exception as exc:  # one line's failure never stops the others
+        except Exception as exc:  # one line never stops the others; a bug is an internal error (describe, exit 3)
             self._failed(item, started, exc, stage="plan")
             return
         if item.action == "skip":
@@ -423,7 +423,7 @@ class _Run:
             written: list[str] = []
             if item.arch_tags:
                 written = await put_arch_tags(self.client, item.destination)
-        except Exception as exc:  # one line's failure never stops the others
+        except Exception as exc:  # one line never stops the others; a bug is an internal error (describe, exit 3)
             self._failed(item, started, exc, stage="copy")
             return
         result = self._result(item, Outcome.COPIED, started, digest=copied.digest, bytes_sent=copied.bytes_sent,
