@@ -1,0 +1,100 @@
+"""What a sync run works on and how each line ends: values shared by the planner, the
+scheduler, ``compare`` and the commands (the report file is :meth:`LineResult.as_json`)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from ..imageslist import Line
+from ..ref import ImageRef
+from .plan import PlatformSpec
+
+__all__ = ["LineResult", "Outcome", "SyncOptions", "SyncReport", "WorkItem"]
+
+
+class Outcome(StrEnum):
+    COPIED = "copied"
+    SKIPPED = "skipped"
+    FAILED = "failed"
+    PLANNED = "planned"  # --dry-run: would be copied
+
+
+@dataclass(frozen=True)
+class WorkItem:
+    """A valid images-list line and its destination after overrides (``image:tag``)."""
+
+    line: Line
+    destination: ImageRef
+
+
+@dataclass(frozen=True)
+class SyncOptions:
+    jobs: int = 4
+    missing: bool = False
+    dry_run: bool = False
+    platforms: tuple[PlatformSpec, ...] = ()
+    arch_tags: bool = False
+    deadline: float | None = None  # ``--timeout``: a ``clock()`` value; lines not done by then fail
+
+
+@dataclass(frozen=True)
+class LineResult:
+    """How one line ended. ``digest`` is the destination's top digest afterwards."""
+
+    source: str
+    destination: str
+    tag: str
+    line: int
+    outcome: Outcome
+    reason: str = ""
+    source_digest: str | None = None
+    destination_digest: str | None = None
+    digest: str | None = None
+    bytes_sent: int = 0
+    elapsed: float = 0.0
+    arch_tags: tuple[str, ...] = ()
+    internal: bool = False  # failed through a bug, not the network or the input (exit 3)
+    traceback: str = field(default="", repr=False, compare=False)  # of an internal error, shown with -v
+
+    def as_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        del data["traceback"]
+        data["outcome"] = str(self.outcome)
+        data["arch_tags"] = list(self.arch_tags)
+        data["elapsed"] = round(self.elapsed, 3)
+        return data
+
+
+@dataclass
+class SyncReport:
+    results: list[LineResult] = field(default_factory=list)
+    elapsed: float = 0.0
+
+    def count(self, outcome: Outcome) -> int:
+        return sum(1 for r in self.results if r.outcome == outcome)
+
+    @property
+    def failed(self) -> list[LineResult]:
+        return [r for r in self.results if r.outcome == Outcome.FAILED]
+
+    @property
+    def internal(self) -> list[LineResult]:
+        """Lines that failed through a bug (exit 3), with their tracebacks."""
+        return [r for r in self.results if r.internal]
+
+    @property
+    def bytes_sent(self) -> int:
+        return sum(r.bytes_sent for r in self.results)
+
+    def totals(self) -> dict[str, int | float]:
+        return {
+            "lines": len(self.results),
+            "copied": self.count(Outcome.COPIED),
+            "skipped": self.count(Outcome.SKIPPED),
+            "failed": self.count(Outcome.FAILED),
+            "planned": self.count(Outcome.PLANNED),
+            "bytes": self.bytes_sent,
+            "elapsed": round(self.elapsed, 3),
+        }
