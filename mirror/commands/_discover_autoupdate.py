@@ -26,10 +26,8 @@ from ..lists import ArtifactsConfig
 from ..lists.mirrorlist import load_mirror_list
 from .. import artifactsfile
 from ..pipeline.autoupdate import additions, discover_autoupdate
-from ..lists.choose import artifact_key
-from ..lists.edit import add_artifacts, add_tags
+from ..lists.edit import add_found
 from ..pipeline.discover import ArtifactAddition, EntryResult
-from ..ref import parse
 from ..runtime import Runtime, open_runtime, open_transport
 from ..ui import open_sink
 from ._metrics import collector_for, deliver
@@ -75,29 +73,17 @@ async def _apply(path: str, out: Output, results: list[EntryResult]) -> None:
 
 def apply_additions(path: str, found: list[ArtifactAddition]) -> str:
     """One locked, validated write of every addition (blocking); returns what it did."""
-    counts = {"tags": 0, "artifacts": 0}
+    counts = (0, 0)
 
     def change(text: str, config: ArtifactsConfig) -> str:
-        index = {artifact_key(a): i for i, a in enumerate(config.artifacts)}
-        tags: dict[int, list[str]] = {}
-        created: dict[tuple[str, str], tuple[str, list[str], str | None]] = {}
-        for item in found:
-            key = (parse(item.source).name, item.name)
-            if key in index:
-                i = index[key]
-                if item.tag not in config.artifacts[i].tags and item.tag not in tags.setdefault(i, []):
-                    tags[i].append(item.tag)
-            else:
-                entry = created.setdefault(key, (item.source, [], item.name if item.explicit_name else None))
-                if item.tag not in entry[1]:
-                    entry[1].append(item.tag)
-        counts["tags"] = sum(len(t) for t in tags.values()) + sum(len(e[1]) for e in created.values())
-        counts["artifacts"] = len(created)
-        return add_artifacts(add_tags(text, tags), list(created.values()))
+        nonlocal counts
+        new, *rest = add_found(text, config, ((a.source, a.name, a.tag, a.explicit_name) for a in found))
+        counts = (rest[0], rest[1])
+        return new
 
     written = artifactsfile.update(path, change)
     note = f"; {artifactsfile.REGSYNC_NAME} regenerated" if written.regsync_changed else ""
-    return f"{path}: added {counts['tags']} tag(s), {counts['artifacts']} new artifact(s) on the default targets{note}"
+    return f"{path}: added {counts[0]} tag(s), {counts[1]} new artifact(s) on the default targets{note}"
 
 
 async def _pipeline(config: autoupdate.AutoupdateConfig, artifacts: ArtifactsConfig, runtime: Runtime,

@@ -21,10 +21,13 @@ as the file's do. Pure: text in, text out; the caller re-reads the result to che
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import yaml
 
+from ..ref import parse
+from .artifacts import ArtifactsConfig
+from .choose import artifact_key
 from .goyaml import quote
 
 __all__ = ["add_tags"]
@@ -185,3 +188,31 @@ def add_artifacts(text: str, new: Sequence[tuple[str, Sequence[str], str | None]
     if at >= len(text) and not text.endswith("\n"):
         return text + newline + block.rstrip("\r\n")
     return text[:at] + block + text[at:]
+
+
+def add_found(text: str, config: ArtifactsConfig,
+              found: Iterable[tuple[str, str, str, bool]]) -> tuple[str, int, int]:
+    """``text`` (whose parsed form is ``config``) with what discovery found:
+    ``(SourceArtifact as spelled, effective TargetArtifactName, tag, name is explicit)``.
+
+    A tag of an artifact the file has goes into its ``Tags`` (:func:`add_tags`); an artifact it
+    does not have is appended on the default targets (:func:`add_artifacts`), with its
+    ``TargetArtifactName`` written when explicit. Returns the new text, the tags added and the
+    artifacts created. The one grouping both ``discover --apply`` and ``--open-prs`` use.
+    """
+    index = {artifact_key(artifact): i for i, artifact in enumerate(config.artifacts)}
+    tags: dict[int, list[str]] = {}
+    created: dict[tuple[str, str], tuple[str, list[str], str | None]] = {}
+    for source, name, tag, explicit in found:
+        key = (parse(source).name, name)
+        if key in index:
+            i = index[key]
+            have = tags.setdefault(i, [])
+            if tag not in config.artifacts[i].tags and tag not in have:
+                have.append(tag)
+        else:
+            entry = created.setdefault(key, (source, [], name if explicit else None))
+            if tag not in entry[1]:
+                entry[1].append(tag)
+    added = sum(len(t) for t in tags.values()) + sum(len(e[1]) for e in created.values())
+    return add_artifacts(add_tags(text, tags), list(created.values())), added, len(created)

@@ -41,10 +41,8 @@ from ..failure import describe
 from ..github_prs import Repository
 from ..imageslist import Line
 from ..lists import default_target_name, parse_artifacts
-from ..lists.choose import artifact_key
 from ..lists.detect import is_artifacts_text
-from ..lists.edit import add_artifacts, add_tags
-from ..ref import parse as parse_ref
+from ..lists.edit import add_found
 from .autoupdate import StrategyRunner, discover_autoupdate
 from .discover import (Addition, ArtifactAddition, EntryResult, ExistsCheck, SourceRunner, check_additions, discover,
                        pairs_to_add)
@@ -92,19 +90,8 @@ def apply_to_config_yaml(text: str, path: str, additions: Sequence[TagAddition])
     """add-tag's edit of a config.yaml (the one ``discover --apply`` makes): each tag inserted
     into its artifact's ``Tags``, every other byte kept; an artifact the file does not have
     yet appended on the default targets. The result is parsed and validated again."""
-    config = parse_artifacts(text, path)
-    index = {artifact_key(artifact): i for i, artifact in enumerate(config.artifacts)}
-    tags: dict[int, list[str]] = {}
-    created: list[tuple[str, Sequence[str], str | None]] = []
-    for addition in additions:
-        i = index.get((parse_ref(addition.source).name, addition.target))
-        if i is None:
-            name = None if addition.target == default_target_name(addition.source) else addition.target
-            created.append((addition.source, addition.tags, name))
-        else:
-            have = tags.setdefault(i, [])
-            have.extend(tag for tag in addition.tags if tag not in config.artifacts[i].tags and tag not in have)
-    new = add_artifacts(add_tags(text, tags), created)
+    found = ((a.source, a.target, tag, a.target != default_target_name(a.source)) for a in additions for tag in a.tags)
+    new, _, _ = add_found(text, parse_artifacts(text, path), found)
     parse_artifacts(new, path)
     return new
 
