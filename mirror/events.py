@@ -91,12 +91,14 @@ class ListSink:
 
 @dataclass(frozen=True)
 class Item:
-    """One images-list line's copy: spread as ``source, destination, tag, line``."""
+    """One images-list line's copy to one target: spread as ``source, destination, tag, line,
+    target``."""
 
     source: str
     destination: str
     tag: str | None
     line: int
+    target: str = ""
 
     def __str__(self) -> str:
         return f"{self.destination}:{self.tag}"
@@ -294,6 +296,7 @@ class CompareLine(Event):
     status: str
     digest: str | None
     reason: str
+    target: str = ""
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from typing import Generic, TypeVar
 
 import anyio
 
-__all__ = ["SingleFlight", "gather"]
+__all__ = ["SingleFlight", "gather", "settle"]
 
 T = TypeVar("T")
 
@@ -118,4 +118,27 @@ async def gather(calls: Sequence[Callable[[], Awaitable[T]]]) -> list[T]:
             group.start_soon(one, index, call)
     if errors:
         raise errors[0]
+    return results  # type: ignore[return-value]
+
+
+async def settle(calls: Sequence[Callable[[], Awaitable[T]]]) -> list[T | Exception]:
+    """Await every call concurrently; per call its result or the exception it raised.
+
+    For work done for several destinations at once: one destination's failure is its own
+    and never cancels the others (a bug still ends up per destination, as an internal error).
+    """
+    results: list[T | Exception | None] = [None] * len(calls)
+
+    async def one(index: int, call: Callable[[], Awaitable[T]]) -> None:
+        try:
+            results[index] = await call()
+        except Exception as exc:  # kept for this call's destination
+            results[index] = exc
+
+    if len(calls) == 1:
+        await one(0, calls[0])
+    else:
+        async with anyio.create_task_group() as group:
+            for index, call in enumerate(calls):
+                group.start_soon(one, index, call)
     return results  # type: ignore[return-value]

@@ -23,7 +23,7 @@ from .events import EventSink, NullSink, Stats
 from .github import GitHubClient
 from .helm import HelmRenderer
 from .ref import DOCKER_HUB, ImageRef
-from .registry import CredentialStore, RegistryClient, load_registries
+from .registry import CredentialStore, Registries, RegistryClient, load_registries
 from .sources import autoupdate, autoupdate_helm, github_latest_release, github_releases, github_tagged_images_file
 from .sources import helm as helm_source
 from .sources import registry as registry_source
@@ -94,9 +94,10 @@ class Runtime:
 
 
 @asynccontextmanager
-async def open_transport(settings: Settings, stats: Stats) -> AsyncIterator[Transport]:
-    """The run's one transport on the registries file's host settings; closed on exit."""
-    hosts = await anyio.to_thread.run_sync(load_registries, settings.registries)
+async def open_transport(settings: Settings, stats: Stats, registries: Registries | None = None) -> AsyncIterator[Transport]:
+    """The run's one transport on the registries file's host settings (or ``registries``, when
+    the command already read and amended them); closed on exit."""
+    hosts = registries if registries is not None else await anyio.to_thread.run_sync(load_registries, settings.registries)
     async with Transport.open(registries=hosts, stats=stats, max_wait=settings.max_wait) as transport:
         yield transport
 
@@ -104,22 +105,30 @@ async def open_transport(settings: Settings, stats: Stats) -> AsyncIterator[Tran
 @asynccontextmanager
 async def open_runtime(
     settings: Settings, stats: Stats | None = None, events: EventSink | None = None,
-    transport: Transport | None = None,
+    transport: Transport | None = None, *, credentials: CredentialStore | None = None, discovery: bool = True,
 ) -> AsyncIterator[Runtime]:
     """Build the run's clients from the settings; close them all on exit.
 
     ``transport``: the run's transport, opened by a caller that needs it after the runtime
     closes (a command pushes its metrics once its exit code is known); else one of its own.
+    ``credentials``: a store the command amended (a config.yaml's logins). ``discovery=False``
+    (``sync``, ``compare``): no state cache and no helm homes -- those commands never look for
+    versions, so they leave no cache file behind.
     """
     sink = events or NullSink()
     async with AsyncExitStack() as stack:
         if transport is None:
             transport = await stack.enter_async_context(open_transport(settings, stats or Stats()))
         transport.events = sink  # pull-quota waits reach the run's sink (set before any request)
-        credentials = await anyio.to_thread.run_sync(CredentialStore.from_environment)
+        if credentials is None:
+            credentials = await anyio.to_thread.run_sync(CredentialStore.from_environment)
         registry = RegistryClient(transport, credentials=credentials)
-        cache = await open_cache(settings.cache, enabled=not settings.no_cache, events=sink)
-        stack.push_async_callback(cache.close)
+        cache: Cache | NullCache = NullCache()
+        if discovery:
+            cache = await open_cache(settings.cache, enabled=not settings.no_cache, events=sink)
+            stack.push_async_callback(cache.close)
         github = GitHubClient(transport, cache=cache, events=sink, max_wait=settings.max_wait)
-        helm = await stack.enter_async_context(HelmRenderer())
+        helm = HelmRenderer()
+        if discovery:
+            await stack.enter_async_context(helm)
         yield Runtime(transport.stats, sink, registry, github, cache, helm)

@@ -16,11 +16,12 @@ import anyio
 
 from ..events import Stats
 from ..pipeline.compare import MATCHED, Comparison, compare, render_text
-from ..pipeline.plan import Shard
+from ..pipeline.selection import Shard
 from ..registry import CredentialStore, Registries, load_registries
+from ..runtime import open_runtime, open_transport
 from ..ui import open_sink
 from ._results import exit_code
-from .sync import Selection, apply_list_settings, open_client, select_lines
+from ._selection import Selection, apply_list_settings, select_lines
 
 if TYPE_CHECKING:
     from ..cli import Settings
@@ -33,13 +34,15 @@ def register(parser: argparse.ArgumentParser) -> None:
         "as FOUND or NOT FOUND at the destination. Exit 1 unless every line is MATCHED."
     )
     parser.add_argument("--json", action="store_true", help="print a JSON list of objects")
+    parser.add_argument("--target", action="append", default=[], metavar="REGISTRY[/PATH]",
+                        help="compare every line at this target too (repeatable; as sync)")
     parser.add_argument("--shard", metavar="I/N", help="only the lines of shard I of N (as sync)")
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace, settings: Settings, out: Output) -> int:
     shard = Shard.parse(args.shard) if args.shard is not None else None
-    selection = select_lines(settings.images_list, os.environ, shard)
+    selection = select_lines(settings.images_list, os.environ, shard, args.target)
     credentials = CredentialStore.from_environment()
     registries = apply_list_settings(selection, load_registries(settings.registries), credentials, os.environ)
     results = anyio.run(_run, settings, out, selection, registries, credentials)
@@ -60,7 +63,8 @@ def run(args: argparse.Namespace, settings: Settings, out: Output) -> int:
 async def _run(settings: Settings, out: Output, selection: Selection, registries: Registries,
                credentials: CredentialStore) -> list[Comparison]:
     stats = Stats()
-    async with open_client(registries, stats, credentials, settings.max_wait) as client:
+    async with open_transport(settings, stats, registries) as transport:
         with open_sink(settings.log_format, stats, out.stderr, "image-mirror compare") as sink:
-            client.transport.events = sink
-            return await compare(selection.work, client, sink, deadline=settings.deadline)
+            async with open_runtime(settings, stats, sink, transport, credentials=credentials,
+                                    discovery=False) as runtime:
+                return await compare(selection.work, runtime.registry, sink, deadline=settings.deadline)

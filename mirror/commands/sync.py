@@ -11,9 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 import anyio
@@ -21,22 +19,22 @@ import anyio
 from ..copy import COPIERS, check_supported, make_copier
 from ..errors import InputError, WriteError
 from ..events import EventSink, Stats, SyncInvalid
-from ..lists import ArtifactsConfig, RegistryCredentials, registry_concurrency, registry_credentials
-from ..lists.mirrorlist import load_mirror_list
-from ..pipeline.plan import Overrides, PlatformSpec, Shard, parse_platforms
-from ..pipeline.sync import Outcome, SyncOptions, SyncReport, WorkItem, sync
-from ..registry import CredentialStore, Registries, RegistryClient, load_registries
-from ..registry.credentials import Credential
+from ..pipeline.platforms import PlatformSpec, parse_platforms
+from ..pipeline.selection import Shard
+from ..pipeline.sync import Outcome, SyncOptions, SyncReport, sync
+from ..registry import CredentialStore, Registries, load_registries
+from ..runtime import open_runtime, open_transport
 from ..ui import open_sink
 from ._metrics import collector_for, deliver
 from ._results import exit_code
+from ._selection import Selection, apply_list_settings, select_lines
 
 if TYPE_CHECKING:
     from ..cli import Settings
     from ..metrics import MetricsCollector
     from ..output import Output
 
-__all__ = ["Selection", "open_client", "pulls", "register", "run", "select_lines", "write_report"]
+__all__ = ["pulls", "register", "run", "write_report"]
 
 
 def register(parser: argparse.ArgumentParser) -> None:
@@ -44,7 +42,8 @@ def register(parser: argparse.ArgumentParser) -> None:
         "Plan every line (HEAD source and destination; equal digests are skipped), then copy "
         "what differs with a bounded pool of workers. Every platform and digest is preserved unless "
         "--platforms is given. The destination's host and first path component can be replaced with "
-        "DEST_REGISTRY_OVERRIDE and DEST_ORG_OVERRIDE. Exit 1 when any line failed or was invalid."
+        "DEST_REGISTRY_OVERRIDE and DEST_ORG_OVERRIDE, or a line sent to several --target registries. "
+        "Exit 1 when any line failed or was invalid."
     )
     parser.add_argument("--missing", action="store_true",
                         help="only copy tags absent at the destination (one tag list per repository, "
@@ -59,62 +58,14 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--arch-tags", action="store_true",
                         help="also tag each platform as TAG-<arch><variant> (amd64, arm64, arm, s390x), "
                              "as the seed's image-mirror.sh did")
+    parser.add_argument("--target", action="append", default=[], metavar="REGISTRY[/PATH]",
+                        help="mirror every line to this target too (repeatable; env IMAGE_MIRROR_TARGETS, "
+                             "comma-separated): REGISTRY replaces the destination's host, PATH its first path "
+                             "component; each source is read once for all targets")
     parser.add_argument("--shard", metavar="I/N",
-                        help="only lines whose destination repository hashes to shard I of N (I from 0)")
+                        help="only lines whose source repository hashes to shard I of N (I from 0)")
     parser.add_argument("--report", metavar="FILE", help="write every line's result as JSON to FILE")
     parser.set_defaults(handler=run)
-
-
-@dataclass(frozen=True)
-class Selection:
-    """The lines a command works on, and the images-list problems to report."""
-
-    work: list[WorkItem]
-    problems: list[str]
-    total: int  # valid lines before sharding
-    artifacts: ArtifactsConfig | None = None  # the list is a config.yaml
-
-
-def select_lines(path: str, env: Mapping[str, str], shard: Shard | None) -> Selection:
-    """Valid lines (bad ones listed in ``problems``), overrides applied, this shard only (blocking)."""
-    mirror_list = load_mirror_list(path)
-    overrides = Overrides.from_env(env)
-    if mirror_list.artifacts is not None and (overrides.registry or overrides.org):
-        raise InputError(f"{path} is a config.yaml: its targets come from its Repositories; "
-                         "DEST_REGISTRY_OVERRIDE / DEST_ORG_OVERRIDE cannot be used with it")
-    work = [WorkItem(line, overrides.destination(line)) for line in mirror_list.lines]
-    total = len(work)
-    if shard is not None:
-        work = [item for item in work if shard.owns(item.destination)]
-    return Selection(work, list(mirror_list.problems), total, mirror_list.artifacts)
-
-
-def apply_list_settings(selection: Selection, registries: Registries, credentials: CredentialStore,
-                        env: Mapping[str, str]) -> Registries:
-    """What a config.yaml says about its registries: each repository's Username/Password for
-    every request to its Registry (source reads included), winning over docker's config.json,
-    resolved only when a request needs them; ``ReqConcurrent`` where the registries file sets
-    no ``concurrency``."""
-    config = selection.artifacts
-    if config is None:
-        return registries
-    for host, login in registry_credentials(config).items():
-        def resolve(login: RegistryCredentials = login) -> Credential | None:
-            found = login.resolve(env)
-            return Credential(found.username, found.password) if found is not None else None
-
-        credentials.override(host, resolve)
-    return registries.with_concurrency_defaults(registry_concurrency(config))
-
-
-@asynccontextmanager
-async def open_client(registries: Registries, stats: Stats, credentials: CredentialStore,
-                      max_wait: float) -> AsyncIterator[RegistryClient]:
-    """The run's registry client; a pull quota is waited for at most ``max_wait`` s (its waits
-    reach the sink the caller sets as ``client.transport.events`` once its sink is open)."""
-    async with RegistryClient.open(hosts=registries, stats=stats, credentials=credentials,
-                                   max_wait=max_wait) as client:
-        yield client
 
 
 def _options(args: argparse.Namespace, settings: Settings) -> tuple[SyncOptions, Shard | None]:
@@ -131,7 +82,7 @@ def _options(args: argparse.Namespace, settings: Settings) -> tuple[SyncOptions,
 
 def run(args: argparse.Namespace, settings: Settings, out: Output) -> int:
     options, shard = _options(args, settings)
-    selection = select_lines(settings.images_list, os.environ, shard)
+    selection = select_lines(settings.images_list, os.environ, shard, args.target)
     credentials = CredentialStore.from_environment()
     registries = apply_list_settings(selection, load_registries(settings.registries), credentials, os.environ)
     stats = Stats()
@@ -143,16 +94,17 @@ async def _run(args: argparse.Namespace, settings: Settings, out: Output, option
                selection: Selection, registries: Registries, credentials: CredentialStore,
                stats: Stats, collector: MetricsCollector | None) -> int:
     """The run, its summary, then its metrics through the run's transport (still open)."""
-    async with open_client(registries, stats, credentials, settings.max_wait) as client:
+    async with open_transport(settings, stats, registries) as transport:
         with open_sink(settings.log_format, stats, out.stderr, "image-mirror sync", collector) as sink:
-            client.transport.events = sink  # pull-quota waits are shown (set before any request)
-            _report_problems(sink, selection.problems)
-            copier = make_copier(args.copier, client, credentials)
-            report = await sync(selection.work, client, copier, options, sink)
+            async with open_runtime(settings, stats, sink, transport, credentials=credentials,
+                                    discovery=False) as runtime:
+                _report_problems(sink, selection.problems)
+                copier = make_copier(args.copier, runtime.registry, credentials)
+                report = await sync(selection.work, runtime.registry, copier, options, sink)
         # The summary and the --report file are blocking writes: a worker thread.
         code = await anyio.to_thread.run_sync(_finish, args, settings, out, options, selection, shard, report,
                                               stats)
-        await deliver(collector, stats, settings, code, out, client.transport,
+        await deliver(collector, stats, settings, code, out, transport,
                       instance=f"shard-{shard.index}" if shard else None)
     return code
 

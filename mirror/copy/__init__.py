@@ -1,9 +1,11 @@
 """Copiers: move one image (or artifact) from a source to a destination, digests preserved.
 
-Three implementations behind one :class:`Copier` Protocol:
+Three implementations behind one :class:`Copier` Protocol, each taking a source, its
+destinations and the manifest planning decided on:
 
 * :class:`NativeCopier` (default) — our aiohttp registry client; blob
-  de-duplication and cross-repository mounts across the whole run.
+  de-duplication and cross-repository mounts across the whole run, and every destination
+  of a source served from one read of it.
 * :class:`SkopeoCopier` — ``skopeo copy --all --preserve-digests``; the
   reference tool, and the one that converts Docker schema 1 images.
 * :class:`OrasCopier` — blobs through oras-py's public API in worker threads
@@ -23,7 +25,7 @@ from ..errors import InputError
 from ..registry.client import RegistryClient
 from ..registry.credentials import Credential, CredentialStore
 from ..registry.hosts import ResolvedHost
-from .base import Copier, CopyResult, HostResolver, PlanItem, is_schema1
+from .base import Copier, CopyResult, Destination, HostResolver, SourceImage, is_schema1
 from .blobs import BlobPlacer
 from .native import NativeCopier
 from .oras import OrasCopier
@@ -35,11 +37,12 @@ __all__ = [
     "ClientHosts",
     "Copier",
     "CopyResult",
+    "Destination",
     "HostResolver",
     "NativeCopier",
     "OrasCopier",
-    "PlanItem",
     "SkopeoCopier",
+    "SourceImage",
     "check_supported",
     "is_schema1",
     "make_copier",

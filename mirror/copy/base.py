@@ -9,18 +9,17 @@ work on its own judgement, except blob-level de-duplication.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
 
-from ..imageslist import Line
 from ..ref import ImageRef
 from ..registry.credentials import Credential
 from ..registry.hosts import ResolvedHost
 from ..registry.media import Manifest
 
-__all__ = ["Action", "Copier", "CopyResult", "HostResolver", "PlanItem", "SCHEMA1_MEDIA_TYPES", "is_schema1"]
-
-Action = Literal["copy", "skip"]
+__all__ = ["Copier", "CopyResult", "Destination", "HostResolver", "SCHEMA1_MEDIA_TYPES", "SourceImage", "each_destination",
+           "is_schema1"]
 
 #: Docker's signed schema 1 manifests; their digests cannot survive a native copy.
 SCHEMA1_MEDIA_TYPES = frozenset({
@@ -37,43 +36,24 @@ def is_schema1(media_type: str, data: bytes) -> bool:
     return b'"schemaVersion":1,' in head or b'"schemaVersion":1}' in head
 
 
-@dataclass
-class PlanItem:
-    """One images-list line after planning.
+@dataclass(frozen=True)
+class SourceImage:
+    """What is copied: the source reference (with tag) and, when planning HEADed it, its
+    top digest and media type (``None`` when ``--missing`` planned without a HEAD)."""
 
-    ``manifest`` is what the destination's tag must end up as, byte for byte,
-    when the plan already read it (``--platforms`` filters the index in the
-    plan); ``None`` means "the source's top manifest, as served".
-    ``arch_tags`` asks for the seed's per-architecture tags after the copy.
-    ``new_repository``: the destination repository did not exist at plan time
-    (its tag list answered NAME_UNKNOWN), so a blob or manifest this run has not
-    put there is sure to be absent: a copier may skip checking.
-    """
+    ref: ImageRef
+    digest: str | None = None
+    media_type: str | None = None
 
-    source: ImageRef  # with tag
-    destination: ImageRef  # with tag, overrides applied
-    line: Line | None = None
-    action: Action = "copy"
-    reason: str = ""
-    source_digest: str | None = None
-    source_media_type: str | None = None
-    destination_digest: str | None = None
-    manifest: Manifest | None = None
-    arch_tags: bool = False
+
+@dataclass(frozen=True)
+class Destination:
+    """Where it goes: ``ref`` with tag (overrides applied). ``new_repository``: the repository
+    did not exist at plan time, so a blob or manifest this run has not put there is sure to be
+    absent -- a copier may skip checking."""
+
+    ref: ImageRef
     new_repository: bool = False
-
-    @property
-    def lineno(self) -> int:
-        return self.line.lineno if self.line is not None else 0
-
-    def fields(self) -> dict[str, object]:
-        """JSON-serialisable, secret-free event fields naming this item."""
-        return {
-            "source": self.source.name,
-            "destination": self.destination.name,
-            "tag": self.destination.tag,
-            "line": self.lineno,
-        }
 
 
 @dataclass(frozen=True)
@@ -87,20 +67,44 @@ class CopyResult:
     blobs_mounted: int = 0
     blobs_present: int = 0
     manifests_put: int = 0
-    extra: dict[str, object] = field(default_factory=dict)
+    error: Exception | None = None  # this destination failed; the others may have succeeded
+
+    @classmethod
+    def failed(cls, error: Exception) -> CopyResult:
+        return cls(digest=None, error=error)
 
 
 class Copier(Protocol):
-    """Copy ``source`` to ``destination`` (both with tag) as ``item`` says.
+    """Copy ``source`` to every one of ``destinations``; ``manifest`` is what each destination
+    tag must hold when planning decided it (a ``--platforms`` index), else ``None`` (the
+    source's own top manifest).
 
-    Raise a :class:`~mirror.errors.MirrorError` (``CopyError``, ``NotFound``,
-    ``AuthError``…) with a message that says what failed and what to do; the
-    pipeline turns it into a failed result for this line only.
+    One :class:`CopyResult` per destination, in order. A destination that fails gets
+    :meth:`CopyResult.failed` with a :class:`~mirror.errors.MirrorError` (``CopyError``,
+    ``NotFound``, ``AuthError``…) saying what failed and what to do; the others go on. An
+    exception raised out of ``copy`` fails every destination of the call.
     """
 
     name: str
 
-    async def copy(self, source: ImageRef, destination: ImageRef, item: PlanItem) -> CopyResult: ...
+    async def copy(self, source: SourceImage, destinations: Sequence[Destination],
+                   manifest: Manifest | None) -> list[CopyResult]: ...
+
+
+async def each_destination(
+    copy_one: Callable[[SourceImage, Destination, Manifest | None], Awaitable[CopyResult]],
+    source: SourceImage, destinations: Sequence[Destination], manifest: Manifest | None,
+) -> list[CopyResult]:
+    """For copiers that move one destination at a time (skopeo, oras): in turn, each failure
+    kept for its own destination. The scheduler gives them one destination per call anyway,
+    so that a repository lock and a copy slot are held per destination."""
+    results: list[CopyResult] = []
+    for destination in destinations:
+        try:
+            results.append(await copy_one(source, destination, manifest))
+        except Exception as exc:  # this destination's failure only (a bug: describe() -> exit 3)
+            results.append(CopyResult.failed(exc))
+    return results
 
 
 class HostResolver(Protocol):

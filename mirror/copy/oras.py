@@ -32,7 +32,7 @@ only a failure in the middle of a blob meets oras' own retries.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -47,7 +47,7 @@ from ..registry.hosts import ResolvedHost
 from ..registry.media import Descriptor, Manifest
 from ..tempdir import private_tempdir
 from ..transport import safe_url
-from .base import CopyResult, PlanItem, is_schema1
+from .base import CopyResult, Destination, SourceImage, each_destination, is_schema1
 from .native import schema1_error
 from .oras_side import OrasSide
 
@@ -130,14 +130,19 @@ class OrasCopier:
                 side.authorize(header)  # no thread uses the side between calls
                 return await anyio.to_thread.run_sync(functools.partial(call, *args))
 
-    async def copy(self, source: ImageRef, destination: ImageRef, item: PlanItem) -> CopyResult:
+    async def copy(self, source: SourceImage, destinations: Sequence[Destination],
+                   manifest: Manifest | None) -> list[CopyResult]:
+        return await each_destination(self._copy_one, source, destinations, manifest)
+
+    async def _copy_one(self, image: SourceImage, target: Destination, manifest: Manifest | None) -> CopyResult:
+        source, destination = image.ref, target.ref
         counts = _Counts()
         sides: list[OrasSide] = []
         try:
             sides.append(reader := await self._side(source, "pull"))
             sides.append(writer := await self._side(destination, "pull", "push"))
             async with private_tempdir(prefix="image-mirror-oras-") as workdir:
-                top = item.manifest or await self.client.get_manifest(source)
+                top = manifest or await self.client.get_manifest(source)
                 await self._copy_manifest(reader, writer, source, destination, top, workdir, counts)
         finally:
             with anyio.CancelScope(shield=True):

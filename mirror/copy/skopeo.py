@@ -38,7 +38,8 @@ from ..ref import ImageRef
 from ..tempdir import private_tempdir
 from ..registry.credentials import Credential
 from ..registry.hosts import ResolvedHost
-from .base import SCHEMA1_MEDIA_TYPES, CopyResult, HostResolver, PlanItem
+from ..registry.media import Manifest
+from .base import SCHEMA1_MEDIA_TYPES, CopyResult, Destination, HostResolver, SourceImage, each_destination
 
 __all__ = ["HostResolver", "SkopeoCopier", "SkopeoInvocation", "check_supported", "skopeo_arguments"]
 
@@ -155,13 +156,17 @@ class SkopeoCopier:
         self.retry_times = retry_times
         self.extra_args = tuple(extra_args)
 
-    async def copy(self, source: ImageRef, destination: ImageRef, item: PlanItem) -> CopyResult:
-        if item.manifest is not None and item.manifest.digest != item.source_digest:
+    async def copy(self, source: SourceImage, destinations: Sequence[Destination],
+                   manifest: Manifest | None) -> list[CopyResult]:
+        return await each_destination(self._copy_one, source, destinations, manifest)
+
+    async def _copy_one(self, source: SourceImage, destination: Destination, manifest: Manifest | None) -> CopyResult:
+        if manifest is not None and manifest.digest != source.digest:
             raise CopyError("the skopeo copier cannot push a filtered index; use --copier native")
         # Schema 1 cannot keep its digest (registries refuse it, and it is signed for its
         # name): convert to schema 2 as the seed did. Such a line is copied on every run.
-        schema1 = item.source_media_type in SCHEMA1_MEDIA_TYPES
-        return await self.copy_ref(source, destination, copy_all=True, convert_to="v2s2" if schema1 else None)
+        schema1 = source.media_type in SCHEMA1_MEDIA_TYPES
+        return await self.copy_ref(source.ref, destination.ref, copy_all=True, convert_to="v2s2" if schema1 else None)
 
     async def copy_ref(self, source: ImageRef, destination: ImageRef, *, copy_all: bool = True,
                        convert_to: str | None = None) -> CopyResult:

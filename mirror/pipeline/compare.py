@@ -1,6 +1,7 @@
 """compare: is every line's destination what its source is? (the seed's compare.sh)
 
-Per line: HEAD both sides (the source HEAD once per source tag).
+Per (line, target): HEAD both sides through the sync planner (the source HEAD once per source
+tag, a new destination repository learnt once), with the same fixed pool of workers as sync.
 
 * ``MISSING`` — the destination tag does not exist;
 * ``MATCHED`` — same top digest;
@@ -22,14 +23,14 @@ from typing import Any
 
 import anyio
 
-from ..flight import SingleFlight, gather
 from ..errors import MirrorError, NotFound
 from ..events import CompareDone, CompareLine, ComparePlan, EventSink
 from ..failure import describe
 from ..ref import ImageRef
 from ..registry.client import RegistryClient
-from ..registry.media import INDEX_TYPES, Descriptor, Manifest
-from .sync import WorkItem
+from ..registry.media import INDEX_TYPES
+from .planner import Action, Plan, Planner
+from .results import SyncOptions, WorkItem
 
 __all__ = ["Comparison", "PlatformState", "State", "compare", "render_text"]
 
@@ -59,6 +60,7 @@ class Comparison:
     destination_digest: str | None = None
     platforms: tuple[PlatformState, ...] = ()
     reason: str = ""
+    target: str = ""
     internal: bool = False  # the comparison failed through a bug (exit 3)
     traceback: str = field(default="", repr=False, compare=False)  # of an internal error, shown with -v
 
@@ -67,72 +69,57 @@ class Comparison:
             "source": self.source, "destination": self.destination, "tag": self.tag, "line": self.line,
             "status": self.status, "source_digest": self.source_digest,
             "destination_digest": self.destination_digest,
-            "platforms": [p.as_json() for p in self.platforms], "reason": self.reason,
+            "platforms": [p.as_json() for p in self.platforms], "reason": self.reason, "target": self.target,
         }  # fmt: skip
 
 
-@dataclass
 class _Comparer:
-    client: RegistryClient
-    heads: SingleFlight[Descriptor] = field(default_factory=SingleFlight)
-    reads: SingleFlight[Manifest] = field(default_factory=SingleFlight)
+    """The planner's HEADs plus, for a NOT MATCHED line, the per-platform detail."""
 
-    async def head_source(self, ref: ImageRef) -> Descriptor:
-        return await self.heads.run(str(ref), lambda: self.client.head_manifest(ref))
-
-    async def read(self, ref: ImageRef) -> Manifest:
-        return await self.reads.run(str(ref), lambda: self.client.get_manifest(ref))
+    def __init__(self, client: RegistryClient) -> None:
+        self.client = client
+        self.planner = Planner(client, SyncOptions())
 
     async def compare(self, work: WorkItem) -> Comparison:
         source_ref = work.line.source_image
         dest_ref = work.destination
 
         def result(status: State, **details: Any) -> Comparison:
-            return Comparison(source_ref.name, dest_ref.name, dest_ref.tag or "", work.line.lineno, status, **details)
-
-        found: dict[str, Descriptor | None] = {}
-
-        async def head_source() -> None:
-            found["source"] = await self.head_source(source_ref)
-
-        async def head_dest() -> None:
-            try:
-                found["dest"] = await self.client.head_manifest(dest_ref)
-            except NotFound:
-                found["dest"] = None
+            return Comparison(source_ref.name, dest_ref.name, dest_ref.tag or "", work.line.lineno, status,
+                              target=work.label, **details)
 
         try:
-            await gather([head_source, head_dest])
+            plan = await self.planner.plan(work)
         except NotFound:
             return result(ERROR, reason=f"source image {source_ref} not found")
         except MirrorError as exc:
             return result(ERROR, reason=str(exc))
-        source, dest = found["source"], found["dest"]
-        assert source is not None
-        if dest is None:
-            return result(MISSING, source_digest=source.digest)
-        if dest.digest == source.digest:
-            return result(MATCHED, source_digest=source.digest, destination_digest=dest.digest)
+        assert plan.source_digest is not None and plan.source_media_type is not None
+        if plan.destination_digest is None:
+            return result(MISSING, source_digest=plan.source_digest)
+        if plan.action is Action.SKIP:
+            return result(MATCHED, source_digest=plan.source_digest, destination_digest=plan.destination_digest)
         platforms: tuple[PlatformState, ...] = ()
         reason = ""
         try:
-            platforms = await self._platforms(source_ref, source, dest_ref, dest)
+            platforms = await self._platforms(plan)
         except MirrorError as exc:
             reason = f"cannot compare platforms: {exc}"
-        return result(NOT_MATCHED, source_digest=source.digest, destination_digest=dest.digest,
+        return result(NOT_MATCHED, source_digest=plan.source_digest, destination_digest=plan.destination_digest,
                       platforms=platforms, reason=reason)
 
-    async def _platforms(self, source_ref: ImageRef, source: Descriptor, dest_ref: ImageRef,
-                         dest: Descriptor) -> tuple[PlatformState, ...]:
+    async def _platforms(self, plan: Plan) -> tuple[PlatformState, ...]:
         """Per source platform: is its manifest at the destination (in its index, or as its image)?"""
-        if source.media_type not in INDEX_TYPES and dest.media_type not in INDEX_TYPES:
+        source_type, source_digest = plan.source_media_type, plan.source_digest or ""
+        dest_is_index = plan.destination_media_type in INDEX_TYPES
+        if source_type not in INDEX_TYPES and not dest_is_index:
             return ()
-        have = {dest.digest}
-        if dest.media_type in INDEX_TYPES:
-            have |= {child.digest for child in (await self.client.get_manifest(dest_ref)).children()}
-        if source.media_type not in INDEX_TYPES:
-            return (PlatformState("image", source.digest, FOUND if source.digest in have else NOT_FOUND),)
-        index = await self.read(source_ref.bare().with_digest(source.digest))
+        have = {plan.destination_digest}
+        if dest_is_index:
+            have |= {child.digest for child in (await self.client.get_manifest(plan.destination)).children()}
+        if source_type not in INDEX_TYPES:
+            return (PlatformState("image", source_digest, FOUND if source_digest in have else NOT_FOUND),)
+        index = await self.planner.source_manifest(plan.source, source_digest)
         return tuple(
             PlatformState(str(child.platform) if child.platform else "unknown", child.digest,
                           FOUND if child.digest in have else NOT_FOUND)
@@ -140,9 +127,13 @@ class _Comparer:
         )
 
 
+#: Lines compared at the same time; the per-host limiters decide the real pace (as sync).
+COMPARE_WORKERS = 64
+
+
 async def compare(work: Sequence[WorkItem], client: RegistryClient, sink: EventSink, *,
                   clock: Any = time.monotonic, deadline: float | None = None) -> list[Comparison]:
-    """Compare every item; results in images-list order. Lines not done by ``deadline``
+    """Compare every item; results in list order. Lines not done by ``deadline``
     (``--timeout``, a ``clock()`` value) are errors with the reason ``run timeout``."""
     comparer = _Comparer(client)
     results: list[Comparison] = []
@@ -154,30 +145,34 @@ async def compare(work: Sequence[WorkItem], client: RegistryClient, sink: EventS
     def failed(item: WorkItem, exc: BaseException) -> Comparison:
         failure = describe(exc)
         return Comparison(str(item.line.source), item.destination.name, item.destination.tag or "",
-                          item.line.lineno, ERROR, reason=failure.reason, internal=failure.internal,
-                          traceback=failure.traceback)
+                          item.line.lineno, ERROR, reason=failure.reason, target=item.label,
+                          internal=failure.internal, traceback=failure.traceback)
 
     def record(item: WorkItem, result: Comparison) -> None:
         done.add(id(item))
         results.append(result)
         sink.emit(CompareLine(result.source, result.destination, result.tag, result.status,
-                              result.destination_digest, result.reason))
+                              result.destination_digest, result.reason, result.target))
 
-    async def one(item: WorkItem) -> None:
-        try:
-            result = await comparer.compare(item)
-        except Exception as exc:  # one line never stops the others; a bug is an internal error (describe, exit 3)
-            result = failed(item, exc)
-        record(item, result)
+    pending = iter(work)
+
+    async def worker() -> None:
+        # The iterator is shared: each item is taken once (next() runs between awaits).
+        for item in pending:
+            try:
+                result = await comparer.compare(item)
+            except Exception as exc:  # one line never stops the others; a bug is an internal error (exit 3)
+                result = failed(item, exc)
+            record(item, result)
 
     with anyio.move_on_after(None if deadline is None else max(0.0, deadline - clock())):
         async with anyio.create_task_group() as group:
-            for item in work:
-                group.start_soon(one, item)
+            for _ in range(min(len(work), COMPARE_WORKERS)):
+                group.start_soon(worker)
     for item in work:
         if id(item) not in done:
             record(item, failed(item, MirrorError("run timeout")))
-    results.sort(key=lambda r: (r.line, r.destination, r.tag))
+    results.sort(key=lambda r: (r.line, r.target, r.destination, r.tag))
     totals: dict[str, int] = {}
     for r in results:
         totals[r.status] = totals.get(r.status, 0) + 1

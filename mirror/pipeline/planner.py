@@ -1,29 +1,77 @@
-"""The sync planner: for one line, HEAD the source (once per source tag) and the destination,
-and decide copy or skip before any copy slot is taken; also the per-architecture tags.
+"""The sync planner: for one (line, destination) pair, HEAD the source (once per source tag
+for the whole run) and the destination, and return a frozen :class:`Plan` -- copy or skip --
+before any copy slot is taken.
 
-The scheduler (:mod:`.sync`) calls :meth:`Planner.plan` per line; a destination repository that
-does not exist yet is learnt once per repository, so the checks sure to answer 404 are skipped.
+A plan is per destination so a line with several targets gets one plan each; the scheduler
+(:mod:`.sync`) hands the copier every destination of one source that needs a copy at once.
+A destination repository that does not exist yet is learnt once per repository, so the
+checks sure to answer 404 are skipped (:attr:`Plan.new_repository`).
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Awaitable
-from typing import TypeVar
+from collections.abc import Awaitable, Sequence
+from dataclasses import dataclass, replace
+from enum import StrEnum
+from typing import Protocol, TypeVar
 
-
-from ..copy import PlanItem
-from ..flight import SingleFlight, gather
 from ..errors import MirrorError, NotFound
+from ..flight import SingleFlight, gather
 from ..ref import ImageRef
-from ..registry.client import RegistryClient
 from ..registry.media import INDEX_TYPES, Descriptor, Manifest
+from .platforms import filter_index
 from .results import SyncOptions, WorkItem
-from .plan import ARCH_TAG_ARCHES, arch_tag_for_image, arch_tags, filter_index
 
 T = TypeVar("T")
 
-__all__ = ["Planner", "put_arch_tags"]
+__all__ = ["Action", "ManifestReader", "Plan", "Planner"]
+
+
+class Action(StrEnum):
+    COPY = "copy"
+    SKIP = "skip"
+
+
+class ManifestReader(Protocol):
+    """What planning reads: the registry client, or a test's small fake."""
+
+    async def head_manifest(self, ref: ImageRef) -> Descriptor: ...
+
+    async def get_manifest(self, ref: ImageRef) -> Manifest: ...
+
+    async def list_tags(self, ref: ImageRef) -> list[str]: ...
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What to do for one (line, destination) pair, and what was learnt deciding it.
+
+    ``manifest`` is what the destination's tag must end up as, byte for byte, when the plan
+    already read it (``--platforms`` filters the index); ``None`` means "the source's top
+    manifest, as served". ``new_repository``: the destination repository did not exist at
+    plan time, so whatever this run has not put there is sure to be absent.
+    """
+
+    work: WorkItem
+    action: Action
+    reason: str
+    source_digest: str | None = None
+    source_media_type: str | None = None
+    destination_digest: str | None = None
+    manifest: Manifest | None = None
+    new_repository: bool = False
+    destination_media_type: str | None = None
+
+    @property
+    def source(self) -> ImageRef:
+        return self.work.line.source_image
+
+    @property
+    def destination(self) -> ImageRef:
+        return self.work.destination
+
+    def but(self, action: Action, reason: str) -> Plan:
+        return replace(self, action=action, reason=reason)
 
 
 async def _missing_ok(call: Awaitable[T]) -> T | None:
@@ -34,11 +82,19 @@ async def _missing_ok(call: Awaitable[T]) -> T | None:
         return None
 
 
+def _by_digest(plan: Plan, source: Descriptor, dest: Descriptor | None) -> Plan:
+    if dest is None:
+        return plan.but(Action.COPY, "missing at the destination")
+    if dest.digest == source.digest:
+        return plan.but(Action.SKIP, "up to date")
+    return plan.but(Action.COPY, f"digest differs (destination has {dest.digest})")
+
+
 class Planner:
     """The I/O half of planning, with the run's shared lookups (single flight)."""
 
-    def __init__(self, client: RegistryClient, options: SyncOptions) -> None:
-        self.client = client
+    def __init__(self, reader: ManifestReader, options: SyncOptions) -> None:
+        self.reader = reader
         self.options = options
         self._source_heads: SingleFlight[Descriptor] = SingleFlight()
         self._source_reads: SingleFlight[Manifest] = SingleFlight()
@@ -50,17 +106,17 @@ class Planner:
 
     async def source_head(self, ref: ImageRef) -> Descriptor:
         try:
-            return await self._source_heads.run(str(ref), lambda: self.client.head_manifest(ref))
+            return await self._source_heads.run(str(ref), lambda: self.reader.head_manifest(ref))
         except NotFound:
             raise NotFound(f"source image {ref} not found (check the tag exists upstream)", status=404) from None
 
     async def source_manifest(self, ref: ImageRef, digest: str) -> Manifest:
-        return await self._source_reads.run(digest, lambda: self.client.get_manifest(ref.bare().with_digest(digest)))
+        return await self._source_reads.run(digest, lambda: self.reader.get_manifest(ref.bare().with_digest(digest)))
 
     async def _tag_list(self, ref: ImageRef) -> frozenset[str] | None:
         async def fetch() -> frozenset[str] | None:
             try:
-                return frozenset(await self.client.list_tags(ref.bare()))
+                return frozenset(await self.reader.list_tags(ref.bare()))
             except NotFound:
                 return None
 
@@ -81,7 +137,7 @@ class Planner:
         mine: list[Descriptor | None] = []
 
         async def probe() -> bool:
-            head = await _missing_ok(self.client.head_manifest(ref))
+            head = await _missing_ok(self.reader.head_manifest(ref))
             mine.append(head)
             if head is not None:
                 return False
@@ -95,115 +151,62 @@ class Planner:
             return mine[0], new
         if new:
             return None, True
-        return await _missing_ok(self.client.head_manifest(ref)), False
+        return await _missing_ok(self.reader.head_manifest(ref)), False
 
-    async def plan(self, work: WorkItem) -> PlanItem:
-        line = work.line
-        item = PlanItem(source=line.source_image, destination=work.destination, line=line,
-                        arch_tags=self.options.arch_tags)
+    async def plan(self, work: WorkItem) -> Plan:
         if self.options.missing:
-            present = await self.destination_tags(work.destination)
-            if work.destination.tag in present:
-                item.action, item.reason = "skip", "present at the destination (--missing)"
-                return item
-            item.action, item.reason = "copy", "missing at the destination"
-            item.new_repository = await self._tag_list(work.destination) is None
-            if self.options.platforms:
-                source_head = await self.source_head(item.source)
-                item.source_digest = source_head.digest
-                if source_head.media_type in INDEX_TYPES:
-                    await self._filter(item, source_head, None)
-            return item
-        source: Descriptor | None = None
-        dest: Descriptor | None = None
+            return await self._plan_missing(work)
+        found: dict[str, tuple[Descriptor | None, bool]] = {}
 
         async def head_source() -> None:
-            nonlocal source
-            source = await self.source_head(item.source)
+            found["source"] = (await self.source_head(work.line.source_image), False)
 
         async def head_dest() -> None:
-            nonlocal dest
-            dest, item.new_repository = await self.destination_head(work.destination)
+            found["dest"] = await self.destination_head(work.destination)
 
         await gather([head_source, head_dest])
+        source, _ = found["source"]
+        dest, new = found["dest"]
         assert source is not None
-        item.source_digest = source.digest
-        item.source_media_type = source.media_type
-        item.destination_digest = dest.digest if dest else None
+        plan = Plan(work, Action.COPY, "", source.digest, source.media_type, dest.digest if dest else None,
+                    new_repository=new, destination_media_type=dest.media_type if dest else None)
         if self.options.platforms and source.media_type in INDEX_TYPES:
-            await self._filter(item, source, dest)
-            return item
-        if dest is None:
-            item.action, item.reason = "copy", "missing at the destination"
-        elif dest.digest == source.digest:
-            item.action, item.reason = "skip", "up to date"
-        else:
-            item.action, item.reason = "copy", f"digest differs (destination has {dest.digest})"
-        return item
+            return await self._filter(plan, source, dest)
+        return _by_digest(plan, source, dest)
 
-    async def _filter(self, item: PlanItem, source: Descriptor, dest: Descriptor | None) -> None:
+    async def _plan_missing(self, work: WorkItem) -> Plan:
+        """``--missing`` judges by tag presence: one tag list per repository, no HEAD per line."""
+        present = await self.destination_tags(work.destination)
+        if work.destination.tag in present:
+            return Plan(work, Action.SKIP, "present at the destination (--missing)")
+        plan = Plan(work, Action.COPY, "missing at the destination",
+                    new_repository=await self._tag_list(work.destination) is None)
+        if not self.options.platforms:
+            return plan
+        source = await self.source_head(work.line.source_image)
+        plan = replace(plan, source_digest=source.digest, source_media_type=source.media_type)
+        if source.media_type in INDEX_TYPES:
+            return await self._filter(plan, source, None)
+        return plan
+
+    async def _filter(self, plan: Plan, source: Descriptor, dest: Descriptor | None) -> Plan:
         """``--platforms``: the filtered index becomes what the destination must hold."""
-        manifest = await self.source_manifest(item.source, source.digest)
+        manifest = await self.source_manifest(plan.source, source.digest)
         filtered = filter_index(manifest, self.options.platforms)
-        item.manifest = Manifest(filtered.data, filtered.media_type, filtered.digest)
+        plan = replace(plan, manifest=Manifest(filtered.data, filtered.media_type, filtered.digest))
         if dest is None:
-            item.action, item.reason = "copy", "missing at the destination"
-            return
+            return plan.but(Action.COPY, "missing at the destination")
         if dest.digest == filtered.digest:
-            item.action, item.reason = "skip", "up to date (filtered index)"
-            return
+            return plan.but(Action.SKIP, "up to date (filtered index)")
         wanted = {child.digest for child in filtered.children}
         if dest.media_type in INDEX_TYPES:
-            current = await self.client.get_manifest(item.destination)
-            have = {child.digest for child in current.children()}
-            if have == wanted:
-                item.action, item.reason = "skip", "up to date (same platforms)"
-                return
-        item.action, item.reason = "copy", "platforms differ at the destination"
-
-    async def missing_arch_tags(self, item: PlanItem) -> bool:
-        """For a skipped line with ``--arch-tags``: are any of its arch tags absent?"""
-        present = await self.destination_tags(item.destination)
-        tag = item.destination.tag or ""
-        if self.options.missing:
-            # --missing judges by tag presence only: no request per present tag.
-            return not any(f"{tag}-{arch}" in present for arch in ARCH_TAG_ARCHES)
-        if item.manifest is not None:
-            doc = item.manifest.json()
-        else:
-            top = await self.client.get_manifest(item.destination)
-            if not top.is_index:
-                return not any(f"{tag}-{arch}" in present for arch in ARCH_TAG_ARCHES)
-            doc = top.json()
-        return any(t.tag not in present for t in arch_tags(tag, doc))
+            current = await self.reader.get_manifest(plan.destination)
+            if {child.digest for child in current.children()} == wanted:
+                return plan.but(Action.SKIP, "up to date (same platforms)")
+        return plan.but(Action.COPY, "platforms differ at the destination")
 
 
-async def put_arch_tags(client: RegistryClient, destination: ImageRef, present: frozenset[str] = frozenset()) -> list[str]:
-    """The seed's ``TAG-<arch><variant>`` tags, from what the destination now holds.
-
-    Reads only the destination (our registry, no pull counted upstream) and
-    re-puts platform manifests under extra tags: no blob moves.
-    """
-    tag = destination.tag or ""
-    top = await client.get_manifest(destination)
-    written: list[str] = []
-    if top.is_index:
-        for arch_tag in arch_tags(tag, top.json()):
-            if arch_tag.tag in present:
-                continue
-            child = await client.get_manifest(destination.bare().with_digest(arch_tag.digest))
-            await client.put_manifest(destination.with_tag(arch_tag.tag), child.data, child.media_type)
-            written.append(arch_tag.tag)
-        return written
-    config = top.config()
-    if config is None:
-        return written
-    raw = json.loads(await client.read_blob(destination.bare(), config.digest))
-    architecture = raw.get("architecture") if isinstance(raw, dict) else None
-    if not isinstance(architecture, str):
-        return written
-    single = arch_tag_for_image(tag, architecture, top.digest, str(raw.get("os") or "linux"))
-    if single is not None and single.tag not in present:
-        await client.put_manifest(destination.with_tag(single.tag), top.data, top.media_type)
-        written.append(single.tag)
-    return written
+def shared_manifest(plans: Sequence[Plan]) -> Manifest | None:
+    """The one manifest every destination of a source gets (the filtered index, or ``None``:
+    the source's own). Plans of one source reference share it: the filter is the run's."""
+    return next((plan.manifest for plan in plans if plan.manifest is not None), None)

@@ -9,7 +9,7 @@ from typing import Any
 
 from ..imageslist import Line
 from ..ref import ImageRef
-from .plan import PlatformSpec
+from .platforms import PlatformSpec
 
 __all__ = ["LineResult", "Outcome", "SyncOptions", "SyncReport", "WorkItem"]
 
@@ -23,10 +23,22 @@ class Outcome(StrEnum):
 
 @dataclass(frozen=True)
 class WorkItem:
-    """A valid images-list line and its destination after overrides (``image:tag``)."""
+    """A valid list line and one of its destinations (``image:tag``, overrides applied).
+
+    ``target`` names the destination set member in results, events and metrics: the
+    ``--target`` as given, a config.yaml repository's ``BaseUrl``, else the destination's
+    registry. ``winner``: a later line writes the same destination tag (decided on the whole
+    list, before sharding), so this one is skipped.
+    """
 
     line: Line
     destination: ImageRef
+    target: str = ""
+    winner: Line | None = None
+
+    @property
+    def label(self) -> str:
+        return self.target or self.destination.host
 
 
 @dataclass(frozen=True)
@@ -49,6 +61,7 @@ class LineResult:
     line: int
     outcome: Outcome
     reason: str = ""
+    target: str = ""
     source_digest: str | None = None
     destination_digest: str | None = None
     digest: str | None = None

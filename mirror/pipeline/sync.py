@@ -1,48 +1,54 @@
 """sync: plan every line, then copy what differs with a bounded pool of workers.
 
-Shape of a run (one anyio task group, one task per line):
+Shape of a run (a fixed pool of tasks, one source at a time each):
 
-1. **Plan** — without a copy slot, under the registry client's per-host
-   limits: HEAD the source and the destination concurrently and compare
-   digests (regsync's rule: only a difference costs a copy slot). The source
-   HEAD of lines that share a source tag is made once. With ``--missing`` the
-   destination repository's tag list is read once and a present tag costs no
-   request at all. With ``--platforms`` the source index is read and filtered
-   and the destination's children are compared with the kept ones.
-2. **Copy** — inside ``CapacityLimiter(jobs)``: the copier, then (with
-   ``--arch-tags``) the per-architecture tags.
-3. Every line ends in a :class:`LineResult` — copied, skipped, failed (with
-   the reason) or planned (``--dry-run``). A failure is caught per line and
-   never cancels the others. Lines that write the same destination tag are
-   run once: the last one (as the seed's loop did), the others are skipped
-   with a reason (and a ``sync.conflict`` event when their sources differ).
+1. **Group** — the lines are grouped by source reference (``image:tag``): every destination
+   of one source -- several ``--target``s, a config.yaml's repositories, or lines that share
+   a source -- is one unit of work, so the source is read once for all of them.
+2. **Plan** — without a copy slot, under the registry client's per-host limits: per
+   destination a frozen :class:`~.planner.Plan` (HEAD the source once, HEAD the destination,
+   compare digests: regsync's rule, only a difference costs a copy slot).
+3. **Copy** — inside ``CapacityLimiter(jobs)``: the copier gets the source and every
+   destination that needs it; then (with ``--arch-tags``) the per-architecture tags.
+4. Every (line, destination) ends in a :class:`LineResult` -- copied, skipped, failed (with
+   the reason) or planned (``--dry-run``). A failure is caught per destination and never
+   cancels the others. Lines that write the same destination tag are run once: the last one
+   (as the seed's loop did), the others are skipped with a reason (and a ``sync.conflict``
+   event when their sources differ).
 
 Events (``sync.plan``, ``sync.plan.item``, ``sync.skip``, ``sync.copy.start``,
-``sync.copy.done``, ``sync.copy.failed``, ``sync.done``) carry JSON-safe,
-secret-free fields; the UI renders them.
+``sync.copy.done``, ``sync.copy.failed``, ``sync.done``) carry JSON-safe, secret-free fields;
+the UI renders them.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import time
 from collections.abc import Sequence
 from typing import Any
 
 import anyio
 
-from ..copy import Copier, CopyResult, PlanItem
+from ..copy import Copier, CopyResult, Destination, SourceImage
 from ..errors import AuthError, MirrorError
-from ..failure import describe
 from ..events import (EventSink, Item, SyncConflict, SyncCopyDone, SyncCopyFailed, SyncCopyStart, SyncDone,
                       SyncPlan, SyncPlanItem, SyncSkip)
+from ..failure import describe
+from ..flight import settle
 from ..ref import ImageRef
 from ..registry.client import RegistryClient
-from .plan import superseded
-from .planner import Planner, put_arch_tags
+from .archtags import missing_arch_tags, put_arch_tags
+from .planner import Action, Plan, Planner, shared_manifest
 from .results import LineResult, Outcome, SyncOptions, SyncReport, WorkItem
+from .selection import superseded
 
-__all__ = ["LineResult", "Outcome", "SyncOptions", "SyncReport", "WorkItem", "put_arch_tags", "sync"]
+__all__ = ["LineResult", "Outcome", "SyncOptions", "SyncReport", "WorkItem", "group_by_source", "sync"]
+
+
+def _item(work: WorkItem) -> Item:
+    return Item(work.line.source.name, work.destination.name, work.destination.tag, work.line.lineno, work.label)
 
 
 class _Run:
@@ -56,113 +62,149 @@ class _Run:
         self.planner = Planner(client, options)
         self.workers = anyio.CapacityLimiter(max(1, options.jobs))
         self.results: list[LineResult] = []
+        self.finished: set[int] = set()  # id() of every WorkItem with a result
         # Out-of-process copiers (skopeo, oras) cannot share what they are uploading, so two
         # of them in one destination repository would both send the shared blobs: one at a time
         # per repository (the native copier de-duplicates blobs itself and needs no lock).
         self._repository_locks: dict[str, anyio.Lock] | None = None if copier.name == "native" else {}
 
-    def _result(self, item: PlanItem, outcome: Outcome, started: float, **extra: Any) -> LineResult:
-        fields = item.fields()
+    def _result(self, work: WorkItem, plan: Plan | None, outcome: Outcome, started: float,
+                **extra: Any) -> LineResult:
+        line = work.line
         result = LineResult(
-            source=str(fields["source"]), destination=str(fields["destination"]), tag=str(fields["tag"]),
-            line=item.lineno, outcome=outcome, reason=extra.pop("reason", item.reason),
-            source_digest=item.source_digest, destination_digest=item.destination_digest,
-            elapsed=self.clock() - started, **extra,
+            source=line.source.name, destination=work.destination.name, tag=work.destination.tag or "",
+            line=line.lineno, outcome=outcome, reason=extra.pop("reason", plan.reason if plan else ""),
+            target=work.label, source_digest=plan.source_digest if plan else None,
+            destination_digest=plan.destination_digest if plan else None, elapsed=self.clock() - started,
+            **extra,
         )  # fmt: skip
         self.results.append(result)
+        self.finished.add(id(work))
         return result
 
-    async def line(self, work: WorkItem) -> None:
+    async def source(self, group: Sequence[WorkItem]) -> None:
+        """Every destination of one source: plan each, settle the skips, copy the rest together."""
         started = self.clock()
-        item = PlanItem(source=work.line.source_image, destination=work.destination, line=work.line)
+        plans: list[Plan] = []
+        for work, planned in zip(group, await settle([functools.partial(self.planner.plan, w) for w in group])):
+            if isinstance(planned, Exception):  # this destination only; a bug is an internal error (exit 3)
+                self._failed(work, None, started, planned, stage="plan")
+            else:
+                plans.append(planned)
+        copies = [plan for plan in plans if plan.action is Action.COPY]
+        async with anyio.create_task_group() as group_tasks:
+            for plan in plans:
+                if plan.action is Action.SKIP:
+                    group_tasks.start_soon(self._up_to_date, plan, started)
+            if not copies:
+                return
+            if self.options.dry_run:
+                for plan in copies:
+                    self.sink.emit(SyncPlanItem(_item(plan.work), "copy", plan.reason, plan.source_digest))
+                    self._result(plan.work, plan, Outcome.PLANNED, started)
+            elif self._repository_locks is None:
+                async with self.workers:
+                    await self._copy(copies, started)
+            else:
+                for plan in copies:
+                    group_tasks.start_soon(self._copy_alone, plan, started)
+
+    async def _up_to_date(self, plan: Plan, started: float) -> None:
         try:
-            item = await self.planner.plan(work)
-            if item.action == "skip" and self.options.arch_tags and not self.options.dry_run:
-                if await self.planner.missing_arch_tags(item):
-                    present = await self.planner.destination_tags(item.destination)
-                    written = await put_arch_tags(self.client, item.destination, present)
-                    item.reason = f"{item.reason}; arch tags added"
-                    self._skip(item, started, tuple(written))
+            if self.options.arch_tags and not self.options.dry_run:
+                if await missing_arch_tags(self.planner, self.client, plan):
+                    present = await self.planner.destination_tags(plan.destination)
+                    written = await put_arch_tags(self.client, plan.destination, present)
+                    self._skip(plan.work, plan.but(plan.action, f"{plan.reason}; arch tags added"), started,
+                               tuple(written))
                     return
-        except Exception as exc:  # one line never stops the others; a bug is an internal error (describe, exit 3)
-            self._failed(item, started, exc, stage="plan")
+        except Exception as exc:  # one line never stops the others; a bug is an internal error (exit 3)
+            self._failed(plan.work, plan, started, exc, stage="plan")
             return
-        if item.action == "skip":
-            self._skip(item, started)
-            return
-        if self.options.dry_run:
-            self.sink.emit(SyncPlanItem(_item(item), "copy", item.reason, item.source_digest))
-            self._result(item, Outcome.PLANNED, started)
-            return
-        if self._repository_locks is None:
-            async with self.workers:
-                await self._copy(item, started)
-            return
-        # skopeo and oras pull outside the transport: the source host's pull floor is checked
-        # here, first (a wait holds neither the repository lock nor a copy slot). The repository
-        # lock is taken before the copy slot, so waiting for it holds no slot.
+        self._skip(plan.work, plan, started)
+
+    async def _copy_alone(self, plan: Plan, started: float) -> None:
+        """skopeo and oras pull outside the transport: the source host's pull floor is checked
+        here, first (a wait holds neither the repository lock nor a copy slot). The repository
+        lock is taken before the copy slot, so waiting for it holds no slot."""
+        assert self._repository_locks is not None
         try:
-            async with (self.client.pulling(item.source),
-                        self._repository_locks.setdefault(item.destination.name, anyio.Lock()), self.workers):
-                await self._copy(item, started)
+            async with (self.client.pulling(plan.source),
+                        self._repository_locks.setdefault(plan.destination.name, anyio.Lock()), self.workers):
+                await self._copy([plan], started)
         except MirrorError as exc:  # _copy reports its own failures: this is the pull quota
-            self._failed(item, started, exc, stage="copy")
+            self._failed(plan.work, plan, started, exc, stage="copy")
 
     def superseded(self, work: WorkItem, winner: WorkItem) -> None:
         """A line whose destination tag a later line also writes: skipped, the later one runs."""
-        item = PlanItem(source=work.line.source_image, destination=work.destination, line=work.line)
         if work.line.source_image == winner.line.source_image:
-            item.reason = f"duplicate of line {winner.line.lineno}"
+            reason = f"duplicate of line {winner.line.lineno}"
         else:
-            item.reason = (f"superseded by line {winner.line.lineno}, which writes the same destination tag "
-                           f"from {winner.line.source.name} (the last line wins)")
-            self.sink.emit(SyncConflict(_item(item), winner.line.lineno, winner.line.source.name))
-        self._skip(item, self.clock())
+            reason = (f"superseded by line {winner.line.lineno}, which writes the same destination tag "
+                      f"from {winner.line.source.name} (the last line wins)")
+            self.sink.emit(SyncConflict(_item(work), winner.line.lineno, winner.line.source.name))
+        self._skip(work, Plan(work, Action.SKIP, reason), self.clock())
 
     def timed_out(self, work: WorkItem) -> None:
         """A line the run's ``--timeout`` ended before it was done."""
-        item = PlanItem(source=work.line.source_image, destination=work.destination, line=work.line)
-        self._failed(item, self.clock(), MirrorError("run timeout"), stage="timeout")
+        self._failed(work, None, self.clock(), MirrorError("run timeout"), stage="timeout")
 
-    def _skip(self, item: PlanItem, started: float, written: tuple[str, ...] = ()) -> None:
+    def _skip(self, work: WorkItem, plan: Plan, started: float, written: tuple[str, ...] = ()) -> None:
         if self.options.dry_run:
-            self.sink.emit(SyncPlanItem(_item(item), "skip", item.reason, item.source_digest))
-        result = self._result(item, Outcome.SKIPPED, started, digest=item.destination_digest, arch_tags=written)
-        self.sink.emit(SyncSkip(_item(item), result.digest, result.reason, round(result.elapsed, 3)))
+            self.sink.emit(SyncPlanItem(_item(work), "skip", plan.reason, plan.source_digest))
+        result = self._result(work, plan, Outcome.SKIPPED, started, digest=plan.destination_digest,
+                              arch_tags=written)
+        self.sink.emit(SyncSkip(_item(work), result.digest, result.reason, round(result.elapsed, 3)))
 
-    def _failed(self, item: PlanItem, started: float, exc: BaseException, *, stage: str) -> None:
+    def _failed(self, work: WorkItem, plan: Plan | None, started: float, exc: BaseException, *, stage: str) -> None:
         failure = describe(exc)
         reason = failure.reason
         if isinstance(exc, AuthError):
             reason += " (check the credentials in your docker config.json for this registry)"
-        result = self._result(item, Outcome.FAILED, started, reason=reason, internal=failure.internal,
+        result = self._result(work, plan, Outcome.FAILED, started, reason=reason, internal=failure.internal,
                               traceback=failure.traceback)
-        self.sink.emit(SyncCopyFailed(_item(item), reason, stage, round(result.elapsed, 3)))
+        self.sink.emit(SyncCopyFailed(_item(work), reason, stage, round(result.elapsed, 3)))
 
-    async def _copy(self, item: PlanItem, started: float) -> None:
-        self.sink.emit(SyncCopyStart(_item(item), item.reason, item.source_digest, self.copier.name))
+    async def _copy(self, plans: Sequence[Plan], started: float) -> None:
+        """One copier call for every destination of the source; each ends on its own."""
+        for plan in plans:
+            self.sink.emit(SyncCopyStart(_item(plan.work), plan.reason, plan.source_digest, self.copier.name))
         copy_started = self.clock()
+        first = plans[0]
+        source = SourceImage(first.source, first.source_digest, first.source_media_type)
+        destinations = [Destination(plan.destination, plan.new_repository) for plan in plans]
         try:
-            copied: CopyResult = await self.copier.copy(item.source, item.destination, item)
-            written: list[str] = []
-            if item.arch_tags:
-                written = await put_arch_tags(self.client, item.destination)
-        except Exception as exc:  # one line never stops the others; a bug is an internal error (describe, exit 3)
-            self._failed(item, started, exc, stage="copy")
-            return
-        self._result(item, Outcome.COPIED, started, digest=copied.digest, bytes_sent=copied.bytes_sent,
-                     arch_tags=tuple(written))
-        self.sink.emit(SyncCopyDone(
-            _item(item), copied.digest, copied.bytes_sent, round(self.clock() - copy_started, 3),
-            copied.blobs_sent, copied.blobs_mounted, copied.blobs_present, tuple(written),
-        ))  # fmt: skip
+            copied = await self.copier.copy(source, destinations, shared_manifest(plans))
+        except Exception as exc:  # every destination of the call failed; a bug is an internal error (exit 3)
+            copied = [CopyResult.failed(exc) for _ in plans]
+        done = [(plan, result) for plan, result in zip(plans, copied) if result.error is None]
+        for plan, result in zip(plans, copied):
+            if result.error is not None:
+                self._failed(plan.work, plan, started, result.error, stage="copy")
+        tags: list[list[str] | Exception] = [[] for _ in done]
+        if self.options.arch_tags and done:
+            tags = await settle([functools.partial(put_arch_tags, self.client, plan.destination) for plan, _ in done])
+        for (plan, result), written in zip(done, tags):
+            if isinstance(written, Exception):
+                self._failed(plan.work, plan, started, written, stage="copy")
+                continue
+            self._result(plan.work, plan, Outcome.COPIED, started, digest=result.digest, bytes_sent=result.bytes_sent,
+                         arch_tags=tuple(written))
+            self.sink.emit(SyncCopyDone(
+                _item(plan.work), result.digest, result.bytes_sent, round(self.clock() - copy_started, 3),
+                result.blobs_sent, result.blobs_mounted, result.blobs_present, tuple(written),
+            ))  # fmt: skip
 
 
-def _item(item: PlanItem) -> Item:
-    return Item(item.source.name, item.destination.name, item.destination.tag, item.lineno)
+def group_by_source(work: Sequence[WorkItem]) -> list[list[WorkItem]]:
+    """The items grouped by source reference, in the order each source first appears."""
+    groups: dict[str, list[WorkItem]] = {}
+    for item in work:
+        groups.setdefault(str(item.line.source_image), []).append(item)
+    return list(groups.values())
 
 
-#: Lines planned (and copied) at the same time; the per-host limiters decide the real pace.
+#: Sources planned (and copied) at the same time; the per-host limiters decide the real pace.
 PLAN_WORKERS = 64
 
 
@@ -175,26 +217,27 @@ async def sync(
     *,
     clock: Any = time.monotonic,
 ) -> SyncReport:
-    """Plan and copy every item; return one result per item, in images-list order."""
+    """Plan and copy every item; return one result per item, in list order."""
     run = _Run(client, copier, options, sink, clock)
     started = clock()
     sink.emit(SyncPlan(len(work), options.jobs, copier.name, options.dry_run, options.missing,
                        tuple(str(p) for p in options.platforms), options.arch_tags))
-    winners = superseded([(item.line.source_image, item.destination) for item in work])
+    decided = [item for item in work if item.winner is None]
+    winners = superseded([(item.line.source_image, item.destination) for item in decided])
     for index, winner_index in winners.items():
-        run.superseded(work[index], work[winner_index])
-    todo = [item for index, item in enumerate(work) if index not in winners]
-    pending = iter(todo)
-    done: set[int] = set()
+        run.superseded(decided[index], decided[winner_index])
+    for item in work:
+        if item.winner is not None:  # settled on the whole list, before sharding
+            run.superseded(item, WorkItem(item.winner, item.destination, item.target))
+    todo = [item for index, item in enumerate(decided) if index not in winners]
+    groups = group_by_source(todo)
+    pending = iter(groups)
 
     async def worker() -> None:
-        # The iterator is shared: each item is taken once (next() runs between awaits).
-        for item in pending:
-            await run.line(item)
-            done.add(id(item))
+        # The iterator is shared: each group is taken once (next() runs between awaits).
+        for group in pending:
+            await run.source(group)
 
-    # A fixed pool rather than a task per line: memory stays flat for long lists, and
-    # PLAN_WORKERS lines in flight are enough to keep every host's limit busy.
     async def prefetch(ref: ImageRef) -> None:
         with contextlib.suppress(Exception):  # a failure resurfaces, per line, when the line asks
             await run.planner.destination_tags(ref)
@@ -207,15 +250,17 @@ async def sync(
                 # workers alone would keep only a few repositories' requests in flight.
                 for ref in {item.destination.name: item.destination for item in todo}.values():
                     group.start_soon(prefetch, ref)
-            for _ in range(min(len(todo), max(PLAN_WORKERS, 4 * options.jobs))):
+            # A fixed pool rather than a task per line: memory stays flat for long lists, and
+            # PLAN_WORKERS sources in flight are enough to keep every host's limit busy.
+            for _ in range(min(len(groups), max(PLAN_WORKERS, 4 * options.jobs))):
                 group.start_soon(worker)
     if scope.cancelled_caught:
         for item in todo:
-            if id(item) not in done:
+            if id(item) not in run.finished:
                 run.timed_out(item)
-    report = SyncReport(sorted(run.results, key=lambda r: (r.line, r.destination, r.tag)), clock() - started)
+    report = SyncReport(sorted(run.results, key=lambda r: (r.line, r.target, r.destination, r.tag)),
+                        clock() - started)
     sink.emit(SyncDone(len(report.results), report.count(Outcome.COPIED), report.count(Outcome.SKIPPED),
                        report.count(Outcome.FAILED), report.count(Outcome.PLANNED), report.bytes_sent,
                        round(report.elapsed, 3)))
     return report
-

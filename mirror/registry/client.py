@@ -29,7 +29,7 @@ from .auth import Authenticator, TokenRequest, TokenResponse, repository_scope
 from .blobs import SMALL_BLOB_LIMIT, BlobReader, BlobStore, digest_algorithm
 from .credentials import CredentialStore
 from .hosts import Registries, ResolvedHost
-from .transfer import copy_blob
+from .transfer import copy_blob, fan_out_blob
 from .media import (
     ACCEPT_MANIFESTS,
     MANIFEST_TYPES,
@@ -309,6 +309,15 @@ class RegistryClient:
         store = await self._blobs(source)
         size = blob.size if blob.size >= 0 else await store.length(blob.digest)
         return await copy_blob(store, await self._blobs(destination), blob.digest, size, spool=spool)
+
+    async def fan_out_blob(self, source: ImageRef, destinations: Sequence[ImageRef],
+                           blob: Descriptor) -> list[int | Exception]:
+        """Copy one blob to several repositories, reading the source once; per destination
+        the blob's size, or the error that failed it (:func:`~.transfer.fan_out_blob`)."""
+        store = await self._blobs(source)
+        size = blob.size if blob.size >= 0 else await store.length(blob.digest)
+        stores = [await self._blobs(destination) for destination in destinations]
+        return [size if error is None else error for error in await fan_out_blob(store, stores, blob.digest, size)]
 
     async def mount_blob(self, ref: ImageRef, digest: str, from_repo: ImageRef) -> bool:
         """Cross-repository mount on one registry: True when mounted (201).

@@ -16,6 +16,7 @@ chunks after a 413) and a spool file (:class:`FileSource`).
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from contextlib import AsyncExitStack
 from typing import IO, Protocol
@@ -183,6 +184,7 @@ class BufferSource:
     """Bytes already in memory (verified), read as a source."""
 
     def __init__(self, data: bytes | bytearray) -> None:
+        self.data = data
         self._view = memoryview(data)
         self.size = len(data)
         self.position = 0
@@ -197,19 +199,21 @@ class BufferSource:
 
 
 class FileSource:
-    """A spooled blob in a temporary file (reads in a worker thread)."""
+    """A spooled blob in a temporary file (reads in a worker thread). Reads are positional
+    (``pread``), so several readers of one spool -- one per destination -- never race."""
 
     def __init__(self, handle: IO[bytes], size: int) -> None:
         self._handle = handle
         self.size = size
         self.position = 0
 
-    async def read(self, n: int) -> bytes:
-        def read_at() -> bytes:
-            self._handle.seek(self.position)
-            return self._handle.read(min(n, self.size - self.position))
+    def reader(self) -> FileSource:
+        """Another reader of the same spool, from the start."""
+        return FileSource(self._handle, self.size)
 
-        data = await anyio.to_thread.run_sync(read_at)
+    async def read(self, n: int) -> bytes:
+        fd, count = self._handle.fileno(), min(n, self.size - self.position)
+        data = await anyio.to_thread.run_sync(os.pread, fd, count, self.position)
         self.position += len(data)
         return data
 

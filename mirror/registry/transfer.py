@@ -9,21 +9,31 @@ budget, and checked before its ``POST``; a larger one travels in chunks hashed a
 and is committed only on a match (:mod:`.upload`). A mismatch is tried again, from the
 start, within the retry policy's attempts; then the line fails with
 ``digest mismatch <digest>``.
+
+:func:`fan_out_blob` is the several-destinations form: the source is read once (a small blob
+into memory, a large one into a spool file, either verified), then uploaded to every
+destination at the same time; one destination's failure is its own.
 """
 
 from __future__ import annotations
 
+import functools
 import tempfile
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, TypeVar
 
 import anyio
 
 from ..errors import CopyError
-from .download import READ_SIZE, ByteSource, DigestMismatch, FileSource, Hasher, RemoteBlob, read_verified
+from ..flight import settle
+from .download import (READ_SIZE, BufferSource, ByteSource, DigestMismatch, FileSource, Hasher, RemoteBlob,
+                       read_verified)
 from .upload import BlobUpload
 
-__all__ = ["copy_blob"]
+__all__ = ["copy_blob", "fan_out_blob"]
+
+T = TypeVar("T")
 
 if TYPE_CHECKING:
     from .blobs import BlobStore
@@ -32,26 +42,88 @@ if TYPE_CHECKING:
 async def copy_blob(source: BlobStore, destination: BlobStore, digest: str, size: int, *, spool: bool = False) -> int:
     """Copy one blob; return its size. ``spool``: download to a file first, then upload
     (the two sides share a host with one request slot)."""
-    transport = destination.transport
     limits = destination.target.streams
     deadline = max(source.target.streams.deadline(size), limits.deadline(size))
+    await _attempts(source, digest, size, deadline, limits.deadline_base, limits.min_throughput,
+                    lambda: _attempt(source, destination, digest, size, spool))
+    return size
+
+
+async def fan_out_blob(source: BlobStore, destinations: Sequence[BlobStore], digest: str,
+                       size: int) -> list[Exception | None]:
+    """Copy one blob to several repositories reading the source once; per destination, the
+    error that made it fail (``None``: stored)."""
+    if len(destinations) == 1:
+        try:
+            await copy_blob(source, destinations[0], digest, size)
+            return [None]
+        except Exception as exc:  # this destination's failure, reported for it
+            return [exc]
     what = f"blob {digest} from {source.display}"
-    attempt = 1
+    streams = source.target.streams
+    small = size <= min(d.target.streams.monolithic_max for d in destinations)
+    async with AsyncExitStack() as stack:
+        download: Callable[[], Awaitable[BufferSource | FileSource]]
+        if small:
+            await stack.enter_async_context(source.transport.memory.hold(size))
+            download = functools.partial(_into_memory, source, digest, size, what)
+        else:
+            handle = await anyio.to_thread.run_sync(lambda: tempfile.TemporaryFile(prefix="image-mirror-blob-"))
+            stack.push_async_callback(anyio.to_thread.run_sync, handle.close)
+            download = functools.partial(_into_spool, source, handle, digest, size, what)
+        try:
+            fetched = await _attempts(source, digest, size, streams.deadline(size), streams.deadline_base,
+                                      streams.min_throughput, download)
+        except Exception as exc:  # the source failed: every destination fails with it
+            return [exc for _ in destinations]
+
+        async def upload(destination: BlobStore) -> None:
+            upload = BlobUpload(destination.transport, destination.target, destination.name, destination.display,
+                                digest, size)
+            limits = destination.target.streams
+            with anyio.move_on_after(limits.deadline(size)):
+                if isinstance(fetched, BufferSource):
+                    await upload.monolithic(fetched.data)
+                else:
+                    await upload.chunked(fetched.reader())
+                return
+            raise CopyError(f"{upload.what}: not done within its deadline of {limits.deadline(size):.0f}s")
+
+        return await settle([functools.partial(upload, d) for d in destinations])
+
+
+async def _into_memory(source: BlobStore, digest: str, size: int, what: str) -> BufferSource | FileSource:
+    async with source.remote(digest, size) as remote:
+        return BufferSource(await read_verified(remote, digest, what))
+
+
+async def _into_spool(source: BlobStore, handle: IO[bytes], digest: str, size: int, what: str) -> BufferSource | FileSource:
+    await anyio.to_thread.run_sync(handle.truncate, 0)  # a retry after a mismatch starts over
+    await anyio.to_thread.run_sync(handle.seek, 0)
+    async with source.remote(digest, size) as remote:
+        return await _spooled(remote, handle, digest, what)
+
+
+async def _attempts(source: BlobStore, digest: str, size: int, deadline: float, base: float, throughput: int,
+                    attempt: Callable[[], Awaitable[T]]) -> T:
+    """``attempt()`` under a deadline each, tried again after a digest mismatch."""
+    transport = source.transport
+    what = f"blob {digest} from {source.display}"
+    count = 1
     while True:
         with anyio.move_on_after(deadline) as scope:
             try:
-                await _attempt(source, destination, digest, size, spool)
-                return size
+                return await attempt()
             except DigestMismatch as exc:
-                delay = transport.retry.backoff(attempt, None, transport.rng)
-                if attempt >= transport.retry.attempts:
-                    raise CopyError(f"{what}: {_reason(exc)} ({attempt} attempts)") from None
+                delay = transport.retry.backoff(count, None, transport.rng)
+                if count >= transport.retry.attempts:
+                    raise CopyError(f"{what}: {_reason(exc)} ({count} attempts)") from None
         if scope.cancelled_caught:
             raise CopyError(f"{what}: not done within its deadline of {deadline:.0f}s (deadline_base "
-                            f"{limits.deadline_base:g}s + {size} bytes at min_throughput {limits.min_throughput} B/s)")
+                            f"{base:g}s + {size} bytes at min_throughput {throughput} B/s)")
         transport.gate(source.target).stats.retries += 1
         await transport.sleep(delay)
-        attempt += 1
+        count += 1
 
 
 def _reason(exc: DigestMismatch) -> str:

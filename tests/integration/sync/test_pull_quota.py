@@ -24,7 +24,7 @@ import pytest
 from mirror import imageslist
 from mirror.copy import NativeCopier
 from mirror.events import ListSink, PullQuotaWait, Stats
-from mirror.pipeline.plan import Overrides
+from mirror.pipeline.selection import Overrides
 from mirror.pipeline.sync import Outcome, SyncOptions, SyncReport, WorkItem, sync
 from mirror.registry import CredentialStore, RegistryClient, parse_registries
 from tests.fakes.distribution import FakeTime

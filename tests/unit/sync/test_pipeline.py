@@ -17,10 +17,10 @@ import anyio
 import pytest
 
 from mirror import imageslist
-from mirror.copy.base import CopyResult, PlanItem
+from mirror.copy.base import CopyResult, Destination, SourceImage, each_destination
 from mirror.errors import CopyError, NotFound
 from mirror.events import Event, ListSink
-from mirror.pipeline.plan import Overrides
+from mirror.pipeline.selection import Overrides
 from mirror.pipeline.sync import Outcome, SyncOptions, WorkItem, sync
 from mirror.ref import ImageRef
 from mirror.registry.media import OCI_MANIFEST, Descriptor, Manifest, sha256_digest
@@ -82,7 +82,12 @@ class ScriptedCopier:
         self.fail: dict[str, Exception] = {}
         self.hold: anyio.Event | None = None
 
-    async def copy(self, source: ImageRef, destination: ImageRef, item: PlanItem) -> CopyResult:
+    async def copy(self, image: SourceImage, destinations: Sequence[Destination],
+                   manifest: Manifest | None) -> list[CopyResult]:
+        return await each_destination(self._copy_one, image, destinations, manifest)
+
+    async def _copy_one(self, image: SourceImage, target: Destination, manifest: Manifest | None) -> CopyResult:
+        source, destination = image.ref, target.ref
         self.calls.append(str(destination))
         self.in_flight += 1
         self.peak = max(self.peak, self.in_flight)

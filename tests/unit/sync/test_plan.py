@@ -11,17 +11,8 @@ import pytest
 
 from mirror import imageslist
 from mirror.errors import CopyError, InputError
-from mirror.pipeline.plan import (
-    Overrides,
-    PlatformSpec,
-    Shard,
-    arch_tag_for_image,
-    arch_tags,
-    filter_index,
-    parse_platforms,
-    shard_of,
-    superseded,
-)
+from mirror.pipeline.platforms import PlatformSpec, arch_tag_for_image, arch_tags, filter_index, parse_platforms
+from mirror.pipeline.selection import Overrides, Shard, shard_of, superseded
 from mirror.ref import parse
 from mirror.registry.media import OCI_INDEX, Manifest, sha256_digest
 
@@ -91,30 +82,28 @@ def test_shard_is_sha256_of_the_repository_name() -> None:
 def test_shards_of_the_real_list_are_disjoint_and_complete(count: int) -> None:
     images = imageslist.load(REAL_LIST, strict=False)
     assert len(images) > 1900
-    overrides = Overrides()
     owners: dict[int, list[imageslist.Line]] = defaultdict(list)
     for line in images:
-        dest = overrides.destination(line)
-        mine = [i for i in range(count) if Shard(i, count).owns(dest)]
+        mine = [i for i in range(count) if Shard(i, count).owns(line.source)]
         assert len(mine) == 1, (line.text, mine)  # disjoint
         owners[mine[0]].append(line)
     assert sum(len(lines) for lines in owners.values()) == len(images)  # complete
-    # every tag of a destination repository is in one shard
-    shard_by_repo: dict[str, set[int]] = defaultdict(set)
+    # every line of a source repository (every tag, every destination) is in one shard
+    shard_by_source: dict[str, set[int]] = defaultdict(set)
     for shard, lines in owners.items():
         for line in lines:
-            shard_by_repo[line.destination.name].add(shard)
-    assert all(len(shards) == 1 for shards in shard_by_repo.values())
+            shard_by_source[line.source.name].add(shard)
+    assert all(len(shards) == 1 for shards in shard_by_source.values())
     if count > 1:
         assert len(owners) == count  # 350+ repositories spread over every shard
 
 
-def test_shards_follow_the_overridden_destination() -> None:
+def test_shards_follow_the_normalised_source_not_the_destination() -> None:
     line = imageslist.Line.make("a/b", "rancher/mirrored-a-b", "1")
-    plain = Overrides().destination(line)
-    moved = Overrides(registry="127.0.0.1:5000").destination(line)
-    assert shard_of(moved, 1000) == int(hashlib.sha256(moved.name.encode()).hexdigest(), 16) % 1000
-    assert moved.name != plain.name
+    same = imageslist.Line.make("docker.io/a/b", "registry.example.com/other/x", "2")
+    assert line.source.name == same.source.name == "docker.io/a/b"
+    expected = int(hashlib.sha256(b"docker.io/a/b").hexdigest(), 16) % 1000
+    assert shard_of(line.source, 1000) == shard_of(same.source, 1000) == expected
 
 
 # ---- platforms ------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from mirror.copy.base import PlanItem
+from mirror.copy.base import Destination, SourceImage
 from mirror.copy.skopeo import SkopeoCopier, check_supported, skopeo_arguments
 from mirror.errors import CopyError, InputError
 from mirror.ref import parse
@@ -76,10 +76,10 @@ async def test_a_filtered_manifest_is_refused() -> None:
     from mirror.registry.media import Manifest
 
     copier = SkopeoCopier(resolver=None)  # type: ignore[arg-type]
-    item = PlanItem(parse("a/b:1"), parse("c/d:1"), source_digest="sha256:" + "a" * 64,
-                    manifest=Manifest(b"{}", "application/vnd.oci.image.index.v1+json", "sha256:" + "b" * 64))
-    with pytest.raises(CopyError, match="--copier native"):
-        await copier.copy(item.source, item.destination, item)
+    filtered = Manifest(b"{}", "application/vnd.oci.image.index.v1+json", "sha256:" + "b" * 64)
+    [result] = await copier.copy(SourceImage(parse("a/b:1"), "sha256:" + "a" * 64), [Destination(parse("c/d:1"))],
+                                 filtered)
+    assert isinstance(result.error, CopyError) and "--copier native" in str(result.error)
 
 
 def test_schema1_is_converted_without_preserving_digests(tmp_path: Path) -> None:

@@ -1,52 +1,32 @@
-"""Pure planning pieces of ``sync`` and ``compare``: no I/O, one table-driven test each.
+"""Platform handling of ``sync`` and ``compare``: pure, no I/O, one table-driven test each.
 
-* :class:`Overrides` — ``DEST_REGISTRY_OVERRIDE`` replaces the destination host,
-  ``DEST_ORG_OVERRIDE`` the first path component, exactly where the seed's
-  ``image-mirror.sh`` did it (after ``docker.io`` was made explicit).
-* :class:`Shard` — ``--shard I/N``: a line belongs to shard
-  ``int(sha256(destination name).hexdigest(), 16) % N``. A stable hash (never
-  Python's salted ``hash()``) so every pod of an Indexed Job computes the same
-  split, and keyed on the *repository* so all tags of one destination
-  repository land on one pod (blob de-duplication and cross-repo mounts work
-  within a pod, and no two pods write the same repository).
-* :class:`PlatformSpec` / :func:`filter_index` — ``--platforms``: keep only the
-  matching children of an index and re-serialise it (the digest then differs
-  from the source's, which is the point of filtering).
+* :class:`PlatformSpec` / :func:`filter_index` — ``--platforms``: keep only the matching
+  children of an index and re-serialise it (the digest then differs from the source's, which
+  is the point of filtering).
 * :func:`arch_tags` / :func:`arch_tag_for_image` — ``--arch-tags``: the seed's
   per-architecture tags ``TAG-<arch><variant>``.
-* :func:`superseded` — lines that write the same destination tag: the last one
-  wins, as in the seed's sequential loop (the real 2024-12 list has two such
-  pairs). Without this, both would be copied on every run, racing each other.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .. import ref as imageref
-from ..errors import CopyError, InputError, InvalidReference
-from ..imageslist import Line
-from ..ref import ImageRef
+from ..errors import CopyError, InputError
 from ..registry.media import Descriptor, Manifest, Platform, sha256_digest
 
 __all__ = [
     "ARCH_TAG_ARCHES",
     "ArchTag",
     "FilteredIndex",
-    "Overrides",
     "PlatformSpec",
-    "Shard",
     "arch_tag_for_image",
     "arch_tags",
     "filter_index",
     "parse_platforms",
-    "shard_of",
-    "superseded",
 ]
 
 #: The architectures the seed published per-architecture tags for, in its order.
@@ -54,136 +34,6 @@ ARCH_TAG_ARCHES = ("amd64", "arm64", "arm", "s390x")
 
 #: BuildKit attestation manifests point at the image they describe with this annotation.
 _ATTESTATION_REF = "vnd.docker.reference.digest"
-
-
-# --------------------------------------------------------------------------------------------
-# Destination overrides
-# --------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Overrides:
-    """The seed's environment overrides of every line's destination.
-
-    The org override replaces the *first* path component, whatever it is — for
-    a one-component name on another registry (``ghcr.io/app``) that is the
-    name itself, exactly as the seed's ``DEST[1]=…`` did.
-    """
-
-    registry: str | None = None
-    org: str | None = None
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> Overrides:
-        """Read ``DEST_REGISTRY_OVERRIDE`` and ``DEST_ORG_OVERRIDE``; empty means unset."""
-        registry = (env.get("DEST_REGISTRY_OVERRIDE") or "").strip() or None
-        org = (env.get("DEST_ORG_OVERRIDE") or "").strip() or None
-        overrides = cls(registry, org)
-        overrides.validate()
-        return overrides
-
-    def validate(self) -> None:
-        """Fail early (exit 2) when an override cannot form a valid reference."""
-        if self.registry is not None:
-            try:
-                probe = imageref.parse(f"{self.registry}/probe/x")
-            except InvalidReference:
-                probe = None
-            if probe is None or probe.host != imageref.normalize_host(self.registry):
-                raise InputError(
-                    f"DEST_REGISTRY_OVERRIDE={self.registry!r} is not a registry host (host[:port])"
-                )
-        if self.org is not None:
-            try:
-                imageref.parse(f"example.com/{self.org}/x")
-            except InvalidReference:
-                raise InputError(
-                    f"DEST_ORG_OVERRIDE={self.org!r} is not a valid repository path component"
-                ) from None
-            if "/" in self.org:
-                raise InputError(f"DEST_ORG_OVERRIDE={self.org!r} must be one path component")
-
-    def apply(self, destination: ImageRef) -> ImageRef:
-        """``destination`` with the host and/or first path component replaced (tag kept)."""
-        if self.registry is None and self.org is None:
-            return destination
-        host = imageref.normalize_host(self.registry) if self.registry else destination.host
-        parts = destination.repository.split("/")
-        if self.org:
-            parts[0] = self.org
-        text = f"{host}/{'/'.join(parts)}"
-        try:
-            out = imageref.parse(text)
-        except InvalidReference as exc:
-            raise InputError(f"destination override produced an invalid reference: {exc}") from None
-        # parse() reads "docker.io/x" as library/x; keep exactly what we built otherwise.
-        return ImageRef(out.host, out.repository, destination.tag, destination.digest)
-
-    def destination(self, line: Line) -> ImageRef:
-        """The line's destination ``image:tag`` after the overrides."""
-        return self.apply(line.destination_image)
-
-
-# --------------------------------------------------------------------------------------------
-# Sharding
-# --------------------------------------------------------------------------------------------
-
-
-def shard_of(destination: ImageRef, count: int) -> int:
-    """The shard of a destination repository: sha256 of its normalised name, mod ``count``."""
-    digest = hashlib.sha256(destination.name.encode("utf-8")).hexdigest()
-    return int(digest, 16) % count
-
-
-@dataclass(frozen=True)
-class Shard:
-    """``--shard I/N``: this process handles shard ``index`` of ``count`` (0-based)."""
-
-    index: int
-    count: int
-
-    @classmethod
-    def parse(cls, text: str) -> Shard:
-        match = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", text or "")
-        if not match:
-            raise InputError(f"--shard {text!r}: expected I/N, e.g. 0/4 (I counts from 0)")
-        index, count = int(match.group(1)), int(match.group(2))
-        if count < 1:
-            raise InputError(f"--shard {text!r}: N must be at least 1")
-        if index >= count:
-            raise InputError(f"--shard {text!r}: I must be between 0 and {count - 1} (it counts from 0)")
-        return cls(index, count)
-
-    def owns(self, destination: ImageRef) -> bool:
-        return shard_of(destination, self.count) == self.index
-
-    def __str__(self) -> str:
-        return f"{self.index}/{self.count}"
-
-
-# --------------------------------------------------------------------------------------------
-# Lines that write the same destination tag
-# --------------------------------------------------------------------------------------------
-
-
-def superseded(pairs: Sequence[tuple[ImageRef, ImageRef]]) -> dict[int, int]:
-    """For ``(source image, destination image)`` pairs (both with tag): index → index of the
-    later pair that writes the same destination tag. The last pair of each group is absent
-    (it is the one that runs); a group of one is absent too."""
-    last: dict[tuple[str, str | None], int] = {}
-    for index, (_, destination) in enumerate(pairs):
-        last[(destination.name, destination.tag)] = index
-    out: dict[int, int] = {}
-    for index, (_, destination) in enumerate(pairs):
-        winner = last[(destination.name, destination.tag)]
-        if winner != index:
-            out[index] = winner
-    return out
-
-
-# --------------------------------------------------------------------------------------------
-# Platforms
-# --------------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
