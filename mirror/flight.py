@@ -27,7 +27,7 @@ __all__ = ["SingleFlight", "gather"]
 T = TypeVar("T")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Done(Generic[T]):
     """A finished key: its value, or its error (a copy with no traceback, cause or context).
 
@@ -41,7 +41,7 @@ class _Done(Generic[T]):
     error: BaseException | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class _Pending(Generic[T]):
     """A key being worked on: waiters park on ``done``; ``outcome`` is set just before it
     (``None`` when the runner was cancelled). Dropped from the table when the work ends."""
