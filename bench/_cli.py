@@ -8,6 +8,10 @@
   *parent's* peak into a child across fork/vfork + exec, so a small child of a
   big benchmark process would report the benchmark's size;
 * ``BENCH_PROFILE``: run under cProfile and dump the stats there;
+* ``BENCH_TRACEMALLOC``: trace allocations (10 frames) and write the top allocation sites
+  there on exit, from the snapshot taken nearest the traced peak (a thread looks every
+  second and snapshots each time traced memory passes its maximum by 5%). Slow: for finding
+  where memory goes, never for a measured number;
 * ``BENCH_SEQUENTIAL=1``: the seed's sequential shape for discovery — the
   helm renderer gets a concurrency of 1 (it has no setting; the registries
   file sets every other limit, the GitHub API host's included).
@@ -43,12 +47,58 @@ def peak_rss_kib() -> int:
     return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 
 
+class _PeakSnapshots:
+    """Snapshots of the traced heap near its peak, taken from a daemon thread."""
+
+    def __init__(self) -> None:
+        import threading
+        import tracemalloc
+
+        tracemalloc.start(10)
+        self.best = 0
+        self.snapshot: object = None
+        self.at_peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+        self._thread.start()
+
+    def _watch(self) -> None:
+        import tracemalloc
+
+        while not self._stop.wait(1.0):
+            current, _ = tracemalloc.get_traced_memory()
+            if current > self.best * 1.05:
+                self.snapshot = tracemalloc.take_snapshot()
+                self.best = self.at_peak = current
+
+    def write(self, path: str) -> None:
+        import tracemalloc
+
+        self._stop.set()
+        self._thread.join()
+        _, peak = tracemalloc.get_traced_memory()
+        snapshot = self.snapshot or tracemalloc.take_snapshot()
+        snapshot = snapshot.filter_traces([tracemalloc.Filter(False, tracemalloc.__file__)])  # type: ignore[attr-defined]
+        lines = [f"traced peak {peak / 2**20:.1f} MiB; snapshot at {self.at_peak / 2**20:.1f} MiB", "", "by line:"]
+        lines += [f"  {stat}" for stat in snapshot.statistics("lineno")[:30]]
+        lines += ["", "by file:"]
+        lines += [f"  {stat}" for stat in snapshot.statistics("filename")[:20]]
+        lines += ["", "by traceback (top 8):"]
+        for stat in snapshot.statistics("traceback")[:8]:
+            lines.append(f"  {stat.size / 2**20:.1f} MiB in {stat.count} blocks")
+            lines += [f"    {frame}" for frame in stat.traceback.format()[-12:]]
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write("\n".join(lines) + "\n")
+
+
 def main() -> int:
     from mirror.cli import main as cli_main
 
     if os.environ.get("BENCH_SEQUENTIAL") == "1":
         _helm_limit(1)
     profile = os.environ.get("BENCH_PROFILE")
+    trace = os.environ.get("BENCH_TRACEMALLOC")
+    peaks = _PeakSnapshots() if trace else None
     try:
         if profile:
             import cProfile
@@ -59,6 +109,8 @@ def main() -> int:
         else:
             code = cli_main(sys.argv[1:])
     finally:
+        if peaks is not None and trace:
+            peaks.write(trace)
         rss_file = os.environ.get("BENCH_RSS_FILE")
         if rss_file:
             with open(rss_file, "w", encoding="ascii") as handle:

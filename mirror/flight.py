@@ -6,7 +6,9 @@ anyio has no futures, so this is the small piece that stands in for one: the
 first caller for a key runs the coroutine, later callers wait on an
 ``anyio.Event`` and get the same value (or a copy of the same exception).
 Results stay cached for the life of the object (one sync run), which is exactly
-what "HEAD each source tag once" and "send each blob once" need; with
+what "HEAD each source tag once" and "send each blob once" need — as a small
+frozen record of the value or of the error (without its traceback), so memory
+stays flat however many keys a run finishes; with
 ``keep_results=False`` only concurrent callers share (the GitHub client: the
 same URL asked by several entries at once is sent once).
 """
@@ -25,12 +27,27 @@ __all__ = ["SingleFlight", "gather", "settle"]
 T = TypeVar("T")
 
 
-@dataclass
-class _Slot(Generic[T]):
-    done: anyio.Event = field(default_factory=anyio.Event)
+@dataclass(frozen=True, slots=True)
+class _Done(Generic[T]):
+    """A finished key: its value, or its error (a copy with no traceback, cause or context).
+
+    What a finished slot keeps for the rest of the run, and nothing else: no
+    ``anyio.Event`` and no frames. A traceback holds every frame of the failed
+    call and their locals (responses, buffers, plans), so keeping the error as
+    raised would keep all of that alive for as long as the run's flights live.
+    """
+
     value: T | None = None
     error: BaseException | None = None
-    cancelled: bool = False
+
+
+@dataclass(slots=True)
+class _Pending(Generic[T]):
+    """A key being worked on: waiters park on ``done``; ``outcome`` is set just before it
+    (``None`` when the runner was cancelled). Dropped from the table when the work ends."""
+
+    done: anyio.Event = field(default_factory=anyio.Event)
+    outcome: _Done[T] | None = None
 
 
 class SingleFlight(Generic[T]):
@@ -40,49 +57,74 @@ class SingleFlight(Generic[T]):
     unless the caller passes ``retry_errors=True``, in which case the next
     caller after a failure runs ``fn`` again. Cancellation of the running
     caller is never cached: its waiters run the work themselves.
+
+    Memory: a finished key keeps one small frozen record (:class:`_Done`), so
+    a run's flights grow with the number of keys, not with what each call
+    touched on its way.
     """
 
     def __init__(self, *, retry_errors: bool = False, keep_results: bool = True) -> None:
-        self._slots: dict[Hashable, _Slot[T]] = {}
+        self._slots: dict[Hashable, _Pending[T] | _Done[T]] = {}
         self._retry_errors = retry_errors
         self._keep_results = keep_results
 
     def known(self, key: Hashable) -> bool:
         slot = self._slots.get(key)
-        return slot is not None and slot.done.is_set() and slot.error is None
+        return isinstance(slot, _Done) and slot.error is None
 
     def in_flight(self, key: Hashable) -> bool:
-        slot = self._slots.get(key)
-        return slot is not None and not slot.done.is_set()
+        return isinstance(self._slots.get(key), _Pending)
 
     async def run(self, key: Hashable, fn: Callable[[], Awaitable[T]]) -> T:
         while True:
             slot = self._slots.get(key)
             if slot is None:
-                slot = self._slots[key] = _Slot()
-                try:
-                    slot.value = await fn()
-                except anyio.get_cancelled_exc_class():
-                    del self._slots[key]
-                    slot.cancelled = True
-                    slot.done.set()
-                    raise
-                except Exception as exc:
-                    slot.error = exc
-                    if self._retry_errors or not self._keep_results:
-                        del self._slots[key]
-                    slot.done.set()
-                    raise
-                if not self._keep_results:
-                    del self._slots[key]
-                slot.done.set()
-                return slot.value
-            await slot.done.wait()
-            if slot.cancelled or (slot.error is not None and self._retry_errors):
-                continue  # the runner was cancelled, or errors are retried: try ourselves
-            if slot.error is not None:
-                raise _clone(slot.error)
-            return slot.value  # type: ignore[return-value]
+                return await self._lead(key, fn)
+            if isinstance(slot, _Pending):
+                await slot.done.wait()
+                outcome = slot.outcome
+                if outcome is None or (outcome.error is not None and self._retry_errors):
+                    continue  # the runner was cancelled, or errors are retried: try ourselves
+            else:
+                outcome = slot
+            if outcome.error is not None:
+                raise _clone(outcome.error)
+            return outcome.value  # type: ignore[return-value]
+
+    async def _lead(self, key: Hashable, fn: Callable[[], Awaitable[T]]) -> T:
+        """Run ``fn`` for ``key``; the error reaches this caller as raised, traceback and all."""
+        pending: _Pending[T] = _Pending()
+        self._slots[key] = pending
+        try:
+            value = await fn()
+        except anyio.get_cancelled_exc_class():
+            del self._slots[key]
+            pending.done.set()
+            raise
+        except Exception as exc:
+            self._finish(key, pending, _Done(error=_stored(exc)), keep=not self._retry_errors)
+            raise
+        self._finish(key, pending, _Done(value=value), keep=True)
+        return value
+
+    def _finish(self, key: Hashable, pending: _Pending[T], outcome: _Done[T], *, keep: bool) -> None:
+        pending.outcome = outcome
+        if keep and self._keep_results:
+            self._slots[key] = outcome  # the pending slot (and its Event) goes with its last waiter
+        else:
+            del self._slots[key]
+        pending.done.set()
+
+
+def _stored(exc: Exception) -> BaseException:
+    """The copy of a failure a finished slot keeps: no traceback (so no frames), no chained
+    errors, no notes. An error that cannot be copied is kept itself, its traceback cleared."""
+    try:
+        kept = _clone(exc)
+    except Exception:  # an exception class whose __init__ does not take its own args back
+        return exc.with_traceback(None)
+    kept.__traceback__ = None
+    return kept
 
 
 def _clone(exc: BaseException) -> BaseException:

@@ -3,7 +3,8 @@
 A :class:`Runtime` owns the run's one :class:`~mirror.transport.Transport`
 (and so its one aiohttp session), the registry and GitHub clients on it, the
 state cache and the helm renderer. Commands open one with :func:`open_runtime` and hand its bound
-methods to the pipelines; nothing here is global.
+methods to the pipelines; nothing here is global. A runtime is also the
+:class:`~mirror.sources.base.Clients` every version source is handed.
 """
 
 from __future__ import annotations
@@ -15,19 +16,18 @@ from typing import TYPE_CHECKING
 
 import anyio
 
-from .autoupdate import AutoupdateEntry, GithubRelease, HelmLatest
+from .autoupdate import AutoupdateEntry
 from .cache import Cache, NullCache, open_cache
-from .config import Entry, SourceKind
+from .config import Entry
 from .errors import NotFound
 from .events import EventSink, NullSink, Stats
 from .github import GitHubClient
 from .helm import HelmRenderer
 from .ref import DOCKER_HUB, ImageRef
 from .registry import CredentialStore, Registries, RegistryClient, load_registries
-from .sources import autoupdate, autoupdate_helm, github_latest_release, github_releases, github_tagged_images_file
-from .sources import helm as helm_source
-from .sources import registry as registry_source
+from .sources.autoupdate import ArtifactTags
 from .sources.base import Found
+from .sources.table import SOURCES, STRATEGIES
 from .transport import Transport
 
 if TYPE_CHECKING:
@@ -48,26 +48,13 @@ class Runtime:
     helm: HelmRenderer
 
     async def run_source(self, entry: Entry) -> Found:
-        """Dispatch an entry to its version source with the clients it needs."""
-        kind = entry.source.kind
-        if kind is SourceKind.REGISTRY:
-            return await registry_source.discover(entry, self.registry)
-        if kind is SourceKind.GITHUB_RELEASES:
-            return await github_releases.discover(entry, self.github)
-        if kind is SourceKind.GITHUB_LATEST_RELEASE:
-            return await github_latest_release.discover(entry, self.github)
-        if kind is SourceKind.GITHUB_TAGGED_IMAGES_FILE:
-            return await github_tagged_images_file.discover(entry, self.github)
-        return await helm_source.discover(entry, self.helm, self.registry, self.registry)
+        """The entry's version source (from :data:`~mirror.sources.table.SOURCES`), on this run's clients."""
+        return await SOURCES[entry.source.kind].discover(entry, self)
 
-    async def run_strategy(self, entry: AutoupdateEntry) -> autoupdate.ArtifactTags:
-        """Dispatch an autoupdate.yaml entry to its strategy, on the same clients and limits."""
-        strategy = entry.strategy
-        if isinstance(strategy, GithubRelease):
-            return await autoupdate.github_release(entry, strategy, self.github)
-        if isinstance(strategy, HelmLatest):
-            return await autoupdate_helm.helm_latest(entry, strategy, self.helm, self.registry)
-        return await autoupdate.registry(entry, strategy, self.registry)
+    async def run_strategy(self, entry: AutoupdateEntry) -> ArtifactTags:
+        """An autoupdate.yaml entry's strategy (from :data:`~mirror.sources.table.STRATEGIES`),
+        on the same clients and limits."""
+        return await STRATEGIES[type(entry.strategy)].discover(entry, entry.strategy, self)
 
     async def image_exists(self, ref: ImageRef) -> bool:
         """Whether ``ref`` (with a tag or digest) exists upstream: one HEAD, no pull counted."""

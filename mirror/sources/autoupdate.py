@@ -24,8 +24,9 @@ from ..autoupdate import Artifact, AutoupdateEntry, GithubRelease, RegistryTags,
 from ..errors import GitHubError
 from ..github import GitHubClient
 from ..registry import RegistryClient
+from .base import Clients, StrategySource
 
-__all__ = ["ArtifactTags", "github_release", "registry", "same_tags"]
+__all__ = ["GITHUB_RELEASE", "REGISTRY", "ArtifactTags", "github_release", "registry", "same_tags"]
 
 
 @dataclass(frozen=True)
@@ -63,3 +64,18 @@ async def registry(entry: AutoupdateEntry, strategy: RegistryTags, client: Regis
     """The first artifact's tags that the entry takes, for every artifact."""
     listed = await client.list_tags(imageref.parse(strategy.artifacts[0].source))
     return same_tags(strategy.artifacts, registry_tags(entry.name, strategy, listed), len(listed))
+
+
+class _GithubReleaseStrategy:
+    async def discover(self, entry: AutoupdateEntry, strategy: GithubRelease, clients: Clients) -> ArtifactTags:
+        return await github_release(entry, strategy, clients.github)
+
+
+class _RegistryStrategy:
+    async def discover(self, entry: AutoupdateEntry, strategy: RegistryTags, clients: Clients) -> ArtifactTags:
+        return await registry(entry, strategy, clients.registry)
+
+
+#: The two strategies of this module as :class:`~.base.StrategySource`, on the run's clients.
+GITHUB_RELEASE: StrategySource[GithubRelease] = _GithubReleaseStrategy()
+REGISTRY: StrategySource[RegistryTags] = _RegistryStrategy()

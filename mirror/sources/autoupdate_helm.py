@@ -26,8 +26,9 @@ from ..errors import HelmError, MirrorError
 from ..flight import gather
 from ..helm import ChartVersion, Fetcher, HelmRenderer
 from .autoupdate import ArtifactTags
+from .base import Clients, StrategySource
 
-__all__ = ["helm_latest"]
+__all__ = ["HELM_LATEST", "helm_latest"]
 
 
 async def _fetch(fetcher: Fetcher, url: str, what: str) -> bytes:
@@ -86,3 +87,14 @@ async def helm_latest(entry: AutoupdateEntry, strategy: HelmLatest, helm: HelmRe
     images = [image for found in per_chart for image in found]
     tags = chart_artifact_tags(entry.name, strategy, images)
     return ArtifactTags(tuple(tags.items()), seen=len(set(images)))
+
+
+class _HelmLatestStrategy:
+    """:func:`helm_latest` as a :class:`~.base.StrategySource`: the run's renderer, and its
+    registry client fetching the index and the chart."""
+
+    async def discover(self, entry: AutoupdateEntry, strategy: HelmLatest, clients: Clients) -> ArtifactTags:
+        return await helm_latest(entry, strategy, clients.helm, clients.registry)
+
+
+HELM_LATEST: StrategySource[HelmLatest] = _HelmLatestStrategy()

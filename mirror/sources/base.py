@@ -1,22 +1,38 @@
-"""The one small interface every version source implements.
+"""The one small interface every version source implements, and what it may reach upstream with.
 
 A source turns one config entry into the raw candidates it found upstream. The
 pipeline then applies the shared post-processing (diff against images-list,
-seed-compatible JSON). Sources receive their clients explicitly — no globals —
-so tests build exactly the client they need.
+seed-compatible JSON). Sources receive the run's clients explicitly, as a
+:class:`Clients` (the run's :class:`~mirror.runtime.Runtime` is one) — no
+globals — and each module's module-level ``discover`` function takes exactly
+the client it needs, so tests build only that one.
+
+:data:`mirror.sources.table.SOURCES` maps every ``versionSource`` kind to its
+:class:`Source`, and :data:`~mirror.sources.table.STRATEGIES` every
+autoupdate.yaml strategy type to its :class:`StrategySource`: the runtime
+dispatches through those tables, not through an if-chain.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from .. import ref as imageref
 from ..config import Entry
 from ..errors import InvalidReference
 
-__all__ = ["Found", "Source", "normalize_full_images"]
+if TYPE_CHECKING:
+    from ..autoupdate import AutoupdateEntry
+    from ..github import GitHubClient
+    from ..helm import HelmRenderer
+    from ..registry import RegistryClient
+    from .autoupdate import ArtifactTags
+
+__all__ = ["Clients", "Found", "Source", "StrategySource", "normalize_full_images"]
+
+S_contra = TypeVar("S_contra", contravariant=True)
 
 
 @dataclass(frozen=True)
@@ -33,8 +49,30 @@ class Found:
     seen: int = 0
 
 
+class Clients(Protocol):
+    """The run's clients a source may use: one transport under all of them, so the
+    registries file's limits and credentials apply to every source alike."""
+
+    @property
+    def registry(self) -> RegistryClient: ...
+
+    @property
+    def github(self) -> GitHubClient: ...
+
+    @property
+    def helm(self) -> HelmRenderer: ...
+
+
 class Source(Protocol):
-    async def discover(self, entry: Entry) -> Found: ...
+    """A config.json ``versionSource`` kind (or a family of kinds: the three Helm ones)."""
+
+    async def discover(self, entry: Entry, clients: Clients) -> Found: ...
+
+
+class StrategySource(Protocol[S_contra]):
+    """An autoupdate.yaml strategy: ``strategy`` is ``entry.strategy``, already of its type."""
+
+    async def discover(self, entry: AutoupdateEntry, strategy: S_contra, clients: Clients) -> ArtifactTags: ...
 
 
 def normalize_full_images(candidates: Iterable[str], denylist: Iterable[str] = ()) -> tuple[str, ...]:

@@ -10,16 +10,14 @@ major version.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from ..config import Entry
 from ..errors import GitHubError
 from ..filters import apply_version_filter, compile_version_constraint
 from ..github import GitHubClient
-from .base import Found
+from .base import Clients, Found, Source
 from .github_releases import owner_repo_of
 
-__all__ = ["GitHubLatestReleaseSource", "discover"]
+__all__ = ["SOURCE", "discover"]
 
 
 async def discover(entry: Entry, client: GitHubClient) -> Found:
@@ -36,11 +34,11 @@ async def discover(entry: Entry, client: GitHubClient) -> Found:
     return Found(tags=tuple(tags), seen=1)
 
 
-@dataclass(frozen=True)
-class GitHubLatestReleaseSource:
-    """:func:`discover` bound to a client, for code that wants a :class:`~.base.Source`."""
+class _GitHubLatestReleaseSource:
+    """:func:`discover` as a :class:`~.base.Source`, on the run's GitHub client."""
 
-    client: GitHubClient
+    async def discover(self, entry: Entry, clients: Clients) -> Found:
+        return await discover(entry, clients.github)
 
-    async def discover(self, entry: Entry) -> Found:
-        return await discover(entry, self.client)
+
+SOURCE: Source = _GitHubLatestReleaseSource()

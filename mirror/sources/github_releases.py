@@ -18,7 +18,6 @@ Tags keep the API's order (newest first). The same selection feeds
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
 import semantic_version as sv
@@ -27,9 +26,9 @@ from .. import filters
 from ..config import Entry
 from ..errors import GitHubError
 from ..github import GitHubClient
-from .base import Found
+from .base import Clients, Found, Source
 
-__all__ = ["GitHubReleasesSource", "discover", "is_strict_semver", "owner_repo_of", "select_release_tags"]
+__all__ = ["SOURCE", "discover", "is_strict_semver", "owner_repo_of", "select_release_tags"]
 
 
 def is_strict_semver(tag: str) -> bool:
@@ -74,11 +73,11 @@ async def discover(entry: Entry, client: GitHubClient) -> Found:
     return Found(tags=tuple(select_release_tags(releases, entry)), seen=len(releases))
 
 
-@dataclass(frozen=True)
-class GitHubReleasesSource:
-    """:func:`discover` bound to a client, for code that wants a :class:`~.base.Source`."""
+class _GitHubReleasesSource:
+    """:func:`discover` as a :class:`~.base.Source`, on the run's GitHub client."""
 
-    client: GitHubClient
+    async def discover(self, entry: Entry, clients: Clients) -> Found:
+        return await discover(entry, clients.github)
 
-    async def discover(self, entry: Entry) -> Found:
-        return await discover(entry, self.client)
+
+SOURCE: Source = _GitHubReleasesSource()

@@ -17,17 +17,15 @@ and a note says which other tags failed too.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import anyio
 
 from ..config import Entry
 from ..errors import GitHubError, MirrorError
 from ..github import GitHubClient
-from .base import Found, normalize_full_images
+from .base import Clients, Found, Source, normalize_full_images
 from .github_releases import owner_repo_of, select_release_tags
 
-__all__ = ["GitHubTaggedImagesFileSource", "discover", "image_lines"]
+__all__ = ["SOURCE", "discover", "image_lines"]
 
 
 def image_lines(text: str) -> list[str]:
@@ -78,11 +76,11 @@ async def discover(entry: Entry, client: GitHubClient) -> Found:
     return Found(full_images=normalize_full_images(candidates, entry.image_denylist), seen=len(candidates))
 
 
-@dataclass(frozen=True)
-class GitHubTaggedImagesFileSource:
-    """:func:`discover` bound to a client, for code that wants a :class:`~.base.Source`."""
+class _GitHubTaggedImagesFileSource:
+    """:func:`discover` as a :class:`~.base.Source`, on the run's GitHub client."""
 
-    client: GitHubClient
+    async def discover(self, entry: Entry, clients: Clients) -> Found:
+        return await discover(entry, clients.github)
 
-    async def discover(self, entry: Entry) -> Found:
-        return await discover(entry, self.client)
+
+SOURCE: Source = _GitHubTaggedImagesFileSource()

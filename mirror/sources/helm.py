@@ -34,9 +34,9 @@ from .. import helm as helmlib
 from ..config import ChartConfig, Entry, HelmChart, SourceKind
 from ..errors import HelmError, MirrorError
 from ..helm import Fetcher, HelmRenderer, OciReader
-from .base import Found, normalize_full_images
+from .base import Clients, Found, Source, normalize_full_images
 
-__all__ = ["HelmSource", "discover"]
+__all__ = ["SOURCE", "discover"]
 
 
 @dataclass(frozen=True)
@@ -273,13 +273,13 @@ async def discover(entry: Entry, helm: HelmRenderer, fetcher: Fetcher, oci: OciR
     return Found(full_images=normalize_full_images(raw, entry.image_denylist), seen=len(raw))
 
 
-class HelmSource:
-    """:class:`~mirror.sources.base.Source` for the three Helm kinds, with its clients bound."""
+class _HelmSource:
+    """:func:`discover` as a :class:`~.base.Source` for the three Helm kinds: the run's helm
+    renderer, and its registry client as the chart fetcher (so the registries file applies to
+    chart repositories) and as the OCI chart reader."""
 
-    def __init__(self, helm: HelmRenderer, fetcher: Fetcher, oci: OciReader | None = None) -> None:
-        self.helm = helm
-        self.fetcher = fetcher
-        self.oci = oci
+    async def discover(self, entry: Entry, clients: Clients) -> Found:
+        return await discover(entry, clients.helm, clients.registry, clients.registry)
 
-    async def discover(self, entry: Entry) -> Found:
-        return await discover(entry, self.helm, self.fetcher, self.oci)
+
+SOURCE: Source = _HelmSource()

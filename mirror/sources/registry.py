@@ -10,15 +10,13 @@ the newest-first order of the *filtered* tags only.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from .. import filters
 from .. import ref as imageref
 from ..config import Entry
 from ..registry import RegistryClient
-from .base import Found
+from .base import Clients, Found, Source
 
-__all__ = ["RegistrySource", "discover"]
+__all__ = ["SOURCE", "discover"]
 
 
 async def discover(entry: Entry, client: RegistryClient) -> Found:
@@ -35,11 +33,11 @@ async def discover(entry: Entry, client: RegistryClient) -> Found:
     return Found(tags=tuple(tags), seen=len(raw))
 
 
-@dataclass(frozen=True)
-class RegistrySource:
-    """:func:`discover` bound to a client, for code that wants a :class:`~.base.Source`."""
+class _RegistrySource:
+    """:func:`discover` as a :class:`~.base.Source`, on the run's registry client."""
 
-    client: RegistryClient
+    async def discover(self, entry: Entry, clients: Clients) -> Found:
+        return await discover(entry, clients.registry)
 
-    async def discover(self, entry: Entry) -> Found:
-        return await discover(entry, self.client)
+
+SOURCE: Source = _RegistrySource()

@@ -9,7 +9,7 @@ import pytest
 from mirror.config import Entry, SourceKind, VersionSource
 from mirror.errors import NotFound
 from mirror.sources.base import Found
-from mirror.sources.registry import RegistrySource, discover
+from mirror.sources.registry import discover
 from tests.fakes.distribution import FakeRegistry, make_image
 from tests.unit.registry.conftest import MakeClient
 
@@ -51,8 +51,7 @@ async def test_latest_entry_reads_created_times_of_filtered_tags_only(
     for tag, day in dates.items():
         fake.add_manifest("team/app", tag, *make_image(f"{day}T00:00:00Z", layer=tag.encode())[:3])
     async with make_client() as client:
-        source = RegistrySource(client)
-        found = await source.discover(_entry(fake, version_filter=r"^v1\.", latest_entry=True))
+        found = await discover(_entry(fake, version_filter=r"^v1\.", latest_entry=True), client)
     assert found == Found(tags=("v1.0.0",), seen=4)
     read = {r.path.rsplit("/", 1)[-1] for r in fake.requests if "/manifests/" in r.path}
     assert read == {"v1.0.0", "v1.1.0"}

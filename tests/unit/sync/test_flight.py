@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import gc
+import types
+import weakref
+
 import anyio
 import pytest
 
@@ -99,3 +103,90 @@ async def test_gather_returns_in_order_and_raises_the_first_error_unwrapped() ->
     with pytest.raises(KeyError, match="missing blob"):
         await gather([waits, fails])
     assert cancelled.is_set()  # the sibling was cancelled, not left running
+
+
+# -- what a finished flight keeps (memory stays flat in the number of keys) -----------------
+
+
+class _Big:
+    """Stands for what a failed call had in hand (a response, a buffer): must not outlive it."""
+
+
+def _reachable(root: object, limit: int = 10_000) -> list[object]:
+    """Every object reachable from ``root`` through the garbage collector's referents."""
+    seen: dict[int, object] = {id(root): root}
+    todo = [root]
+    while todo and len(seen) < limit:
+        for child in gc.get_referents(todo.pop()):
+            if id(child) not in seen and not isinstance(child, (type, types.ModuleType)):
+                seen[id(child)] = child
+                todo.append(child)
+    return list(seen.values())
+
+
+async def test_a_finished_flight_keeps_no_event_and_no_frames() -> None:
+    flight: SingleFlight[int] = SingleFlight()
+
+    async def ok() -> int:
+        return 1
+
+    async def fails() -> int:
+        raise ValueError("missing tag")
+
+    await flight.run("ok", ok)
+    with pytest.raises(ValueError):
+        await flight.run("bad", fails)
+    kept = _reachable(flight)
+    assert not [o for o in kept if isinstance(o, anyio.Event)]
+    assert not [o for o in kept if isinstance(o, (types.TracebackType, types.FrameType))]
+    assert flight.known("ok") and not flight.known("bad") and not flight.in_flight("bad")
+
+
+async def test_a_cached_failure_does_not_keep_the_failed_call_alive() -> None:
+    flight: SingleFlight[int] = SingleFlight()
+    held: list[weakref.ref[_Big]] = []
+
+    async def fails() -> int:
+        big = _Big()
+        held.append(weakref.ref(big))
+        raise OSError(f"connection reset while holding {id(big)}")
+
+    with pytest.raises(OSError) as raised:
+        await flight.run("k", fails)
+    assert raised.value.__traceback__ is not None  # the caller that ran it keeps its traceback
+    del raised
+    gc.collect()
+    assert held[0]() is None  # the cached error holds no frame, so no local of the call
+    with pytest.raises(OSError, match="connection reset"):  # and it is still cached
+        await flight.run("k", fails)
+    assert len(held) == 1
+
+
+async def test_waiters_get_their_own_copy_of_the_error() -> None:
+    flight: SingleFlight[int] = SingleFlight()
+    release = anyio.Event()
+
+    async def fails() -> int:
+        await release.wait()
+        raise ValueError("no such manifest")
+
+    errors: list[BaseException] = []
+
+    async def caller() -> None:
+        try:
+            await flight.run("k", fails)
+        except ValueError as exc:
+            exc.add_note(f"seen by caller {len(errors)}")
+            errors.append(exc)
+
+    async with anyio.create_task_group() as group:
+        for _ in range(3):
+            group.start_soon(caller)
+        await anyio.wait_all_tasks_blocked()
+        release.set()
+    with pytest.raises(ValueError) as late:
+        await flight.run("k", fails)
+    errors.append(late.value)
+    assert [str(e) for e in errors] == ["no such manifest"] * 4
+    assert len({id(e) for e in errors}) == 4  # one object each: a note by one is not another's
+    assert [len(getattr(e, "__notes__", [])) for e in errors] == [1, 1, 1, 0]
