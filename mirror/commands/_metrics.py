@@ -7,6 +7,7 @@ known and before the run's transport closes: the push is one more request of the
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from ..events import Stats
@@ -18,11 +19,12 @@ if TYPE_CHECKING:
     from ..transport import Transport
 
 
-def collector_for(settings: Settings, command: str) -> MetricsCollector | None:
+def collector_for(settings: Settings, command: str, targets: Mapping[str, int] | None = None) -> MetricsCollector | None:
+    """A collector when metrics were asked for; ``targets``: the run's lines per target label."""
     if settings.metrics_file or settings.pushgateway:
         from ..metrics import MetricsCollector  # prometheus_client only when metrics were asked for
 
-        return MetricsCollector(command=command)
+        return MetricsCollector(command=command, targets=dict(targets or {}))
     return None
 
 

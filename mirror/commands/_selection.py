@@ -29,7 +29,16 @@ class Selection:
     problems: list[str]
     total: int  # valid lines before sharding
     artifacts: ArtifactsConfig | None = None  # the list is a config.yaml
-    targets: tuple[str, ...] = ()  # every target label, in order (the dashboard's columns)
+    targets: tuple[str, ...] = ()  # every target label of the list, in order (before --shard)
+
+    def lines_per_target(self) -> dict[str, int]:
+        """(line, target) pairs of this run per target label, every target of the list
+        included (0 when the shard has none of its lines): the metrics' and the dashboard's
+        totals, the same set of targets in every shard."""
+        planned = dict.fromkeys(self.targets, 0)
+        for item in self.work:
+            planned[item.label] = planned.get(item.label, 0) + 1
+        return planned
 
 
 def select_lines(path: str, env: Mapping[str, str], shard: Shard | None,
@@ -59,9 +68,9 @@ def select_lines(path: str, env: Mapping[str, str], shard: Shard | None,
     work = [WorkItem(item.line, item.destination, item.target, work[winners[index]].line) if index in winners
             else item for index, item in enumerate(work)]
     total = len(mirror_list.lines)
+    labels = tuple(dict.fromkeys(item.label for item in work))  # before sharding: the same in every pod
     if shard is not None:
         work = [item for item in work if shard.owns(item.line.source)]
-    labels = tuple(dict.fromkeys(item.label for item in work))
     return Selection(work, list(mirror_list.problems), total, mirror_list.artifacts, labels)
 
 

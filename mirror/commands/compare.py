@@ -52,19 +52,30 @@ def run(args: argparse.Namespace, settings: Settings, out: Output) -> int:
         out.data(render_text(results))
     for problem in selection.problems:
         out.error(f"invalid line skipped: {problem}")
+    status = "compare: " + (_counts(results) or "no lines")
+    if len(selection.targets) > 1:
+        status += "; per target: " + "; ".join(
+            f"{target} {_counts([r for r in results if r.target == target]) or 'no lines'}"
+            for target in selection.targets)
+    out.status(status)
+    failed = not all(r.status == MATCHED for r in results) or bool(selection.problems)
+    return exit_code(out, failed=failed, tracebacks=(r.traceback for r in results if r.internal))
+
+
+def _counts(results: list[Comparison]) -> str:
+    """``3 MATCHED, 1 MISSING``: the statuses in alphabetical order."""
     counts: dict[str, int] = {}
     for r in results:
         counts[r.status] = counts.get(r.status, 0) + 1
-    out.status("compare: " + (", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "no lines"))
-    failed = not all(r.status == MATCHED for r in results) or bool(selection.problems)
-    return exit_code(out, failed=failed, tracebacks=(r.traceback for r in results if r.internal))
+    return ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
 
 
 async def _run(settings: Settings, out: Output, selection: Selection, registries: Registries,
                credentials: CredentialStore) -> list[Comparison]:
     stats = Stats()
     async with open_transport(settings, stats, registries) as transport:
-        with open_sink(settings.log_format, stats, out.stderr, "image-mirror compare") as sink:
+        with open_sink(settings.log_format, stats, out.stderr, "image-mirror compare",
+                       targets=selection.lines_per_target()) as sink:
             async with open_runtime(settings, stats, sink, transport, credentials=credentials,
                                     discovery=False) as runtime:
                 return await compare(selection.work, runtime.registry, sink, deadline=settings.deadline)

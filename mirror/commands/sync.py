@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import anyio
@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from ..metrics import MetricsCollector
     from ..output import Output
 
-__all__ = ["pulls", "register", "run", "write_report"]
+__all__ = ["by_target", "pulls", "register", "run", "write_report"]
 
 
 def register(parser: argparse.ArgumentParser) -> None:
@@ -86,7 +86,7 @@ def run(args: argparse.Namespace, settings: Settings, out: Output) -> int:
     credentials = CredentialStore.from_environment()
     registries = apply_list_settings(selection, load_registries(settings.registries), credentials, os.environ)
     stats = Stats()
-    collector = collector_for(settings, "sync")
+    collector = collector_for(settings, "sync", selection.lines_per_target())
     return anyio.run(_run, args, settings, out, options, shard, selection, registries, credentials, stats, collector)
 
 
@@ -95,7 +95,8 @@ async def _run(args: argparse.Namespace, settings: Settings, out: Output, option
                stats: Stats, collector: MetricsCollector | None) -> int:
     """The run, its summary, then its metrics through the run's transport (still open)."""
     async with open_transport(settings, stats, registries) as transport:
-        with open_sink(settings.log_format, stats, out.stderr, "image-mirror sync", collector) as sink:
+        with open_sink(settings.log_format, stats, out.stderr, "image-mirror sync", collector,
+                       selection.lines_per_target()) as sink:
             async with open_runtime(settings, stats, sink, transport, credentials=credentials,
                                     discovery=False) as runtime:
                 _report_problems(sink, selection.problems)
@@ -125,15 +126,19 @@ def _finish(args: argparse.Namespace, settings: Settings, out: Output, options: 
                      f"  ({result.reason})")
     for problem in selection.problems:
         out.error(f"invalid line skipped: {problem}")
+    several = len(selection.targets) > 1
     for result in report.failed:
-        out.error(f"{result.source}:{result.tag} -> {result.destination}:{result.tag}: {result.reason}")
+        where = f" (target {result.target})" if several else ""
+        out.error(f"{result.source}:{result.tag} -> {result.destination}:{result.tag}{where}: {result.reason}")
     totals = report.totals()
+    per_target = by_target(report, selection.targets)
     scope = f" (shard {shard}: {len(selection.work)} of {selection.total} lines)" if shard else ""
     out.status(
-        f"sync{scope}: {totals['copied']} copied, {totals['skipped']} skipped, {totals['failed']} failed"
-        + (f", {totals['planned']} to copy (dry run)" if options.dry_run else "")
+        f"sync{scope}: {_counts(totals, options.dry_run)}"
         + (f", {len(selection.problems)} invalid line(s)" if selection.problems else "")
         + f" in {totals['elapsed']:.1f}s"
+        + ("; per target: " + "; ".join(f"{target} {_counts(counts, options.dry_run)}"
+                                        for target, counts in per_target.items()) if several else "")
     )
     written = True
     if args.report:
@@ -143,6 +148,7 @@ def _finish(args: argparse.Namespace, settings: Settings, out: Output, options: 
             "shard": str(shard) if shard else None,
             "dry_run": options.dry_run,
             "totals": {**totals, "invalid": len(selection.problems)},
+            "targets": per_target,
             "invalid": selection.problems,
             "pulls": pulls(stats),
             "results": [result.as_json() for result in report.results],
@@ -155,6 +161,26 @@ def _finish(args: argparse.Namespace, settings: Settings, out: Output, options: 
             written = False
     return exit_code(out, failed=bool(report.failed or selection.problems or not written),
                      tracebacks=(r.traceback for r in report.internal))
+
+
+def _counts(totals: Mapping[str, int | float], dry_run: bool) -> str:
+    return (f"{totals['copied']} copied, {totals['skipped']} skipped, {totals['failed']} failed"
+            + (f", {totals['planned']} to copy (dry run)" if dry_run else ""))
+
+
+#: What ``--report``'s ``targets`` holds for each target.
+TARGET_TOTALS = ("lines", "copied", "skipped", "failed", "planned", "bytes")
+
+
+def by_target(report: SyncReport, targets: Sequence[str]) -> dict[str, dict[str, int]]:
+    """Every target's lines by outcome and its bytes sent, the list's targets first, in order."""
+    out = {target: dict.fromkeys(TARGET_TOTALS, 0) for target in targets}
+    for result in report.results:
+        counts = out.setdefault(result.target, dict.fromkeys(TARGET_TOTALS, 0))
+        counts["lines"] += 1
+        counts[str(result.outcome)] += 1
+        counts["bytes"] += result.bytes_sent
+    return out
 
 
 def pulls(stats: Stats) -> dict[str, int]:

@@ -23,7 +23,8 @@ alert such as ``time() - image_mirror_last_success_timestamp_seconds > 86400`` k
 working. For the same reason :func:`push` of a failed run uses ``replace=False``
 (``pushadd_to_gateway``, HTTP POST: the Pushgateway keeps the families this push does not carry).
 
-Label values never hold secrets: entry keys, registry hosts, HTTP statuses, command names.
+Label values never hold secrets: entry keys, registry hosts, sync targets (a registry and a path),
+HTTP statuses, command names.
 """
 
 from __future__ import annotations

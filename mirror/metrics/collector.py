@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.metrics_core import Metric
 
 from ..events import (CompareDone, DiscoverDone, DiscoverEntryDone, DiscoverEntryFailed, Event, Stats, SyncCopyDone,
-                      SyncCopyFailed, SyncDone, SyncPlan, SyncSkip)
+                      SyncCopyFailed, SyncDone, SyncPlan)
+from ..tally import SYNC_RESULTS, Tally
 from . import families
 from .families import Samples
 
@@ -31,26 +32,30 @@ class MetricsCollector:
     """An EventSink that remembers what the metrics need; :meth:`registry` holds them.
 
     ``command`` labels the run-level metrics (``discover``, ``sync``, ...); when not given it
-    is taken from the first event's prefix. ``clock`` (wall time, for the last-success
-    timestamp) and ``monotonic`` (for the duration) are injectable for tests.
+    is taken from the first event's prefix. ``targets``: the (line, target) pairs the sync
+    command selected per target label (``Selection.lines_per_target``), which the per-line
+    families carry as their ``target`` label: every target gets its series, zeros included,
+    so ``sum by (target)`` sees the same set in every shard. ``clock`` (wall time, for the
+    last-success timestamp) and ``monotonic`` (for the duration) are injectable for tests.
     """
 
     command: str | None = None
     clock: Callable[[], float] = time.time
     monotonic: Callable[[], float] = time.monotonic
     started: float = field(default=-1.0)
+    targets: Mapping[str, int] = field(default_factory=dict)
     entries: dict[str, _Entry] = field(default_factory=dict)
-    lines: dict[str, int] = field(default_factory=dict)
     planned_lines: int | None = None
     dry_run: bool = False
-    bytes_sent: int = 0
-    blobs: dict[str, int] = field(default_factory=dict)
+    tally: Tally = field(init=False)
+    blobs: dict[tuple[str, str], int] = field(default_factory=dict)  # (target, sent/mounted/present) -> blobs
     done: dict[str, dict[str, object]] = field(default_factory=dict)
     failures: int = 0
 
     def __post_init__(self) -> None:
         if self.started < 0:
             self.started = self.monotonic()
+        self.tally = Tally(planned=self.targets)
 
     # ---- EventSink ----------------------------------------------------------------------
     def emit(self, event: Event, /) -> None:
@@ -68,22 +73,16 @@ class MetricsCollector:
                 self.failures += 1
             case SyncPlan(lines=lines, dry_run=dry_run):
                 self.planned_lines, self.dry_run = lines, dry_run
-            case SyncCopyDone():
-                self._line("copied")
-                self.bytes_sent += event.bytes
+            case SyncCopyDone(item=item):
                 for kind, count in (("sent", event.blobs_sent), ("mounted", event.blobs_mounted),
                                     ("present", event.blobs_present)):
-                    self.blobs[kind] = self.blobs.get(kind, 0) + count
-            case SyncSkip():
-                self._line("skipped")
+                    self.blobs[item.target, kind] = self.blobs.get((item.target, kind), 0) + count
             case SyncCopyFailed():
-                self._line("failed")
                 self.failures += 1
             case DiscoverDone() | SyncDone() | CompareDone():
                 self.done[event.name.split(".", 1)[0]] = event.fields()
-
-    def _line(self, result: str) -> None:
-        self.lines[result] = self.lines.get(result, 0) + 1
+        if event.name.startswith("sync."):  # compare's lines are not sync lines
+            self.tally.see(event)
 
     # ---- outcome --------------------------------------------------------------------------
     def succeeded(self) -> bool:
@@ -141,20 +140,8 @@ class MetricsCollector:
                 if value is not None:
                     out.add(family, value, key)
 
-        if self.lines or self.planned_lines is not None or "sync" in self.done:
-            counts = {"copied": 0, "skipped": 0, "failed": 0, **self.lines}
-            # --dry-run: lines that would be copied end "planned" (no per-line event, so from sync.done).
-            planned = _int_or_none(self.done.get("sync", {}).get("planned")) or 0
-            if self.dry_run or planned:
-                counts["planned"] = planned
-            for result, count in counts.items():
-                out.add(families.SYNC_LINES, count, result)
-            if self.planned_lines is not None:
-                out.add(families.SYNC_LINES_PLANNED, self.planned_lines)
-            out.add(families.SYNC_BYTES_SENT, self.bytes_sent)
-            if any(self.blobs.values()):
-                for kind in ("sent", "mounted", "present"):
-                    out.add(families.SYNC_BLOBS, self.blobs.get(kind, 0), kind)
+        if self.tally.counts or self.planned_lines is not None or "sync" in self.done:
+            self._sync_samples(out)
 
         if stats is not None:
             out.add_hosts(stats.hosts.values())
@@ -165,6 +152,27 @@ class MetricsCollector:
         if stamp is not None:
             out.add(families.LAST_SUCCESS, stamp, command)
         return out
+
+    def _sync_samples(self, out: Samples) -> None:
+        """The per-line families, a series per target (``""`` when no target is known)."""
+        tally = self.tally
+        targets = tally.targets or [""]
+        results: tuple[str, ...] = SYNC_RESULTS
+        if self.dry_run or any(tally.count(target, "planned") for target in targets):
+            results += ("planned",)  # --dry-run: the lines that would be copied
+        for target in targets:
+            for result in results:
+                out.add(families.SYNC_LINES, tally.count(target, result), result, target)
+            out.add(families.SYNC_BYTES_SENT, tally.bytes_sent.get(target, 0), target)
+        if self.targets:
+            for target, lines in self.targets.items():
+                out.add(families.SYNC_LINES_PLANNED, lines, target)
+        elif self.planned_lines is not None:  # no split given: the run's one target, if it had one
+            out.add(families.SYNC_LINES_PLANNED, self.planned_lines, targets[0] if len(targets) == 1 else "")
+        if any(self.blobs.values()):
+            for target in targets:
+                for kind in ("sent", "mounted", "present"):
+                    out.add(families.SYNC_BLOBS, self.blobs.get((target, kind), 0), kind, target)
 
 
 @dataclass(frozen=True)

@@ -44,13 +44,15 @@ DISCOVER_ENTRY_FAILED = _declare("image_mirror_discover_entry_failed",
                                  "1 when the entry failed in the last run, 0 when it succeeded.", "entry")
 DISCOVER_ENTRY_DURATION = _declare("image_mirror_discover_entry_duration_seconds",
                                    "How long the entry took in the last run.", "entry")
-SYNC_LINES = _declare("image_mirror_sync_lines", "images-list lines by how the last sync ended for them.", "result")
+SYNC_LINES = _declare("image_mirror_sync_lines",
+                     "images-list lines by how the last sync ended for them at each target.", "result", "target")
 SYNC_LINES_PLANNED = _declare("image_mirror_sync_lines_planned",
-                              "images-list lines the last sync worked on (after --shard).")
-SYNC_BYTES_SENT = _declare("image_mirror_sync_bytes_sent", "Blob bytes uploaded by the copies of the last sync.")
+                              "images-list lines the last sync worked on (after --shard), per target.", "target")
+SYNC_BYTES_SENT = _declare("image_mirror_sync_bytes_sent",
+                           "Blob bytes uploaded by the copies of the last sync, per target.", "target")
 SYNC_BLOBS = _declare("image_mirror_sync_blobs",
-                      "Blobs of the copied images: sent, mounted from another repository, or already present.",
-                      "result")
+                      "Blobs of the copied images per target: sent, mounted from another repository, or already "
+                      "present.", "result", "target")
 RUN_DURATION = _declare("image_mirror_run_duration_seconds", "Wall time of the last run.", "command")
 RUN_SUCCESS = _declare("image_mirror_run_success", "1 when the last run succeeded, else 0.", "command")
 LAST_SUCCESS = _declare("image_mirror_last_success_timestamp_seconds",

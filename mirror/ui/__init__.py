@@ -13,7 +13,7 @@ rich is imported only when a dashboard is opened.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import IO
@@ -37,13 +37,17 @@ class Fanout:
 
 @contextmanager
 def open_sink(
-    log_format: str, stats: Stats, stream: IO[str], title: str, extra: EventSink | None = None
+    log_format: str, stats: Stats, stream: IO[str], title: str, extra: EventSink | None = None,
+    targets: Mapping[str, int] | None = None,
 ) -> Iterator[EventSink]:
     """The sink for a command run: dashboard on a TTY (``auto``/``rich``), JSON lines otherwise
-    (plain lines with ``plain``); ``extra`` (the metrics collector) sees every event too."""
+    (plain lines with ``plain``); ``extra`` (the metrics collector) sees every event too.
+    ``targets``: a sync's or compare's (line, target) pairs per target label; with more than
+    one, the dashboard, the plain lines and the step summary name the target of each result."""
+    targets = dict(targets or {})
     sinks: list[EventSink] = [] if extra is None else [extra]
     summary_path = os.environ.get("GITHUB_STEP_SUMMARY")
-    summary = StepSummary(summary_path) if summary_path else None
+    summary = StepSummary(summary_path, targets=targets) if summary_path else None
     if summary:
         sinks.append(summary)
     use_rich = log_format == "rich" or (log_format == "auto" and stream.isatty())
@@ -53,10 +57,10 @@ def open_sink(
             from .dashboard import Dashboard
 
             console = make_console(stream, force_terminal=log_format == "rich" or None)
-            with Dashboard(stats, console, title=title) as dashboard:
+            with Dashboard(stats, console, title=title, targets=targets) as dashboard:
                 yield Fanout([dashboard, *sinks])
         else:
-            main: EventSink = Plain(stream) if log_format == "plain" else JsonLines(stream)
+            main: EventSink = Plain(stream, several=len(targets) > 1) if log_format == "plain" else JsonLines(stream)
             yield Fanout([main, *sinks])
     finally:
         if summary:

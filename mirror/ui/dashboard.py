@@ -9,15 +9,18 @@ Drawing per event cost ~4.6 ms each and made a warm sync of the real list 65 % s
 The view: for discover a row per config entry; for sync lines done / total with rate and
 ETA, bytes and throughput, the copies in flight, every conflict (both of its lines) and every
 failure; for compare the counts per status; always a row per host read from
-:class:`~mirror.events.Stats`, and the totals with the elapsed time. Every string from
-outside (entry names, tags, sources, error bodies) is escaped with :func:`mirror.text.escape`.
+:class:`~mirror.events.Stats`, and the totals with the elapsed time. With several targets
+(``--target``, a config.yaml's repositories) a row per target too (:mod:`.targets`) and every
+copy, conflict and failure names its target; with one target the view is the one-destination
+view. Every string from outside (entry names, tags, sources, targets, error bodies) is escaped
+with :func:`mirror.text.escape`.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from types import TracebackType
@@ -31,8 +34,10 @@ from rich.text import Text
 
 from ..events import (CompareDone, CompareLine, ComparePlan, DiscoverDone, DiscoverEntryDone, DiscoverEntryFailed,
                       DiscoverEntryStart, Event, Item, PullQuotaWait, Stats, SyncConflict, SyncCopyDone, SyncCopyFailed,
-                      SyncCopyStart, SyncDone, SyncInvalid, SyncPlan, SyncSkip)
+                      SyncCopyStart, SyncDone, SyncInvalid, SyncPlan)
+from ..tally import SYNC_RESULTS, Tally
 from ..text import escape, excerpt
+from .targets import copying_rows, human_bytes, problem_line, targets_table
 
 __all__ = ["REFRESH_PER_SECOND", "Dashboard"]
 
@@ -41,6 +46,7 @@ REFRESH_PER_SECOND = 4
 #: Problems shown while running (all of them in the final view).
 LIVE_PROBLEMS = 8
 LIVE_WORKERS = 12
+COMPARE_RESULTS = ("matched", "not matched", "missing", "error")
 
 
 @dataclass
@@ -57,12 +63,14 @@ class _State:
     """What the events told so far; read by :meth:`Dashboard.render` under the lock."""
 
     entries: dict[str, _EntryRow] = field(default_factory=dict)
-    counts: dict[str, int] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)  # every target's together
+    tally: Tally = field(default_factory=Tally)  # per target
     planned: int = 0
     bytes_sent: int = 0
     workers: dict[Item, str] = field(default_factory=dict)
-    conflicts: list[str] = field(default_factory=list)
-    failures: list[str] = field(default_factory=list)
+    # (kind, target, text): "at <target>" is added when drawn, once the run is known to have several
+    conflicts: list[tuple[str, str, str]] = field(default_factory=list)
+    failures: list[tuple[str, str, str]] = field(default_factory=list)
     quota_waits: dict[str, str] = field(default_factory=dict)  # host -> its latest pull-quota wait
     finished: float | None = None
 
@@ -78,6 +86,8 @@ class Dashboard:
     stats: Stats
     console: Console
     title: str = "image-mirror"
+    #: the run's (line, target) pairs per target label, when the command knows them
+    targets: Mapping[str, int] = field(default_factory=dict)
     clock: Callable[[], float] = time.monotonic
     refresh_per_second: float = REFRESH_PER_SECOND
     state: _State = field(default_factory=_State)
@@ -88,6 +98,8 @@ class Dashboard:
     def __post_init__(self) -> None:
         if self.started < 0:
             self.started = self.clock()
+        if self.targets:
+            self.state.tally = Tally(planned=self.targets)
 
     # ---- events: bookkeeping only -------------------------------------------------------
     def emit(self, event: Event, /) -> None:
@@ -96,6 +108,9 @@ class Dashboard:
 
     def _apply(self, event: Event) -> None:
         s = self.state
+        ended = s.tally.see(event)
+        if ended is not None:
+            self._count(ended[1])
         match event:
             case DiscoverEntryStart(entry=entry, source=source):
                 s.entries[entry] = _EntryRow(source, "running")
@@ -110,24 +125,19 @@ class Dashboard:
             case SyncCopyStart(item=item):
                 s.workers[item] = f"{item.source}:{item.tag}"
             case SyncCopyDone(item=item, bytes=sent):
-                self._count("copied")
                 s.workers.pop(item, None)
                 s.bytes_sent += sent
-            case SyncSkip():
-                self._count("skipped")
             case SyncCopyFailed(item=item, reason=reason):
-                self._count("failed")
                 s.workers.pop(item, None)
-                s.failures.append(f"failed: {_line(item)}: {reason}")
+                s.failures.append(("failed", item.target, f"{_line(item)}: {reason}"))
             case SyncConflict(item=item, winner=winner, winner_source=winner_source):
-                s.conflicts.append(f"conflict: {_line(item)} is superseded by line {winner} "
-                                   f"({winner_source}:{item.tag}), which writes the same destination tag")
+                s.conflicts.append(("conflict", item.target, f"{_line(item)} is superseded by line {winner} "
+                                    f"({winner_source}:{item.tag}), which writes the same destination tag"))
             case SyncInvalid(reason=reason):
-                s.failures.append(f"invalid: {reason}")
-            case CompareLine(status=status, destination=destination, tag=tag, reason=reason):
-                self._count(status.lower())
+                s.failures.append(("invalid", "", reason))
+            case CompareLine(status=status, destination=destination, tag=tag, reason=reason, target=target):
                 if status != "MATCHED":
-                    s.failures.append(f"{status}: {destination}:{tag} {reason}".rstrip())
+                    s.failures.append((status, target, f"{destination}:{tag} {reason}".rstrip()))
             case PullQuotaWait(host=host, remaining=remaining, limit=limit, window=window, seconds=seconds):
                 s.quota_waits[host] = (f"{host}: pulls wait {seconds:g}s for the pull quota "
                                        f"({_quota(remaining, limit, window)} left, below the floor)")
@@ -181,32 +191,43 @@ class Dashboard:
         total = max(s.planned, done, 1)
         rate = done / elapsed if elapsed > 0 else 0.0
         eta = "" if final or rate <= 0 or done >= total else f"  ETA {(total - done) / rate:.0f}s"
-        labels: tuple[str, ...] = ("copied", "skipped", "failed")
-        if any(key in s.counts for key in ("matched", "not matched", "missing", "error")):
-            labels = ("matched", "not matched", "missing", "error")
+        labels = self._labels()
         grid = Table.grid(padding=(0, 1))
         grid.add_column()
         grid.add_column(width=40)
         grid.add_column()
-        grid.add_row("lines", ProgressBar(total=total, completed=done), f"{done}/{s.planned}  {rate:.1f}/s{eta}")
+        over = f" over {len(s.tally.targets)} targets" if s.tally.several else ""
+        grid.add_row("lines", ProgressBar(total=total, completed=done),
+                     f"{done}/{s.planned}{over}  {rate:.1f}/s{eta}")
         for label in labels:
             value = s.counts.get(label, 0)
             grid.add_row(label, ProgressBar(total=total, completed=value), f"{value}/{s.planned}")
         throughput = s.bytes_sent / elapsed if elapsed > 0 else 0.0
-        grid.add_row("bytes sent", "", f"{_human_bytes(s.bytes_sent)}  {_human_bytes(int(throughput))}/s")
+        grid.add_row("bytes sent", "", f"{human_bytes(s.bytes_sent)}  {human_bytes(int(throughput))}/s")
         parts: list[RenderableType] = [grid]
+        several = s.tally.several
+        if several:
+            parts.append(targets_table(s.tally, list(s.workers), labels))
         if s.workers and not final:
             workers = Table(title="copy workers", title_justify="left", expand=True)
             workers.add_column("copying")
-            for source in list(s.workers.values())[:LIVE_WORKERS]:
-                workers.add_row(Text(escape(source)))
+            for row in copying_rows(s.workers, several)[:LIVE_WORKERS]:
+                workers.add_row(Text(escape(row)))
             parts.append(workers)
         shown = None if final else LIVE_PROBLEMS
-        for lines, style in ((s.conflicts, "yellow"), (s.failures, "red")):
-            if lines:
-                chosen = lines if shown is None else lines[-shown:]
-                parts.append(Text("\n".join(escape(line) for line in chosen), style=style))
+        for problems, style in ((s.conflicts, "yellow"), (s.failures, "red")):
+            if problems:
+                chosen = problems if shown is None else problems[-shown:]
+                text = "\n".join(escape(problem_line(kind, target, line, several)) for kind, target, line in chosen)
+                parts.append(Text(text, style=style))
         return Group(*parts)
+
+    def _labels(self) -> tuple[str, ...]:
+        """The results to count: sync's, or compare's once a compare line came; planned in a dry run."""
+        counts = self.state.counts
+        if any(key in counts for key in COMPARE_RESULTS):
+            return COMPARE_RESULTS
+        return (*SYNC_RESULTS, "planned") if "planned" in counts else SYNC_RESULTS
 
     def _hosts_table(self) -> Table:
         table = Table(title="hosts", expand=True, title_justify="left")
@@ -255,12 +276,3 @@ def _duration(seconds: int) -> str:
         if seconds >= size and seconds % size == 0:
             return f"{seconds // size}{unit}"
     return f"{seconds}s"
-
-
-def _human_bytes(value: int) -> str:
-    size = float(value)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if size < 1024 or unit == "GiB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{value} B"

@@ -19,6 +19,7 @@ import pty
 import struct
 import sys
 import termios
+from typing import Any
 from pathlib import Path
 
 import pytest
@@ -110,3 +111,45 @@ def test_the_final_screen_shows_every_conflict_and_failure_with_their_lines(
     assert totals and "1 copied" in totals[-1] and "3 failed" in totals[-1] and "2 skipped" in totals[-1], screen
     panel = [line for line in screen.splitlines() if line[:1] in "╭│╰"]
     assert panel and all(len(line) <= COLUMNS for line in panel)  # the frame fits the terminal
+
+
+def test_the_final_screen_of_a_sync_to_three_targets_has_a_row_per_target(
+    tmp_path: Path, source_registry: SeededRegistry, dest_registry: RegistryServer, registry_factory: Any
+) -> None:
+    """Two targets on one registry (two paths) and a third that refuses every write: each
+    target's row counts its own lines, and the failures are the third target's, named."""
+    src, dst = source_registry.host, dest_registry.host
+    refusing: RegistryServer = registry_factory(read_only=True)
+    (tmp_path / "images-list").write_text(
+        "# test list\n"
+        f"{src}/library/busybox {dst}/rancher/mirrored-library-busybox 1.36.1\n"
+        f"{src}/calico/node {dst}/rancher/mirrored-calico-node v3.29.0\n"
+        f"{src}/library/busybox {dst}/rancher/mirrored-library-busybox 9.9.9\n"
+    )
+    targets = (f"{dst}/mirror-a", f"{dst}/team/sub", refusing.host)
+    screen, code, _ = run_in_terminal(tmp_path, ["--images-list", str(tmp_path / "images-list"), "--no-cache",
+                                                 "--log-format", "rich", "sync",
+                                                 *(arg for target in targets for arg in ("--target", target))])
+    assert code == 1, screen
+    flat = " ".join(" ".join(line.strip().strip("│").split()) for line in screen.splitlines())
+    lines = screen.splitlines()
+    table = lines[next(i for i, line in enumerate(lines) if line.startswith("│ targets ")):]
+    table = table[:next(i for i, line in enumerate(table) if "└" in line)]  # its rows, up to its bottom
+    rows = {target: [cell.strip() for cell in line.split("│") if cell.strip()]
+            for line in table for target in targets if f"│ {target} " in line}
+    assert set(rows) == set(targets), screen
+    for target in targets[:2]:  # two copied, 9.9.9 does not exist upstream: 3 done, none copying
+        assert rows[target][2:7] == ["3/3", "2", "0", "1", "0"], rows[target]
+    # The blobs went to one path of the registry and were mounted into the other.
+    assert sorted(rows[target][7].split()[1] for target in targets[:2]) == ["B", "KiB"], rows
+    assert rows[refusing.host][2:] == ["3/3", "0", "0", "3", "0", "0 B"], rows[refusing.host]
+    for line, source, repo, tag in ((2, "library/busybox", "library-busybox", "1.36.1"),
+                                    (3, "calico/node", "calico-node", "v3.29.0")):
+        assert (f"failed at {refusing.host}: line {line}: {src}/{source}:{tag} -> "
+                f"{refusing.host}/rancher/mirrored-{repo}:{tag}") in flat, screen
+    assert f"failed at {targets[0]}: line 4: {src}/library/busybox:9.9.9" in flat, screen
+    assert "9/9 over 3 targets" in flat, screen
+    status = [line for line in screen.splitlines() if line.startswith("sync: ")]
+    assert status and f"; per target: {targets[0]} 2 copied, 0 skipped, 1 failed" in " ".join(status), screen
+    panel = [line for line in screen.splitlines() if line[:1] in "╭│╰"]
+    assert panel and all(len(line) <= COLUMNS for line in panel)

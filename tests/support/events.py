@@ -29,7 +29,8 @@ def build(name: str, **fields: Any) -> Event:
     for spec in dataclasses.fields(cls):
         if spec.type == "Item":
             values[spec.name] = Item(*(fields.pop(key, default) for key, default in
-                                       (("source", ""), ("destination", ""), ("tag", ""), ("line", 0))))
+                                       (("source", ""), ("destination", ""), ("tag", ""), ("line", 0),
+                                        ("target", ""))))
         elif spec.name in fields:
             values[spec.name] = fields.pop(spec.name)
         elif spec.metadata.get("spread"):

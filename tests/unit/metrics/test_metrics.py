@@ -208,12 +208,46 @@ def test_dry_run_reports_planned_lines() -> None:
     metrics = collector()
     emit(metrics, "sync.plan", lines=3, dry_run=True)
     emit(metrics, "sync.plan.item", destination="d", tag="1", action="copy")
+    emit(metrics, "sync.plan.item", destination="d", tag="3", action="copy")
+    emit(metrics, "sync.plan.item", destination="d", tag="2", action="skip")
     emit(metrics, "sync.skip", destination="d", tag="2", reason="up to date")
     emit(metrics, "sync.done", lines=3, copied=0, skipped=1, failed=0, planned=2, bytes=0)
     lines = parse(metrics.render())["image_mirror_sync_lines"].by("result")
     assert lines == {"copied": 0, "skipped": 1, "failed": 0, "planned": 2}
     # render() does not change the collector: a second render says the same.
     assert parse(metrics.render())["image_mirror_sync_lines"].by("result") == lines
+
+
+def test_every_target_has_its_own_series_and_the_run_metrics_stay_per_command() -> None:
+    # Three targets; the shard has no line of the third, which still gets its series (zeros), so
+    # `sum by (target)` sees the same targets from every shard's push.
+    metrics = MetricsCollector(command="sync", targets={"reg-a.io": 2, "reg-b.io/mirror": 2, "reg-c.io": 0},
+                               clock=FakeClock().time, monotonic=FakeClock().monotonic)
+    emit(metrics, "sync.plan", lines=4, dry_run=False)
+    for target in ("reg-a.io", "reg-b.io/mirror"):
+        emit(metrics, "sync.copy.done", source="busybox", destination=f"{target}/mirrored-busybox", tag="1",
+             target=target, bytes=1000, blobs_sent=2, blobs_mounted=0, blobs_present=1)
+    emit(metrics, "sync.skip", destination="reg-a.io/mirrored-pause", tag="3.9", target="reg-a.io")
+    emit(metrics, "sync.copy.failed", destination="reg-b.io/mirror/mirrored-pause", tag="3.9",
+         target="reg-b.io/mirror", reason="503")
+    emit(metrics, "sync.done", lines=4, copied=2, skipped=1, failed=1, planned=0, bytes=2000)
+    families = parse(metrics.render())
+
+    lines = families["image_mirror_sync_lines"]
+    assert {(s.labels["target"], s.labels["result"]): s.value for s in lines.samples} == {
+        ("reg-a.io", "copied"): 1, ("reg-a.io", "skipped"): 1, ("reg-a.io", "failed"): 0,
+        ("reg-b.io/mirror", "copied"): 1, ("reg-b.io/mirror", "skipped"): 0, ("reg-b.io/mirror", "failed"): 1,
+        ("reg-c.io", "copied"): 0, ("reg-c.io", "skipped"): 0, ("reg-c.io", "failed"): 0,
+    }
+    assert families["image_mirror_sync_lines_planned"].by("target") == {"reg-a.io": 2, "reg-b.io/mirror": 2,
+                                                                        "reg-c.io": 0}
+    assert families["image_mirror_sync_bytes_sent"].by("target") == {"reg-a.io": 1000, "reg-b.io/mirror": 1000,
+                                                                     "reg-c.io": 0}
+    assert families["image_mirror_sync_blobs"].value(result="sent", target="reg-b.io/mirror") == 2
+    assert families["image_mirror_sync_blobs"].value(result="present", target="reg-c.io") == 0
+    for name in ("image_mirror_run_success", "image_mirror_run_duration_seconds"):
+        assert [s.labels for s in families[name].samples] == [{"command": "sync"}], name
+    assert families["image_mirror_run_success"].value(command="sync") == 0
 
 
 # --------------------------------------------------------------------------------------------
