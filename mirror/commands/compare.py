@@ -20,7 +20,8 @@ from ..pipeline.plan import Shard
 from ..registry import CredentialStore, Registries, load_registries
 from ..ui import open_sink
 from ._results import exit_code
-from .sync import Selection, apply_list_settings, open_client, select_lines
+from ..referrers import ReferrerMirror, ReferrerOptions
+from .sync import Selection, apply_list_settings, open_client, referrer_options, select_lines
 
 if TYPE_CHECKING:
     from ..cli import Settings
@@ -34,6 +35,11 @@ def register(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--json", action="store_true", help="print a JSON list of objects")
     parser.add_argument("--shard", metavar="I/N", help="only the lines of shard I of N (as sync)")
+    parser.add_argument("--referrers", action="store_true",
+                        help="a line is NOT MATCHED while a referrer of its image (signature, attestation, SBOM, "
+                             "cosign tag) is missing at the destination (as sync --referrers copies them)")
+    parser.add_argument("--referrers-types", metavar="LIST",
+                        help="only these artifact types of referrers (as sync): media types or sig, att, sbom")
     parser.set_defaults(handler=run)
 
 
@@ -42,7 +48,8 @@ def run(args: argparse.Namespace, settings: Settings, out: Output) -> int:
     selection = select_lines(settings.images_list, os.environ, shard)
     credentials = CredentialStore.from_environment()
     registries = apply_list_settings(selection, load_registries(settings.registries), credentials, os.environ)
-    results = anyio.run(_run, settings, out, selection, registries, credentials)
+    referrers = referrer_options(args, registries, selection, "compare")
+    results = anyio.run(_run, settings, out, selection, registries, credentials, referrers)
     if args.json:
         out.data(json.dumps([r.as_json() for r in results], indent=2))
     elif results:
@@ -58,9 +65,10 @@ def run(args: argparse.Namespace, settings: Settings, out: Output) -> int:
 
 
 async def _run(settings: Settings, out: Output, selection: Selection, registries: Registries,
-               credentials: CredentialStore) -> list[Comparison]:
+               credentials: CredentialStore, referrers: ReferrerOptions | None) -> list[Comparison]:
     stats = Stats()
     async with open_client(registries, stats, credentials, settings.max_wait) as client:
         with open_sink(settings.log_format, stats, out.stderr, "image-mirror compare") as sink:
             client.transport.events = sink
-            return await compare(selection.work, client, sink, deadline=settings.deadline)
+            return await compare(selection.work, client, sink, deadline=settings.deadline,
+                                 referrers=ReferrerMirror(client, referrers) if referrers is not None else None)

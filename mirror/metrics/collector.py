@@ -10,7 +10,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.metrics_core import Metric
 
 from ..events import (CompareDone, DiscoverDone, DiscoverEntryDone, DiscoverEntryFailed, Event, Stats, SyncCopyDone,
-                      SyncCopyFailed, SyncDone, SyncPlan, SyncSkip)
+                      SyncCopyFailed, SyncDone, SyncPlan, SyncReferrers, SyncSkip)
 from . import families
 from .families import Samples
 
@@ -45,6 +45,7 @@ class MetricsCollector:
     dry_run: bool = False
     bytes_sent: int = 0
     blobs: dict[str, int] = field(default_factory=dict)
+    referrers: dict[str, int] = field(default_factory=dict)  # by result, once a line reported any
     done: dict[str, dict[str, object]] = field(default_factory=dict)
     failures: int = 0
 
@@ -76,6 +77,10 @@ class MetricsCollector:
                     self.blobs[kind] = self.blobs.get(kind, 0) + count
             case SyncSkip():
                 self._line("skipped")
+            case SyncReferrers():
+                for kind, count in (("copied", event.copied), ("present", event.present),
+                                    ("failed", len(event.failed)), ("skipped", len(event.skipped))):
+                    self.referrers[kind] = self.referrers.get(kind, 0) + count
             case SyncCopyFailed():
                 self._line("failed")
                 self.failures += 1
@@ -155,6 +160,8 @@ class MetricsCollector:
             if any(self.blobs.values()):
                 for kind in ("sent", "mounted", "present"):
                     out.add(families.SYNC_BLOBS, self.blobs.get(kind, 0), kind)
+            for kind, count in self.referrers.items():
+                out.add(families.SYNC_REFERRERS, count, kind)
 
         if stats is not None:
             out.add_hosts(stats.hosts.values())

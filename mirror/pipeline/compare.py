@@ -10,6 +10,9 @@ Per line: HEAD both sides (the source HEAD once per source tag).
   partial mirror (``--platforms``) from a stale one;
 * ``ERROR`` — the source could not be read (missing tag, auth, network).
 
+With ``--referrers`` a line whose digests match is NOT MATCHED while a referrer of its image
+(a signature, attestation, SBOM; :mod:`mirror.referrers`) is missing at the destination.
+
 Only NOT MATCHED lines cost GETs; a fully mirrored list costs two HEADs a line.
 """
 
@@ -27,6 +30,7 @@ from ..errors import MirrorError, NotFound
 from ..events import CompareDone, CompareLine, ComparePlan, EventSink
 from ..failure import describe
 from ..ref import ImageRef
+from ..referrers import ReferrerMirror
 from ..registry.client import RegistryClient
 from ..registry.media import INDEX_TYPES, Descriptor, Manifest
 from .sync import WorkItem
@@ -59,6 +63,7 @@ class Comparison:
     destination_digest: str | None = None
     platforms: tuple[PlatformState, ...] = ()
     reason: str = ""
+    referrers_missing: tuple[str, ...] = ()  # --referrers: referrers of the image the destination lacks
     internal: bool = False  # the comparison failed through a bug (exit 3)
     traceback: str = field(default="", repr=False, compare=False)  # of an internal error, shown with -v
 
@@ -68,12 +73,14 @@ class Comparison:
             "status": self.status, "source_digest": self.source_digest,
             "destination_digest": self.destination_digest,
             "platforms": [p.as_json() for p in self.platforms], "reason": self.reason,
+            "referrers_missing": list(self.referrers_missing),
         }  # fmt: skip
 
 
 @dataclass
 class _Comparer:
     client: RegistryClient
+    referrers: ReferrerMirror | None = None
     heads: SingleFlight[Descriptor] = field(default_factory=SingleFlight)
     reads: SingleFlight[Manifest] = field(default_factory=SingleFlight)
 
@@ -112,6 +119,16 @@ class _Comparer:
         if dest is None:
             return result(MISSING, source_digest=source.digest)
         if dest.digest == source.digest:
+            if self.referrers is not None and self.referrers.wants(dest_ref):
+                try:
+                    missing = await self.referrers.missing_for_line(source_ref, dest_ref, dest.digest,
+                                                                    media_type=dest.media_type)
+                except MirrorError as exc:
+                    return result(ERROR, source_digest=source.digest, reason=f"referrers: {exc}")
+                if missing:
+                    return result(NOT_MATCHED, source_digest=source.digest, destination_digest=dest.digest,
+                                  reason=f"{len(missing)} referrer(s) missing at the destination",
+                                  referrers_missing=tuple(missing))
             return result(MATCHED, source_digest=source.digest, destination_digest=dest.digest)
         platforms: tuple[PlatformState, ...] = ()
         reason = ""
@@ -141,10 +158,12 @@ class _Comparer:
 
 
 async def compare(work: Sequence[WorkItem], client: RegistryClient, sink: EventSink, *,
-                  clock: Any = time.monotonic, deadline: float | None = None) -> list[Comparison]:
+                  clock: Any = time.monotonic, deadline: float | None = None,
+                  referrers: ReferrerMirror | None = None) -> list[Comparison]:
     """Compare every item; results in images-list order. Lines not done by ``deadline``
-    (``--timeout``, a ``clock()`` value) are errors with the reason ``run timeout``."""
-    comparer = _Comparer(client)
+    (``--timeout``, a ``clock()`` value) are errors with the reason ``run timeout``.
+    ``referrers``: also check what is attached to each matching image (``--referrers``)."""
+    comparer = _Comparer(client, referrers)
     results: list[Comparison] = []
     started = clock()
     sink.emit(ComparePlan(len(work)))
@@ -193,6 +212,8 @@ def render_text(results: Sequence[Comparison]) -> str:
         head = f"{r.status:<12} {r.source}:{r.tag} => {r.destination}:{r.tag}"
         if r.status == MATCHED:
             head += f"  {r.source_digest}"
+        elif r.status == NOT_MATCHED and r.referrers_missing:
+            head += f"  {r.source_digest}"
         elif r.status == NOT_MATCHED:
             head += f"  {r.source_digest} != {r.destination_digest}"
         elif r.reason:
@@ -200,6 +221,8 @@ def render_text(results: Sequence[Comparison]) -> str:
         out.append(head)
         for p in r.platforms:
             out.append(f"    {p.platform:<24} {p.digest}  {p.status}")
+        for referrer in r.referrers_missing:
+            out.append(f"    referrer {referrer}  {NOT_FOUND}")
         if r.status == NOT_MATCHED and r.reason:
             out.append(f"    {r.reason}")
     return "\n".join(out)

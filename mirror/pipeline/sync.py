@@ -35,8 +35,9 @@ from ..copy import Copier, CopyResult, PlanItem
 from ..errors import AuthError, MirrorError
 from ..failure import describe
 from ..events import (EventSink, Item, SyncConflict, SyncCopyDone, SyncCopyFailed, SyncCopyStart, SyncDone,
-                      SyncPlan, SyncPlanItem, SyncSkip)
+                      SyncPlan, SyncPlanItem, SyncReferrers, SyncSkip)
 from ..ref import ImageRef
+from ..referrers import ReferrerMirror
 from ..registry.client import RegistryClient
 from .plan import superseded
 from .planner import Planner, put_arch_tags
@@ -47,8 +48,9 @@ __all__ = ["LineResult", "Outcome", "SyncOptions", "SyncReport", "WorkItem", "pu
 
 class _Run:
     def __init__(self, client: RegistryClient, copier: Copier, options: SyncOptions, sink: EventSink,
-                 clock: Any) -> None:
+                 clock: Any, referrers: ReferrerMirror | None = None) -> None:
         self.client = client
+        self.referrers = referrers
         self.copier = copier
         self.options = options
         self.sink = sink
@@ -75,6 +77,7 @@ class _Run:
     async def line(self, work: WorkItem) -> None:
         started = self.clock()
         item = PlanItem(source=work.line.source_image, destination=work.destination, line=work.line)
+        written: list[str] = []
         try:
             item = await self.planner.plan(work)
             if item.action == "skip" and self.options.arch_tags and not self.options.dry_run:
@@ -82,13 +85,12 @@ class _Run:
                     present = await self.planner.destination_tags(item.destination)
                     written = await put_arch_tags(self.client, item.destination, present)
                     item.reason = f"{item.reason}; arch tags added"
-                    self._skip(item, started, tuple(written))
-                    return
+            referred = await self._referrers(item, item.destination_digest) if item.action == "skip" else {}
         except Exception as exc:  # one line never stops the others; a bug is an internal error (describe, exit 3)
             self._failed(item, started, exc, stage="plan")
             return
         if item.action == "skip":
-            self._skip(item, started)
+            self._skip(item, started, tuple(written), referred)
             return
         if self.options.dry_run:
             self.sink.emit(SyncPlanItem(_item(item), "copy", item.reason, item.source_digest))
@@ -124,10 +126,12 @@ class _Run:
         item = PlanItem(source=work.line.source_image, destination=work.destination, line=work.line)
         self._failed(item, self.clock(), MirrorError("run timeout"), stage="timeout")
 
-    def _skip(self, item: PlanItem, started: float, written: tuple[str, ...] = ()) -> None:
+    def _skip(self, item: PlanItem, started: float, written: tuple[str, ...] = (),
+              referred: dict[str, Any] | None = None) -> None:
         if self.options.dry_run:
             self.sink.emit(SyncPlanItem(_item(item), "skip", item.reason, item.source_digest))
-        result = self._result(item, Outcome.SKIPPED, started, digest=item.destination_digest, arch_tags=written)
+        result = self._result(item, Outcome.SKIPPED, started, digest=item.destination_digest, arch_tags=written,
+                              **(referred or {}))
         self.sink.emit(SyncSkip(_item(item), result.digest, result.reason, round(result.elapsed, 3)))
 
     def _failed(self, item: PlanItem, started: float, exc: BaseException, *, stage: str) -> None:
@@ -147,15 +151,27 @@ class _Run:
             written: list[str] = []
             if item.arch_tags:
                 written = await put_arch_tags(self.client, item.destination)
+            referred = await self._referrers(item, copied.digest)
         except Exception as exc:  # one line never stops the others; a bug is an internal error (describe, exit 3)
             self._failed(item, started, exc, stage="copy")
             return
         self._result(item, Outcome.COPIED, started, digest=copied.digest, bytes_sent=copied.bytes_sent,
-                     arch_tags=tuple(written))
+                     arch_tags=tuple(written), **referred)
         self.sink.emit(SyncCopyDone(
             _item(item), copied.digest, copied.bytes_sent, round(self.clock() - copy_started, 3),
             copied.blobs_sent, copied.blobs_mounted, copied.blobs_present, tuple(written),
         ))  # fmt: skip
+
+
+    async def _referrers(self, item: PlanItem, digest: str | None) -> dict[str, Any]:
+        """``--referrers`` (issue 22): what is attached to the line's digests, after its image is there."""
+        if self.referrers is None or self.options.dry_run or not self.referrers.wants(item.destination):
+            return {}
+        found = await self.referrers.for_line(item.source, item.destination, source_digest=item.source_digest,
+                                              digest=digest, media_type=item.source_media_type, manifest=item.manifest)
+        self.sink.emit(SyncReferrers(_item(item), len(found.copied), len(found.present), found.failed, found.skipped))
+        return {"referrers_copied": len(found.copied), "referrers_present": len(found.present),
+                "referrers_failed": found.failed, "referrers_skipped": found.skipped}
 
 
 def _item(item: PlanItem) -> Item:
@@ -174,9 +190,11 @@ async def sync(
     sink: EventSink,
     *,
     clock: Any = time.monotonic,
+    referrers: ReferrerMirror | None = None,
 ) -> SyncReport:
-    """Plan and copy every item; return one result per item, in images-list order."""
-    run = _Run(client, copier, options, sink, clock)
+    """Plan and copy every item; return one result per item, in images-list order. ``referrers``
+    copies what is attached to each line's image after it (``--referrers``)."""
+    run = _Run(client, copier, options, sink, clock, referrers)
     started = clock()
     sink.emit(SyncPlan(len(work), options.jobs, copier.name, options.dry_run, options.missing,
                        tuple(str(p) for p in options.platforms), options.arch_tags))
