@@ -78,12 +78,25 @@ class ReferrerMirror:
         differs from the destination's is an index ``--platforms`` rewrote.
         """
         try:
-            digests = await self.line_digests(destination, digest, media_type=media_type, manifest=manifest)
+            digests = await self._digests(source, destination, digest, source_digest, media_type, manifest)
         except MirrorError as exc:
             return ReferrerOutcome(failed=(f"the digests of {destination}: {exc}",))
         if source_digest is not None and source_digest != digests[0]:
             return await self.mirror(source, destination, digests[1:], rewritten=source_digest)
         return await self.mirror(source, destination, digests)
+
+    async def _digests(self, source: ImageRef, destination: ImageRef, digest: str | None, source_digest: str | None,
+                       media_type: str | None, manifest: Manifest | None) -> list[str]:
+        """:meth:`line_digests`, or the top digest alone when nothing can be attached to the others."""
+        if manifest is None and digest is not None and source_digest in (None, digest) and \
+                (media_type is None or media_type in INDEX_TYPES):
+            try:
+                quiet = await self.source.nothing_attached(source.bare(), digest)
+            except MirrorError:
+                quiet = False  # the walk reports the listing's failure
+            if quiet:  # no request for the platform digests: nothing can be attached to them
+                return [digest]
+        return await self.line_digests(destination, digest, media_type=media_type, manifest=manifest)
 
     async def line_digests(self, destination: ImageRef, digest: str | None, *, media_type: str | None = None,
                            manifest: Manifest | None = None) -> list[str]:
@@ -172,7 +185,7 @@ class ReferrerMirror:
                                media_type: str | None = None) -> list[str]:
         """:meth:`missing` for a line whose destination holds ``digest`` (platforms from its index)."""
         return await self.missing(source, destination,
-                                  await self.line_digests(destination, digest, media_type=media_type))
+                                  await self._digests(source, destination, digest, digest, media_type, None))
 
     async def _missing(self, src: ImageRef, dst: ImageRef, subject: str, depth: int, visited: set[str]) -> list[str]:
         listing = await self.source.listing(src, subject)

@@ -12,6 +12,7 @@ the tag list (then one GET of it). Per cosign tag found: one HEAD (its digest; n
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 
 from ..errors import NotFound, ProtocolError
@@ -23,6 +24,9 @@ from ..registry.referrers import ReferrersAnswer
 from .model import Referrer, ReferrerOptions, cosign_tag, referrers_tag
 
 __all__ = ["Listing", "SourceReader"]
+
+#: A tag that can attach something to a digest: a referrers tag or a cosign tag.
+_DIGEST_TAG = re.compile(r"(?:sha256-[0-9a-f]{64}|sha512-[0-9a-f]{64})")
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,13 @@ class SourceReader:
     async def listing(self, repo: ImageRef, subject: str) -> Listing:
         """What is attached to ``subject`` in ``repo`` and selected by the options."""
         return await self._listings.run((repo.name, subject), lambda: self._list(repo, subject))
+
+    async def nothing_attached(self, repo: ImageRef, digest: str) -> bool:
+        """After listing ``digest``: True when nothing can be attached to anything in ``repo``
+        (its host has no referrers API and no tag of the repository names a digest), so the
+        other digests of an image need not even be known."""
+        await self.listing(repo, digest)
+        return self._has_api.get(repo.host) is False and not any(_DIGEST_TAG.match(t) for t in await self.tags(repo))
 
     async def _list(self, repo: ImageRef, subject: str) -> Listing:
         where = f"referrers of {repo.name}@{subject}"
