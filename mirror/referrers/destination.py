@@ -40,21 +40,11 @@ class DestinationWriter:
     def __init__(self, client: RegistryClient, source: SourceReader) -> None:
         self.client = client
         self.source = source
-        self._tags: SingleFlight[frozenset[str]] = SingleFlight(retry_errors=True)
+        self.tags = source.tags  # keyed by the full name: one list per repository, whichever side
         self._pushes: SingleFlight[bool] = SingleFlight(retry_errors=True)
         self._blobs: SingleFlight[None] = SingleFlight(retry_errors=True)
         self._index_locks: dict[tuple[str, str], anyio.Lock] = {}
         self._written_tags: set[tuple[str, str]] = set()
-
-    async def tags(self, repo: ImageRef) -> frozenset[str]:
-        """The destination repository's tags, once per run (none while it does not exist)."""
-        async def fetch() -> frozenset[str]:
-            try:
-                return frozenset(await self.client.list_tags(repo))
-            except NotFound:
-                return frozenset()
-
-        return await self._tags.run(repo.name, fetch)
 
     async def present(self, repo: ImageRef, referrer: Referrer) -> bool:
         """Whether the destination has ``referrer`` (a cosign tag: pointing at the same digest)."""

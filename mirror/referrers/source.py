@@ -23,7 +23,7 @@ from ..registry.media import Manifest
 from ..registry.referrers import ReferrersAnswer
 from .model import Referrer, ReferrerOptions, cosign_tag, referrers_tag
 
-__all__ = ["Listing", "SourceReader"]
+__all__ = ["Listing", "SourceReader", "TagLists"]
 
 #: A tag that can attach something to a digest: a referrers tag or a cosign tag.
 _DIGEST_TAG = re.compile(r"(?:sha256-[0-9a-f]{64}|sha512-[0-9a-f]{64})")
@@ -39,27 +39,35 @@ class Listing:
     listed: int = 0  # entries before the type filter (listed by the API or the tag)
 
 
-class SourceReader:
-    """The source side of a run: tag lists, listings and manifests, each single-flight."""
+class TagLists:
+    """Each repository's tags, read once per run (either side; a missing repository has none):
+    cosign's tags and referrers tags are looked up here instead of asked for one by one."""
 
-    def __init__(self, client: RegistryClient, options: ReferrerOptions) -> None:
+    def __init__(self, client: RegistryClient) -> None:
         self.client = client
-        self.options = options
-        self._tags: SingleFlight[frozenset[str]] = SingleFlight(retry_errors=True)
-        self._listings: SingleFlight[Listing] = SingleFlight(retry_errors=True)
-        self._manifests: SingleFlight[Manifest] = SingleFlight(retry_errors=True)
-        self._probes: SingleFlight[bool] = SingleFlight(retry_errors=True)
-        self._has_api: dict[str, bool] = {}
+        self._lists: SingleFlight[frozenset[str]] = SingleFlight(retry_errors=True)
 
-    async def tags(self, repo: ImageRef) -> frozenset[str]:
-        """The repository's tags, once per run (a missing repository has none)."""
+    async def __call__(self, repo: ImageRef) -> frozenset[str]:
         async def fetch() -> frozenset[str]:
             try:
                 return frozenset(await self.client.list_tags(repo))
             except NotFound:
                 return frozenset()
 
-        return await self._tags.run(repo.name, fetch)
+        return await self._lists.run(repo.name, fetch)
+
+
+class SourceReader:
+    """The source side of a run: listings and manifests, each single-flight."""
+
+    def __init__(self, client: RegistryClient, options: ReferrerOptions) -> None:
+        self.client = client
+        self.options = options
+        self.tags = TagLists(client)
+        self._listings: SingleFlight[Listing] = SingleFlight(retry_errors=True)
+        self._manifests: SingleFlight[Manifest] = SingleFlight(retry_errors=True)
+        self._probes: SingleFlight[bool] = SingleFlight(retry_errors=True)
+        self._has_api: dict[str, bool] = {}
 
     async def manifest(self, repo: ImageRef, digest: str) -> Manifest:
         """A referrer's manifest by digest, read once per run (a pull where the host counts them)."""

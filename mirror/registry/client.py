@@ -29,7 +29,7 @@ from .auth import Authenticator, TokenRequest, TokenResponse, repository_scope
 from .blobs import SMALL_BLOB_LIMIT, BlobReader, BlobStore, digest_algorithm
 from .credentials import CredentialStore
 from .hosts import Registries, ResolvedHost
-from .pages import pages
+from .pages import json_object, pages
 from .referrers import ReferrersAnswer, list_referrers
 from .transfer import copy_blob
 from .media import (
@@ -362,13 +362,7 @@ class RegistryClient:
 
 
 def _tags_page(body: bytes, what: str) -> list[str]:
-    try:
-        data = json.loads(body)
-    except ValueError:
-        raise ProtocolError(f"{what}: the tag list is not JSON") from None
-    if not isinstance(data, dict):
-        raise ProtocolError(f"{what}: the tag list is not a JSON object")
-    tags = data.get("tags")
+    tags = json_object(body, what, "the tag list").get("tags")
     if tags is None:
         return []  # distribution answers "tags": null for a repository without tags
     if not isinstance(tags, list) or not all(isinstance(tag, str) for tag in tags):

@@ -8,14 +8,16 @@ pages is one too.
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Mapping, Sequence
+from typing import Any
 from urllib.parse import urlsplit
 
 from ..errors import ProtocolError
 from ..transport import Reply, Transport, origin, safe_url
 from .hosts import ResolvedHost
 
-__all__ = ["pages"]
+__all__ = ["json_object", "pages"]
 
 
 async def pages(
@@ -45,3 +47,14 @@ async def pages(
         seen_urls.add(next_url)
         url = next_url
     raise ProtocolError(f"{what}: more than {max_pages} {noun}")
+
+
+def json_object(body: bytes, what: str, noun: str) -> dict[str, Any]:
+    """A page's JSON object; a :class:`ProtocolError` naming ``what`` and ``noun`` otherwise."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        raise ProtocolError(f"{what}: {noun} is not JSON") from None
+    if not isinstance(data, dict):
+        raise ProtocolError(f"{what}: {noun} is not a JSON object")
+    return data

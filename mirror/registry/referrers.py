@@ -13,7 +13,6 @@ them into a destination's fallback index as they are.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -22,7 +21,7 @@ from urllib.parse import quote
 from ..errors import NotFound, ProtocolError
 from .auth import repository_scope
 from .media import OCI_INDEX
-from .pages import pages
+from .pages import json_object, pages
 
 if TYPE_CHECKING:
     from ..ref import ImageRef
@@ -70,13 +69,7 @@ async def list_referrers(client: RegistryClient, ref: ImageRef, digest: str,
 
 
 def _page(body: bytes, what: str) -> list[Mapping[str, Any]]:
-    try:
-        doc = json.loads(body)
-    except ValueError:
-        raise ProtocolError(f"{what}: the answer is not JSON") from None
-    if not isinstance(doc, dict):
-        raise ProtocolError(f"{what}: the answer is not an image index")
-    manifests = doc.get("manifests")
+    manifests = json_object(body, what, "the answer").get("manifests")
     if manifests is None:
         return []
     if not isinstance(manifests, list) or not all(isinstance(m, dict) for m in manifests):

@@ -29,6 +29,10 @@ def signed(registry_factory: RegistryFactory) -> tuple[RegistryServer, SignedIma
     return source, push_signed_image(source.url, REPO, "v1", tag_schema=True)
 
 
+def _one_line(source: RegistryServer, dest_host: str, tmp_path: Path) -> Path:
+    return write_list(tmp_path, [f"{source.host}/{REPO} {dest_host}/{DEST} v1"])
+
+
 def _report(path: Path) -> dict[str, object]:
     return json.loads(path.read_text())["results"][0]  # type: ignore[no-any-return]
 
@@ -48,7 +52,7 @@ def test_signature_attestation_sbom_and_signature_of_the_attestation_arrive_byte
                                    "size": len(image.image.manifest)})
     foreign = {**other.descriptor(), "annotations": {"tool": "other", "kept": "as it is"}}
     add_to_referrers_tag(dest_registry.url, DEST, image.image.digest, [], extra=[foreign])
-    images_list = write_list(tmp_path, [f"{source.host}/{REPO} {dest_registry.host}/{DEST} v1"])
+    images_list = _one_line(source, dest_registry.host, tmp_path)
 
     assert cli(images_list, "sync", "--referrers", "--report", str(tmp_path / "r.json")) == 0
 
@@ -78,7 +82,7 @@ def test_referrers_types_sig_copies_only_signatures(
     signed: tuple[RegistryServer, SignedImage], dest_registry: RegistryServer, tmp_path: Path,
 ) -> None:
     source, image = signed
-    images_list = write_list(tmp_path, [f"{source.host}/{REPO} {dest_registry.host}/{DEST} v1"])
+    images_list = _one_line(source, dest_registry.host, tmp_path)
 
     assert cli(images_list, "sync", "--referrers", "--referrers-types", "sig", "--report", str(tmp_path / "r.json")) == 0
 
@@ -102,7 +106,7 @@ def test_platforms_skip_and_report_the_index_referrers_and_copy_the_kept_platfor
     signed: tuple[RegistryServer, SignedImage], dest_registry: RegistryServer, tmp_path: Path,
 ) -> None:
     source, image = signed
-    images_list = write_list(tmp_path, [f"{source.host}/{REPO} {dest_registry.host}/{DEST} v1"])
+    images_list = _one_line(source, dest_registry.host, tmp_path)
 
     assert cli(images_list, "sync", "--referrers", "--platforms", "linux/amd64",
                "--report", str(tmp_path / "r.json")) == 0
@@ -123,7 +127,7 @@ def test_compare_referrers_finds_a_missing_referrer(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     source, image = signed
-    images_list = write_list(tmp_path, [f"{source.host}/{REPO} {dest_registry.host}/{DEST} v1"])
+    images_list = _one_line(source, dest_registry.host, tmp_path)
     assert cli(images_list, "sync") == 0  # the image alone
     capsys.readouterr()
 
@@ -161,7 +165,7 @@ async def test_a_referrer_that_fails_leaves_the_line_copied_exit_1_and_a_metric(
     source, image = signed
     async with FaultProxy(dest_registry.url) as dst:
         dst.fail(lambda s: s.method == "PUT" and s.kind == "manifest" and s.ref == image.sbom.digest, 403, times=None)
-        images_list = write_list(tmp_path, [f"{source.host}/{REPO} {dst.host}/{DEST} v1"])
+        images_list = _one_line(source, dst.host, tmp_path)
         metrics = tmp_path / "metrics.prom"
 
         code = await cli_in_thread(images_list, "--metrics-file", str(metrics), "sync", "--referrers",
@@ -186,7 +190,7 @@ def test_a_cosign_signature_added_upstream_replaces_the_tag_at_the_destination(
     signed: tuple[RegistryServer, SignedImage], dest_registry: RegistryServer, tmp_path: Path,
 ) -> None:
     source, image = signed
-    images_list = write_list(tmp_path, [f"{source.host}/{REPO} {dest_registry.host}/{DEST} v1"])
+    images_list = _one_line(source, dest_registry.host, tmp_path)
     assert cli(images_list, "sync", "--referrers") == 0
     # cosign appends a second signature: the .sig tag now names a new manifest.
     resigned = push_artifact(source.url, REPO, b'{"second": "signature"}', SIMPLE_SIGNING,
