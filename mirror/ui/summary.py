@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 
 from ..events import (CompareDone, DiscoverDone, DiscoverEntryDone, DiscoverEntryFailed, Event, SyncCopyFailed,
-                      SyncDone)
+                      SyncDone, SyncReferrers)
 from ..text import escape
 
 __all__ = ["StepSummary", "code"]
@@ -46,6 +46,8 @@ class StepSummary:
                 self.rows.append((entry, "failed", error))
             case SyncCopyFailed(item=item, reason=reason):
                 self.rows.append((str(item), "failed", reason))
+            case SyncReferrers(item=item, failed=failed):
+                self.rows.extend((str(item), "referrer failed", reason) for reason in failed)
             case DiscoverDone() | SyncDone() | CompareDone():
                 self.totals = event.fields()
                 self.command = event.name.split(".")[0]

@@ -11,11 +11,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import anyio
 import pytest
 
 from tests.fakes.faults import FaultProxy
+from tests.fakes.proxy import CountingProxy
 from tests.integration.sync.helpers import cli, cli_in_thread, events, write_list
-from tests.support.images import blob_exists, get_manifest, list_tags
+from tests.support.images import RegistryHTTPError, blob_exists, get_manifest, list_tags, push_image
 from tests.support.referrers import (NOTARY, SIMPLE_SIGNING, SignedImage, add_to_referrers_tag, push_artifact,
                                      push_signed_image, tag_of)
 from tests.support.registry import RegistryFactory, RegistryServer
@@ -201,3 +203,79 @@ def test_a_cosign_signature_added_upstream_replaces_the_tag_at_the_destination(
     sig_tag = tag_of(image.image.digest) + ".sig"
     assert get_manifest(dest_registry.url, DEST, sig_tag).body == resigned.manifest
     assert _report(tmp_path / "r.json")["referrers_copied"] == 1
+
+
+def test_referrers_of_referrers_are_followed_eight_levels_deep_and_the_rest_reported(
+    registry_factory: RegistryFactory, dest_registry: RegistryServer, tmp_path: Path,
+) -> None:
+    source = registry_factory()
+    image = push_image(source.url, REPO, "v1", kind="oci-manifest")
+    chain = []
+    subject = {"mediaType": image.media_type, "digest": image.digest, "size": len(image.manifest)}
+    for level in range(1, 11):  # a signature of a signature of ... ten levels
+        link = push_artifact(source.url, REPO, f"level {level}".encode(), SIMPLE_SIGNING, artifact_type=NOTARY,
+                             subject=subject)
+        add_to_referrers_tag(source.url, REPO, str(subject["digest"]), [link])
+        chain.append(link)
+        subject = {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": link.digest,
+                   "size": len(link.manifest)}
+
+    assert cli(_one_line(source, dest_registry.host, tmp_path), "sync", "--referrers",
+               "--report", str(tmp_path / "r.json")) == 0
+
+    for link in chain[:8]:
+        assert get_manifest(dest_registry.url, DEST, link.digest).body == link.manifest
+    result = _report(tmp_path / "r.json")
+    assert result["referrers_copied"] == 8
+    skipped = result["referrers_skipped"]
+    assert isinstance(skipped, list) and len(skipped) == 1
+    assert chain[8].digest in skipped[0] and "deeper than 8 levels" in skipped[0]
+    for link in chain[8:]:
+        with pytest.raises(RegistryHTTPError):
+            get_manifest(dest_registry.url, DEST, link.digest)
+
+
+@pytest.mark.anyio
+async def test_two_sources_updating_one_referrers_tag_are_serialised_and_both_listed(
+    registry_factory: RegistryFactory, dest_registry: RegistryServer, tmp_path: Path,
+) -> None:
+    # The same image in two source registries, each with its own attestation of it.
+    sources = [registry_factory(), registry_factory()]
+    found = []
+    for number, source in enumerate(sources):
+        image = push_image(source.url, REPO, f"v{number + 1}", layers_seed="the same image")
+        subject = {"mediaType": image.media_type, "digest": image.digest, "size": len(image.manifest)}
+        attestation = push_artifact(source.url, REPO, f"attestation {number}".encode(), "application/vnd.dsse.envelope.v1+json",
+                                    artifact_type="application/vnd.in-toto+json", subject=subject)
+        add_to_referrers_tag(source.url, REPO, image.digest, [attestation])
+        found.append((image, attestation))
+    digest = found[0][0].digest
+    assert found[1][0].digest == digest
+    async with CountingProxy(dest_registry.url) as dst:
+        images_list = write_list(tmp_path, [f"{sources[0].host}/{REPO} {dst.host}/{DEST} v1",
+                                            f"{sources[1].host}/{REPO} {dst.host}/{DEST} v2"])
+        is_tag = lambda s: s.kind == "manifest" and s.ref == tag_of(digest)  # noqa: E731
+        gate = dst.hold(lambda s: s.method == "PUT" and is_tag(s))  # the first write of the tag
+
+        def both_pushed(proxy: CountingProxy) -> bool:
+            return all(any(s.method == "PUT" and s.ref == a.digest and s.status == 201 for s in proxy.seen)
+                       for _, a in found)
+
+        async with anyio.create_task_group() as group:
+            outcome: list[int] = []
+
+            async def run() -> None:
+                outcome.append(await cli_in_thread(images_list, "sync", "--referrers"))
+
+            group.start_soon(run)
+            with anyio.fail_after(30):
+                await dst.wait_for(both_pushed)
+                await dst.wait_for(lambda proxy: any(s.method == "PUT" and is_tag(s) for s in proxy.seen))
+            # The other update waits for the lock, not at the registry.
+            assert gate.waiting == 1 and len([s for s in dst.seen if is_tag(s)]) == 1
+            gate.release()
+        assert outcome == [0]
+        # Written (new), then read and written again: never two writes from what was read before.
+        assert [s.method for s in dst.seen if is_tag(s)] == ["PUT", "GET", "PUT"]
+    listed = {m["digest"] for m in _index(dest_registry.url, digest)}
+    assert listed == {a.digest for _, a in found}
