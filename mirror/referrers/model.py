@@ -22,7 +22,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import InputError, ProtocolError
+from ..ref import valid_digest
 from ..registry.media import OCI_INDEX
+from ..text import excerpt
 
 __all__ = [
     "ALIASES", "COSIGN_SUFFIXES", "MAX_DEPTH", "Referrer", "ReferrerOptions", "ReferrerOutcome",
@@ -146,6 +148,8 @@ class Referrer:
         digest, media_type = raw.get("digest"), raw.get("mediaType")
         if not isinstance(digest, str) or not isinstance(media_type, str):
             raise ProtocolError(f"{where}: a referrer without digest or mediaType")
+        if not valid_digest(digest):
+            raise ProtocolError(f"{where}: a referrer with the digest {excerpt(digest, 100)!r}")
         size = raw.get("size")
         artifact = raw.get("artifactType")
         return cls(digest, media_type, size if isinstance(size, int) else -1, subject,
@@ -155,7 +159,7 @@ class Referrer:
     def __str__(self) -> str:
         if self.tag:
             return f"{self.tag} ({self.digest})"
-        kind = f" {self.artifact_type}" if self.artifact_type else ""
+        kind = f" {excerpt(self.artifact_type, 100)}" if self.artifact_type else ""  # a registry's text
         return f"{self.digest}{kind} of {self.subject}"
 
 

@@ -101,6 +101,8 @@ def test_a_listed_referrer_keeps_its_descriptor_and_needs_a_digest() -> None:
     assert "application/spdx+json of sha256:s" in str(referrer)
     with pytest.raises(ProtocolError, match="here"):
         Referrer.listed({"digest": SHA}, "sha256:s", "here")
+    with pytest.raises(ProtocolError, match="here: a referrer with the digest '../x'"):
+        Referrer.listed({**raw, "digest": "../x"}, "sha256:s", "here")
 
 
 def test_a_second_line_sees_what_the_first_copied_as_present() -> None:
