@@ -63,8 +63,8 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--images-list", type=Path, default=LIST, help=f"the list to mirror (default {LIST})")
     parser.add_argument("--workdir", type=Path, default=Path("/dev/shm/image-mirror-bench"))
     parser.add_argument("--skip", default="",
-                        help="comma list of: startup,cold,skopeo,seedloop,warm,dashboard,missing,discovery,"
-                             "biglayers,artifacts")
+                        help="comma list of: startup,cold,skopeo,seedloop,warm,referrers,dashboard,missing,"
+                             "discovery,biglayers,artifacts")
     parser.add_argument("--artifacts-copies", type=int,
                         help="copies of the config.yaml subset run one entry at a time (default 1000; --quick 150)")
     parser.add_argument("--profile", action="store_true", help="cProfile the cold and warm native runs")
@@ -212,6 +212,12 @@ async def _main(args: argparse.Namespace) -> int:
                 measurements.append(await _repeat(
                     lambda i: bed.image_mirror(kept, "warm", f"warm-native-c{args.extra_concurrency}-{i}",
                                                "--copier", "native", *jobs, concurrency=args.extra_concurrency),
+                    args.repeats, args.slow))
+            if "referrers" not in skip:
+                _log("warm no-op, image-mirror --referrers (issue 22: what looking for referrers adds)")
+                measurements.append(await _repeat(
+                    lambda i: bed.image_mirror(kept, "warm", f"warm-referrers-{i}", "--copier", "native",
+                                               "--referrers", *jobs),
                     args.repeats, args.slow))
             if "dashboard" not in skip:
                 measurements += await _dashboard_vs_json(bed, kept, jobs, args.repeats)

@@ -211,7 +211,8 @@ class SyncBed:
         except (OSError, ValueError, KeyError):
             pass
         copier = sync_args[sync_args.index("--copier") + 1] if "--copier" in sync_args else "native"
-        tool = f"image-mirror sync --copier {copier}" + (" --missing" if "--missing" in sync_args else "")
+        tool = f"image-mirror sync --copier {copier}" + (" --missing" if "--missing" in sync_args else "") + \
+            (" --referrers" if "--referrers" in sync_args else "")
         ok = result.returncode == 0 and totals.get("failed", 1) == 0
         m = Measurement(tool, scenario, result.wall, ok, len(self.lines), engine, result.cpu, result.rss_mib,
                         src.snapshot(), dst.snapshot(),

@@ -25,7 +25,7 @@ __all__ = [
     "DiscoverEntryDone", "DiscoverEntryFailed", "DiscoverEntryStart", "Error", "Event", "EventSink",
     "GitHubRetry", "GitHubWait", "HostStats", "Item", "ListSink", "NullSink", "PullQuotaWait", "Stats", "Status",
     "SyncConflict", "SyncCopyDone", "SyncCopyFailed", "SyncCopyStart", "SyncDone", "SyncInvalid",
-    "SyncPlan", "SyncPlanItem", "SyncSkip", "Warning",
+    "SyncPlan", "SyncPlanItem", "SyncReferrers", "SyncSkip", "Warning",
 ]
 
 #: Field metadata: the value (a dataclass or a mapping) is spread into the JSON object.
@@ -264,6 +264,20 @@ class SyncCopyFailed(Event):
     reason: str
     stage: str
     elapsed: float
+
+
+@dataclass(frozen=True)
+class SyncReferrers(Event):
+    """What is attached to a line's image (``--referrers``), after its copy or skip: counts of
+    referrers copied and already present; those that failed (each with its reason) and those
+    not copied (with why: a subject ``--platforms`` rewrote, too deep)."""
+
+    name: ClassVar[str] = "sync.referrers"
+    item: Item = field(metadata=SPREAD)
+    copied: int
+    present: int
+    failed: tuple[str, ...]
+    skipped: tuple[str, ...]
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ __all__ = [
     "normalize_host",
     "parse",
     "split_tag",
+    "valid_digest",
 ]
 
 DOCKER_HUB = "docker.io"
@@ -102,8 +103,13 @@ def _check_tag(tag: str, text: str) -> None:
 
 
 def _check_digest(digest: str, text: str) -> None:
-    if not _DIGEST.match(digest) or (digest.startswith("sha256:") and not _SHA256.match(digest)):
+    if not valid_digest(digest):
         raise InvalidReference(f"invalid digest {digest!r} in image reference {text!r}")
+
+
+def valid_digest(text: str) -> bool:
+    """Whether ``text`` is a digest a reference may carry (``algorithm:hex``; sha256 exactly 64 hex)."""
+    return bool(_DIGEST.match(text)) and (not text.startswith("sha256:") or bool(_SHA256.match(text)))
 
 
 def split_tag(text: str) -> tuple[str, str | None]:

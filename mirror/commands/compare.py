@@ -22,6 +22,8 @@ from ..runtime import open_runtime, open_transport
 from ..ui import open_sink
 from ._results import exit_code
 from ._selection import Selection, apply_list_settings, select_lines
+from ..referrers import ReferrerMirror, ReferrerOptions
+from .sync import referrer_options
 
 if TYPE_CHECKING:
     from ..cli import Settings
@@ -37,6 +39,11 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--target", action="append", default=[], metavar="REGISTRY[/PATH]",
                         help="compare every line at this target too (repeatable; as sync)")
     parser.add_argument("--shard", metavar="I/N", help="only the lines of shard I of N (as sync)")
+    parser.add_argument("--referrers", action="store_true",
+                        help="a line is NOT MATCHED while a referrer of its image (signature, attestation, SBOM, "
+                             "cosign tag) is missing at the destination (as sync --referrers copies them)")
+    parser.add_argument("--referrers-types", metavar="LIST",
+                        help="only these artifact types of referrers (as sync): media types or sig, att, sbom")
     parser.set_defaults(handler=run)
 
 
@@ -45,7 +52,8 @@ def run(args: argparse.Namespace, settings: Settings, out: Output) -> int:
     selection = select_lines(settings.images_list, os.environ, shard, args.target)
     credentials = CredentialStore.from_environment()
     registries = apply_list_settings(selection, load_registries(settings.registries), credentials, os.environ)
-    results = anyio.run(_run, settings, out, selection, registries, credentials)
+    referrers = referrer_options(args, registries, selection, "compare")
+    results = anyio.run(_run, settings, out, selection, registries, credentials, referrers)
     if args.json:
         out.data(json.dumps([r.as_json() for r in results], indent=2))
     elif results:
@@ -71,11 +79,12 @@ def _counts(results: list[Comparison]) -> str:
 
 
 async def _run(settings: Settings, out: Output, selection: Selection, registries: Registries,
-               credentials: CredentialStore) -> list[Comparison]:
+               credentials: CredentialStore, referrers: ReferrerOptions | None) -> list[Comparison]:
     stats = Stats()
     async with open_transport(settings, stats, registries) as transport:
         with open_sink(settings.log_format, stats, out.stderr, "image-mirror compare",
                        targets=selection.lines_per_target()) as sink:
             async with open_runtime(settings, stats, sink, transport, credentials=credentials,
                                     discovery=False) as runtime:
-                return await compare(selection.work, runtime.registry, sink, deadline=settings.deadline)
+                return await compare(selection.work, runtime.registry, sink, deadline=settings.deadline,
+                                     referrers=ReferrerMirror(runtime.registry, referrers) if referrers else None)

@@ -24,6 +24,7 @@ from ..pipeline.selection import Shard
 from ..pipeline.sync import Outcome, SyncOptions, SyncReport, sync
 from ..registry import CredentialStore, Registries, load_registries
 from ..runtime import open_runtime, open_transport
+from ..referrers import ReferrerMirror, ReferrerOptions, parse_types
 from ..ui import open_sink
 from ._metrics import collector_for, deliver
 from ._results import exit_code
@@ -62,6 +63,13 @@ def register(parser: argparse.ArgumentParser) -> None:
                         help="mirror every line to this target too (repeatable; env IMAGE_MIRROR_TARGETS, "
                              "comma-separated): REGISTRY replaces the destination's host, PATH its first path "
                              "component; each source is read once for all targets")
+    parser.add_argument("--referrers", action="store_true",
+                        help="also copy what is attached to each image: OCI 1.1 referrers (signatures, attestations, "
+                             "SBOMs) and cosign's sha256-<hex>.sig/.att/.sbom tags (native copier only; a "
+                             "destination host can ask for it with referrers: true in the registries file)")
+    parser.add_argument("--referrers-types", metavar="LIST",
+                        help="only these artifact types of referrers: media types, or the aliases sig, att, sbom "
+                             "(which also select cosign's tags), comma-separated")
     parser.add_argument("--shard", metavar="I/N",
                         help="only lines whose source repository hashes to shard I of N (I from 0)")
     parser.add_argument("--report", metavar="FILE", help="write every line's result as JSON to FILE")
@@ -80,19 +88,43 @@ def _options(args: argparse.Namespace, settings: Settings) -> tuple[SyncOptions,
     return options, shard
 
 
+def referrer_options(args: argparse.Namespace, registries: Registries, selection: Selection,
+                     command: str = "sync") -> ReferrerOptions | None:
+    """``--referrers`` / ``--referrers-types`` and the registries file's ``referrers: true``; None
+    when no selected line copies referrers. Exit 2 for what cannot work (other copiers, a type
+    filter nothing uses)."""
+    wanted = args.referrers or any(registries.config(item.destination.host).referrers for item in selection.work)
+    if args.referrers_types is not None and not wanted:
+        raise InputError("--referrers-types: no line copies referrers; add --referrers "
+                         "(or referrers: true for the destination host in the registries file)")
+    if not wanted:
+        return None
+    copier = getattr(args, "copier", "native")
+    if copier != "native":
+        why = "--referrers" if args.referrers else "referrers: true in the registries file"
+        raise InputError(f"{why} cannot be used with --copier {copier}: referrers are copied by the native copier "
+                         f"only (leave --copier out, or copy them in a separate {command} run)")
+    if args.referrers_types is None:
+        return ReferrerOptions(everywhere=args.referrers)
+    types, cosign = parse_types(args.referrers_types)
+    return ReferrerOptions(types=types, cosign=cosign, everywhere=args.referrers)
+
+
 def run(args: argparse.Namespace, settings: Settings, out: Output) -> int:
     options, shard = _options(args, settings)
     selection = select_lines(settings.images_list, os.environ, shard, args.target)
     credentials = CredentialStore.from_environment()
     registries = apply_list_settings(selection, load_registries(settings.registries), credentials, os.environ)
+    referrers = referrer_options(args, registries, selection)
     stats = Stats()
     collector = collector_for(settings, "sync", selection.lines_per_target())
-    return anyio.run(_run, args, settings, out, options, shard, selection, registries, credentials, stats, collector)
+    return anyio.run(_run, args, settings, out, options, shard, selection, registries, credentials, stats, collector,
+                     referrers)
 
 
 async def _run(args: argparse.Namespace, settings: Settings, out: Output, options: SyncOptions, shard: Shard | None,
                selection: Selection, registries: Registries, credentials: CredentialStore,
-               stats: Stats, collector: MetricsCollector | None) -> int:
+               stats: Stats, collector: MetricsCollector | None, referrers: ReferrerOptions | None) -> int:
     """The run, its summary, then its metrics through the run's transport (still open)."""
     async with open_transport(settings, stats, registries) as transport:
         with open_sink(settings.log_format, stats, out.stderr, "image-mirror sync", collector,
@@ -101,7 +133,8 @@ async def _run(args: argparse.Namespace, settings: Settings, out: Output, option
                                     discovery=False) as runtime:
                 _report_problems(sink, selection.problems)
                 copier = make_copier(args.copier, runtime.registry, credentials)
-                report = await sync(selection.work, runtime.registry, copier, options, sink)
+                report = await sync(selection.work, runtime.registry, copier, options, sink,
+                                    referrers=ReferrerMirror(runtime.registry, referrers) if referrers else None)
         # The summary and the --report file are blocking writes: a worker thread.
         code = await anyio.to_thread.run_sync(_finish, args, settings, out, options, selection, shard, report,
                                               stats)
@@ -130,12 +163,17 @@ def _finish(args: argparse.Namespace, settings: Settings, out: Output, options: 
     for result in report.failed:
         where = f" (target {result.target})" if several else ""
         out.error(f"{result.source}:{result.tag} -> {result.destination}:{result.tag}{where}: {result.reason}")
+    for result in report.referrers_failed:
+        where = f" (target {result.target})" if several else ""
+        for failure in result.referrers_failed:
+            out.error(f"{result.source}:{result.tag} -> {result.destination}:{result.tag}{where}: referrer {failure}")
     totals = report.totals()
     per_target = by_target(report, selection.targets)
     scope = f" (shard {shard}: {len(selection.work)} of {selection.total} lines)" if shard else ""
     out.status(
         f"sync{scope}: {_counts(totals, options.dry_run)}"
         + (f", {len(selection.problems)} invalid line(s)" if selection.problems else "")
+        + _referrers_summary(report)
         + f" in {totals['elapsed']:.1f}s"
         + ("; per target: " + "; ".join(f"{target} {_counts(counts, options.dry_run)}"
                                         for target, counts in per_target.items()) if several else "")
@@ -159,7 +197,7 @@ def _finish(args: argparse.Namespace, settings: Settings, out: Output, options: 
             # The run itself is done: report the file, keep the summary and the metrics.
             out.error(str(exc))
             written = False
-    return exit_code(out, failed=bool(report.failed or selection.problems or not written),
+    return exit_code(out, failed=bool(report.failed or report.referrers_failed or selection.problems or not written),
                      tracebacks=(r.traceback for r in report.internal))
 
 
@@ -181,6 +219,15 @@ def by_target(report: SyncReport, targets: Sequence[str]) -> dict[str, dict[str,
         counts[str(result.outcome)] += 1
         counts["bytes"] += result.bytes_sent
     return out
+
+
+def _referrers_summary(report: SyncReport) -> str:
+    copied = sum(r.referrers_copied for r in report.results)
+    present = sum(r.referrers_present for r in report.results)
+    failed = sum(len(r.referrers_failed) for r in report.results)
+    if not (copied or present or failed):
+        return ""
+    return f"; referrers: {copied} copied, {present} present" + (f", {failed} failed" if failed else "")
 
 
 def pulls(stats: Stats) -> dict[str, int]:

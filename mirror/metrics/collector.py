@@ -10,7 +10,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.metrics_core import Metric
 
 from ..events import (CompareDone, DiscoverDone, DiscoverEntryDone, DiscoverEntryFailed, Event, Stats, SyncCopyDone,
-                      SyncCopyFailed, SyncDone, SyncPlan)
+                      SyncCopyFailed, SyncDone, SyncPlan, SyncReferrers)
 from ..tally import SYNC_RESULTS, Tally
 from . import families
 from .families import Samples
@@ -49,6 +49,7 @@ class MetricsCollector:
     dry_run: bool = False
     tally: Tally = field(init=False)
     blobs: dict[tuple[str, str], int] = field(default_factory=dict)  # (target, sent/mounted/present) -> blobs
+    referrers: dict[tuple[str, str], int] = field(default_factory=dict)  # (target, result), once a line reported any
     done: dict[str, dict[str, object]] = field(default_factory=dict)
     failures: int = 0
 
@@ -77,6 +78,10 @@ class MetricsCollector:
                 for kind, count in (("sent", event.blobs_sent), ("mounted", event.blobs_mounted),
                                     ("present", event.blobs_present)):
                     self.blobs[item.target, kind] = self.blobs.get((item.target, kind), 0) + count
+            case SyncReferrers(item=item):
+                for kind, count in (("copied", event.copied), ("present", event.present),
+                                    ("failed", len(event.failed)), ("skipped", len(event.skipped))):
+                    self.referrers[item.target, kind] = self.referrers.get((item.target, kind), 0) + count
             case SyncCopyFailed():
                 self.failures += 1
             case DiscoverDone() | SyncDone() | CompareDone():
@@ -173,6 +178,8 @@ class MetricsCollector:
             for target in targets:
                 for kind in ("sent", "mounted", "present"):
                     out.add(families.SYNC_BLOBS, self.blobs.get((target, kind), 0), kind, target)
+        for (target, kind), count in sorted(self.referrers.items()):
+            out.add(families.SYNC_REFERRERS, count, kind, target)
 
 
 @dataclass(frozen=True)

@@ -53,6 +53,10 @@ SYNC_BYTES_SENT = _declare("image_mirror_sync_bytes_sent",
 SYNC_BLOBS = _declare("image_mirror_sync_blobs",
                       "Blobs of the copied images per target: sent, mounted from another repository, or already "
                       "present.", "result", "target")
+SYNC_REFERRERS = _declare("image_mirror_sync_referrers",
+                          "Referrers (signatures, attestations, SBOMs) of the mirrored images in the last sync, per "
+                          "target: copied, already present, failed, or skipped (not copied, see the report).",
+                          "result", "target")
 RUN_DURATION = _declare("image_mirror_run_duration_seconds", "Wall time of the last run.", "command")
 RUN_SUCCESS = _declare("image_mirror_run_success", "1 when the last run succeeded, else 0.", "command")
 LAST_SUCCESS = _declare("image_mirror_last_success_timestamp_seconds",
@@ -109,7 +113,7 @@ HOST_FAMILIES: tuple[HostFamily, ...] = (
 #: README's table, in the order the families appear in the exposition
 DECLARED: tuple[Family, ...] = (
     DISCOVER_TAGS_SEEN, DISCOVER_TAGS_FOUND, DISCOVER_TAGS_NEW, DISCOVER_ENTRY_FAILED, DISCOVER_ENTRY_DURATION,
-    SYNC_LINES, SYNC_LINES_PLANNED, SYNC_BYTES_SENT, SYNC_BLOBS,
+    SYNC_LINES, SYNC_LINES_PLANNED, SYNC_BYTES_SENT, SYNC_BLOBS, SYNC_REFERRERS,
     *(host.family for host in HOST_FAMILIES),
     RUN_DURATION, RUN_SUCCESS, LAST_SUCCESS,
 )

@@ -11,6 +11,9 @@ tag, a new destination repository learnt once), with the same fixed pool of work
   partial mirror (``--platforms``) from a stale one;
 * ``ERROR`` — the source could not be read (missing tag, auth, network).
 
+With ``--referrers`` a line whose digests match is NOT MATCHED while a referrer of its image
+(a signature, attestation, SBOM; :mod:`mirror.referrers`) is missing at the destination.
+
 Only NOT MATCHED lines cost GETs; a fully mirrored list costs two HEADs a line.
 """
 
@@ -27,6 +30,7 @@ from ..errors import MirrorError, NotFound
 from ..events import CompareDone, CompareLine, ComparePlan, EventSink
 from ..failure import describe
 from ..ref import ImageRef
+from ..referrers import ReferrerMirror
 from ..registry.client import RegistryClient
 from ..registry.media import INDEX_TYPES
 from .planner import Action, Plan, Planner
@@ -61,6 +65,7 @@ class Comparison:
     platforms: tuple[PlatformState, ...] = ()
     reason: str = ""
     target: str = ""
+    referrers_missing: tuple[str, ...] = ()  # --referrers: referrers of the image the destination lacks
     internal: bool = False  # the comparison failed through a bug (exit 3)
     traceback: str = field(default="", repr=False, compare=False)  # of an internal error, shown with -v
 
@@ -70,14 +75,16 @@ class Comparison:
             "status": self.status, "source_digest": self.source_digest,
             "destination_digest": self.destination_digest,
             "platforms": [p.as_json() for p in self.platforms], "reason": self.reason, "target": self.target,
+            "referrers_missing": list(self.referrers_missing),
         }  # fmt: skip
 
 
 class _Comparer:
     """The planner's HEADs plus, for a NOT MATCHED line, the per-platform detail."""
 
-    def __init__(self, client: RegistryClient) -> None:
+    def __init__(self, client: RegistryClient, referrers: ReferrerMirror | None = None) -> None:
         self.client = client
+        self.referrers = referrers
         self.planner = Planner(client, SyncOptions())
 
     async def compare(self, work: WorkItem) -> Comparison:
@@ -98,6 +105,17 @@ class _Comparer:
         if plan.destination_digest is None:
             return result(MISSING, source_digest=plan.source_digest)
         if plan.action is Action.SKIP:
+            if self.referrers is not None and self.referrers.wants(dest_ref):
+                try:
+                    missing = await self.referrers.missing_for_line(source_ref, dest_ref, plan.destination_digest,
+                                                                    media_type=plan.destination_media_type)
+                except MirrorError as exc:
+                    return result(ERROR, source_digest=plan.source_digest, reason=f"referrers: {exc}")
+                if missing:
+                    return result(NOT_MATCHED, source_digest=plan.source_digest,
+                                  destination_digest=plan.destination_digest,
+                                  reason=f"{len(missing)} referrer(s) missing at the destination",
+                                  referrers_missing=tuple(missing))
             return result(MATCHED, source_digest=plan.source_digest, destination_digest=plan.destination_digest)
         platforms: tuple[PlatformState, ...] = ()
         reason = ""
@@ -132,10 +150,12 @@ COMPARE_WORKERS = 64
 
 
 async def compare(work: Sequence[WorkItem], client: RegistryClient, sink: EventSink, *,
-                  clock: Any = time.monotonic, deadline: float | None = None) -> list[Comparison]:
+                  clock: Any = time.monotonic, deadline: float | None = None,
+                  referrers: ReferrerMirror | None = None) -> list[Comparison]:
     """Compare every item; results in list order. Lines not done by ``deadline``
-    (``--timeout``, a ``clock()`` value) are errors with the reason ``run timeout``."""
-    comparer = _Comparer(client)
+    (``--timeout``, a ``clock()`` value) are errors with the reason ``run timeout``.
+    ``referrers``: also check what is attached to each matching image (``--referrers``)."""
+    comparer = _Comparer(client, referrers)
     results: list[Comparison] = []
     started = clock()
     sink.emit(ComparePlan(len(work)))
@@ -186,7 +206,7 @@ def render_text(results: Sequence[Comparison]) -> str:
     out: list[str] = []
     for r in results:
         head = f"{r.status:<12} {r.source}:{r.tag} => {r.destination}:{r.tag}"
-        if r.status == MATCHED:
+        if r.status == MATCHED or (r.status == NOT_MATCHED and r.referrers_missing):
             head += f"  {r.source_digest}"
         elif r.status == NOT_MATCHED:
             head += f"  {r.source_digest} != {r.destination_digest}"
@@ -195,6 +215,8 @@ def render_text(results: Sequence[Comparison]) -> str:
         out.append(head)
         for p in r.platforms:
             out.append(f"    {p.platform:<24} {p.digest}  {p.status}")
+        for referrer in r.referrers_missing:
+            out.append(f"    referrer {referrer}  {NOT_FOUND}")
         if r.status == NOT_MATCHED and r.reason:
             out.append(f"    {r.reason}")
     return "\n".join(out)

@@ -68,6 +68,10 @@ class LineResult:
     bytes_sent: int = 0
     elapsed: float = 0.0
     arch_tags: tuple[str, ...] = ()
+    referrers_copied: int = 0  # --referrers: signatures, attestations, SBOMs copied with the image
+    referrers_present: int = 0
+    referrers_failed: tuple[str, ...] = ()  # each "referrer: reason"; the line still counts as copied
+    referrers_skipped: tuple[str, ...] = ()
     internal: bool = False  # failed through a bug, not the network or the input (exit 3)
     traceback: str = field(default="", repr=False, compare=False)  # of an internal error, shown with -v
 
@@ -76,6 +80,8 @@ class LineResult:
         del data["traceback"]
         data["outcome"] = str(self.outcome)
         data["arch_tags"] = list(self.arch_tags)
+        data["referrers_failed"] = list(self.referrers_failed)
+        data["referrers_skipped"] = list(self.referrers_skipped)
         data["elapsed"] = round(self.elapsed, 3)
         return data
 
@@ -91,6 +97,11 @@ class SyncReport:
     @property
     def failed(self) -> list[LineResult]:
         return [r for r in self.results if r.outcome == Outcome.FAILED]
+
+    @property
+    def referrers_failed(self) -> list[LineResult]:
+        """Lines whose image is there but some of whose referrers could not be copied (exit 1)."""
+        return [r for r in self.results if r.referrers_failed]
 
     @property
     def internal(self) -> list[LineResult]:

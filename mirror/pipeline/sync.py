@@ -34,10 +34,11 @@ import anyio
 from ..copy import Copier, CopyResult, Destination, SourceImage
 from ..errors import AuthError, MirrorError
 from ..events import (EventSink, Item, SyncConflict, SyncCopyDone, SyncCopyFailed, SyncCopyStart, SyncDone,
-                      SyncPlan, SyncPlanItem, SyncSkip)
+                      SyncPlan, SyncPlanItem, SyncReferrers, SyncSkip)
 from ..failure import describe
 from ..flight import settle
 from ..ref import ImageRef
+from ..referrers import ReferrerMirror
 from ..registry.client import RegistryClient
 from .archtags import missing_arch_tags, put_arch_tags
 from .planner import Action, Plan, Planner, shared_manifest
@@ -53,8 +54,9 @@ def _item(work: WorkItem) -> Item:
 
 class _Run:
     def __init__(self, client: RegistryClient, copier: Copier, options: SyncOptions, sink: EventSink,
-                 clock: Any) -> None:
+                 clock: Any, referrers: ReferrerMirror | None = None) -> None:
         self.client = client
+        self.referrers = referrers
         self.copier = copier
         self.options = options
         self.sink = sink
@@ -110,18 +112,18 @@ class _Run:
                     group_tasks.start_soon(self._copy_alone, plan, started)
 
     async def _up_to_date(self, plan: Plan, started: float) -> None:
+        written: list[str] = []
         try:
             if self.options.arch_tags and not self.options.dry_run:
                 if await missing_arch_tags(self.planner, self.client, plan):
                     present = await self.planner.destination_tags(plan.destination)
                     written = await put_arch_tags(self.client, plan.destination, present)
-                    self._skip(plan.work, plan.but(plan.action, f"{plan.reason}; arch tags added"), started,
-                               tuple(written))
-                    return
+                    plan = plan.but(plan.action, f"{plan.reason}; arch tags added")
+            referred = await self._referrers(plan, plan.destination_digest)
         except Exception as exc:  # one line never stops the others; a bug is an internal error (exit 3)
             self._failed(plan.work, plan, started, exc, stage="plan")
             return
-        self._skip(plan.work, plan, started)
+        self._skip(plan.work, plan, started, tuple(written), referred)
 
     async def _copy_alone(self, plan: Plan, started: float) -> None:
         """skopeo and oras pull outside the transport: the source host's pull floor is checked
@@ -149,11 +151,12 @@ class _Run:
         """A line the run's ``--timeout`` ended before it was done."""
         self._failed(work, None, self.clock(), MirrorError("run timeout"), stage="timeout")
 
-    def _skip(self, work: WorkItem, plan: Plan, started: float, written: tuple[str, ...] = ()) -> None:
+    def _skip(self, work: WorkItem, plan: Plan, started: float, written: tuple[str, ...] = (),
+              referred: dict[str, Any] | None = None) -> None:
         if self.options.dry_run:
             self.sink.emit(SyncPlanItem(_item(work), "skip", plan.reason, plan.source_digest))
         result = self._result(work, plan, Outcome.SKIPPED, started, digest=plan.destination_digest,
-                              arch_tags=written)
+                              arch_tags=written, **(referred or {}))
         self.sink.emit(SyncSkip(_item(work), result.digest, result.reason, round(result.elapsed, 3)))
 
     def _failed(self, work: WorkItem, plan: Plan | None, started: float, exc: BaseException, *, stage: str) -> None:
@@ -181,19 +184,35 @@ class _Run:
         for plan, result in zip(plans, copied):
             if result.error is not None:
                 self._failed(plan.work, plan, started, result.error, stage="copy")
-        tags: list[list[str] | Exception] = [[] for _ in done]
-        if self.options.arch_tags and done:
-            tags = await settle([functools.partial(put_arch_tags, self.client, plan.destination) for plan, _ in done])
-        for (plan, result), written in zip(done, tags):
-            if isinstance(written, Exception):
-                self._failed(plan.work, plan, started, written, stage="copy")
+        after = await settle([functools.partial(self._after_copy, plan, result.digest) for plan, result in done])
+        for (plan, result), extra in zip(done, after):
+            if isinstance(extra, Exception):
+                self._failed(plan.work, plan, started, extra, stage="copy")
                 continue
+            written, referred = extra
             self._result(plan.work, plan, Outcome.COPIED, started, digest=result.digest, bytes_sent=result.bytes_sent,
-                         arch_tags=tuple(written))
+                         arch_tags=tuple(written), **referred)
             self.sink.emit(SyncCopyDone(
                 _item(plan.work), result.digest, result.bytes_sent, round(self.clock() - copy_started, 3),
                 result.blobs_sent, result.blobs_mounted, result.blobs_present, tuple(written),
             ))  # fmt: skip
+
+
+    async def _after_copy(self, plan: Plan, digest: str | None) -> tuple[list[str], dict[str, Any]]:
+        """A copied destination's arch tags (``--arch-tags``), then its referrers (``--referrers``)."""
+        written = await put_arch_tags(self.client, plan.destination) if self.options.arch_tags else []
+        return written, await self._referrers(plan, digest)
+
+    async def _referrers(self, plan: Plan, digest: str | None) -> dict[str, Any]:
+        """``--referrers``: what is attached to the line's digests, once its image is there."""
+        if self.referrers is None or self.options.dry_run or not self.referrers.wants(plan.destination):
+            return {}
+        found = await self.referrers.for_line(plan.source, plan.destination, source_digest=plan.source_digest,
+                                              digest=digest, media_type=plan.source_media_type, manifest=plan.manifest)
+        self.sink.emit(SyncReferrers(_item(plan.work), len(found.copied), len(found.present), found.failed,
+                                     found.skipped))
+        return {"referrers_copied": len(found.copied), "referrers_present": len(found.present),
+                "referrers_failed": found.failed, "referrers_skipped": found.skipped}
 
 
 def group_by_source(work: Sequence[WorkItem]) -> list[list[WorkItem]]:
@@ -216,9 +235,11 @@ async def sync(
     sink: EventSink,
     *,
     clock: Any = time.monotonic,
+    referrers: ReferrerMirror | None = None,
 ) -> SyncReport:
-    """Plan and copy every item; return one result per item, in list order."""
-    run = _Run(client, copier, options, sink, clock)
+    """Plan and copy every item; return one result per item, in list order. ``referrers``
+    copies what is attached to each line's image after it (``--referrers``)."""
+    run = _Run(client, copier, options, sink, clock, referrers)
     started = clock()
     sink.emit(SyncPlan(len(work), options.jobs, copier.name, options.dry_run, options.missing,
                        tuple(str(p) for p in options.platforms), options.arch_tags))

@@ -18,6 +18,8 @@ Modules, in dependency order:
 * ``upload``      one blob's upload: monolithic or ``PATCH`` chunks, committed only when verified
 * ``blobs``       blob reads, streams, uploads and mounts
 * ``transfer``    one blob between repositories: deadline per attempt, memory budget, retries
+* ``pages``       ``Link: rel="next"`` listings (tags, referrers) and their guards
+* ``referrers``   the OCI 1.1 referrers API (``list_referrers``; ``None`` where a registry has none)
 * ``client``      :class:`RegistryClient`, the facade on :mod:`mirror.transport`
 
 Errors raised are those of :mod:`mirror.errors`: ``AuthError``, ``NotFound``,
@@ -51,6 +53,7 @@ from .media import (
     Platform,
 )
 from .ordering import parse_created
+from .referrers import ReferrersAnswer
 
 __all__ = [
     "ACCEPT_MANIFESTS",
@@ -67,6 +70,7 @@ __all__ = [
     "HostConfig",
     "Manifest",
     "Platform",
+    "ReferrersAnswer",
     "Registries",
     "RegistryClient",
     "ResolvedHost",

@@ -16,19 +16,21 @@ from collections.abc import AsyncIterable, AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 import anyio
 
 from ..errors import NotFound, ProtocolError
 from ..events import Stats
 from ..ref import ImageRef, normalize_host
-from ..transport import Reply, Transport, origin, safe_url
+from ..transport import Reply, Transport, safe_url
 from . import ordering
 from .auth import Authenticator, TokenRequest, TokenResponse, repository_scope
 from .blobs import SMALL_BLOB_LIMIT, BlobReader, BlobStore, digest_algorithm
 from .credentials import CredentialStore
 from .hosts import Registries, ResolvedHost
+from .pages import json_object, pages
+from .referrers import ReferrersAnswer, list_referrers
 from .transfer import copy_blob, fan_out_blob
 from .media import (
     ACCEPT_MANIFESTS,
@@ -141,29 +143,17 @@ class RegistryClient:
         than ``max_pages`` pages is a :class:`ProtocolError`, never a loop.
         """
         target, name = await self._target(ref)
-        url = target.url(f"/v2/{name}/tags/list?n={TAGS_PAGE_SIZE}")
-        seen_urls = {url}
         tags: list[str] = []
         known: set[str] = set()
         what = f"tags of {ref.name}"
-        for _ in range(self.max_pages):
-            reply = await self.transport.request(
-                target, "GET", url, what=what, scopes=[repository_scope(name, "pull")], limit=64 * 1024 * 1024
-            )
+        async for reply in pages(self.transport, target, target.url(f"/v2/{name}/tags/list?n={TAGS_PAGE_SIZE}"),
+                                 what=what, scopes=[repository_scope(name, "pull")], max_pages=self.max_pages,
+                                 limit=64 * 1024 * 1024, noun="pages of tags"):
             for tag in _tags_page(reply.body, what):
                 if tag not in known:
                     known.add(tag)
                     tags.append(tag)
-            next_url = reply.link("next")
-            if next_url is None:
-                return tags
-            if origin(next_url) != target.origin:
-                raise ProtocolError(f"{what}: next page link leaves {target.netloc} (to {urlsplit(next_url).netloc})")
-            if next_url in seen_urls:
-                raise ProtocolError(f"{what}: pagination loops (link to {safe_url(next_url)} repeated)")
-            seen_urls.add(next_url)
-            url = next_url
-        raise ProtocolError(f"{what}: more than {self.max_pages} pages of tags")
+        return tags
 
     async def tags_newest_first(self, ref: ImageRef, candidates: Sequence[str] | None = None) -> list[str]:
         """Tags ordered newest first; only ``candidates`` when given.
@@ -251,6 +241,18 @@ class RegistryClient:
 
     async def put_manifest(self, ref: ImageRef, data: bytes, media_type: str) -> str:
         """Upload a manifest byte-exactly under ``ref``'s tag or digest; return its digest."""
+        digest, _ = await self._put_manifest(ref, data, media_type)
+        return digest
+
+    async def put_manifest_subject(self, ref: ImageRef, data: bytes, media_type: str) -> str | None:
+        """Upload a manifest that has a ``subject`` (a referrer) byte-exactly; return the
+        answer's ``OCI-Subject`` header: the subject digest when the registry indexed the
+        referrer itself, ``None`` when it did not (no referrers API: the pusher must update
+        the subject's referrers tag, distribution spec 1.1)."""
+        _, subject = await self._put_manifest(ref, data, media_type)
+        return subject
+
+    async def _put_manifest(self, ref: ImageRef, data: bytes, media_type: str) -> tuple[str, str | None]:
         target, name = await self._target(ref)
         expected = compute_digest(data)
         reply = await self.transport.request(
@@ -261,7 +263,13 @@ class RegistryClient:
         served = reply.headers.get("Docker-Content-Digest")
         if served and digest_algorithm(served) == "sha256" and served != expected:
             raise ProtocolError(f"manifest {ref}: registry stored {served}, expected {expected}")
-        return expected
+        return expected, reply.headers.get("OCI-Subject") or None
+
+    async def list_referrers(self, ref: ImageRef, digest: str, artifact_type: str | None = None
+                             ) -> ReferrersAnswer | None:
+        """The OCI 1.1 referrers of ``digest`` in ``ref``'s repository, every ``Link`` page
+        followed; ``None`` when the registry has no referrers API (see :mod:`.referrers`)."""
+        return await list_referrers(self, ref, digest, artifact_type)
 
     # -- blobs (see .blobs) ------------------------------------------------------------
 
@@ -363,13 +371,7 @@ class RegistryClient:
 
 
 def _tags_page(body: bytes, what: str) -> list[str]:
-    try:
-        data = json.loads(body)
-    except ValueError:
-        raise ProtocolError(f"{what}: the tag list is not JSON") from None
-    if not isinstance(data, dict):
-        raise ProtocolError(f"{what}: the tag list is not a JSON object")
-    tags = data.get("tags")
+    tags = json_object(body, what, "the tag list").get("tags")
     if tags is None:
         return []  # distribution answers "tags": null for a repository without tags
     if not isinstance(tags, list) or not all(isinstance(tag, str) for tag in tags):

@@ -15,6 +15,7 @@ optional settings (see DESIGN.md, "Registries file")::
       deadline_base: 30        # a blob attempt's deadline: deadline_base + size / min_throughput
       min_throughput: 256KiB
       pull_floor: 10
+      referrers: false         # as a destination: copy signatures, attestations, SBOMs here
 
 Resolution rules, decided here once so the native client and the skopeo copier
 agree:
@@ -81,6 +82,7 @@ _FIELDS = {
     "ca_file": str,
     **{name: object for name in STREAM_FIELDS},  # checked in .sizes
     "pull_floor": int,
+    "referrers": bool,
 }
 #: Whole-number fields that accept 0 (``pull_floor: 0`` turns the pull-quota floor off).
 _ZERO_ALLOWED = frozenset({"pull_floor"})
@@ -112,6 +114,7 @@ class HostConfig:
     pull_floor: int | None = None  # None: the host's default (DOCKER_HUB_PULL_FLOOR for docker.io, else 0)
     ssl_context: ssl.SSLContext | None = field(default=None, repr=False, compare=False)
     streams: StreamLimits = StreamLimits()
+    referrers: bool = False  # as a destination: sync copies referrers here (as with --referrers)
 
 
 @dataclass(frozen=True)
@@ -343,6 +346,7 @@ def _parse_host(host: str, raw: Any, where: str) -> HostConfig:
         pull_floor=values.get("pull_floor"),
         ssl_context=context,
         streams=stream_limits(values),
+        referrers=values.get("referrers", False),
     )
 
 

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from ..events import (CompareDone, DiscoverDone, DiscoverEntryDone, DiscoverEntryFailed, Event, SyncCopyFailed,
-                      SyncDone)
+                      SyncDone, SyncReferrers)
 from ..tally import SYNC_RESULTS, Tally
 from ..text import escape
 
@@ -57,6 +57,8 @@ class StepSummary:
                 self.rows.append((entry, "", "failed", error))
             case SyncCopyFailed(item=item, reason=reason):
                 self.rows.append((str(item), item.target, "failed", reason))
+            case SyncReferrers(item=item, failed=failed):
+                self.rows.extend((str(item), item.target, "referrer failed", reason) for reason in failed)
             case DiscoverDone() | SyncDone() | CompareDone():
                 self.totals = event.fields()
                 self.command = event.name.split(".")[0]

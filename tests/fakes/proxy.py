@@ -25,6 +25,7 @@ called through ``anyio.to_thread.run_sync`` so the proxy keeps serving.
 Kinds: ``ping`` (``/v2/``), ``manifest``, ``blob`` (HEAD/GET of a blob),
 ``upload`` (POST to start an upload, PATCH/PUT to send it; the final PUT
 carries ``ref`` = the digest), ``mount`` (POST with ``mount=``), ``tags``,
+``referrers`` (``GET /v2/<name>/referrers/<digest>``, ``ref`` = the digest),
 ``catalog``, ``token`` (token realms), ``other``. The benchmark's latency proxy reuses
 :func:`classify` and :data:`HOP_BY_HOP`.
 """
@@ -48,7 +49,7 @@ HOP_BY_HOP = frozenset(
     {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailers",
      "transfer-encoding", "upgrade", "host", "content-length"}
 )
-_PATH = re.compile(r"^/v2/(?P<repo>.+?)/(?P<area>manifests|blobs|tags)/(?P<rest>.*)$")
+_PATH = re.compile(r"^/v2/(?P<repo>.+?)/(?P<area>manifests|blobs|tags|referrers)/(?P<rest>.*)$")
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,8 @@ def classify(method: str, path: str, query: dict[str, str]) -> tuple[str, str | 
         return "manifest", repo, rest
     if area == "tags":
         return "tags", repo, None
+    if area == "referrers":
+        return "referrers", repo, rest
     if rest.startswith("uploads"):
         if method == "POST" and "mount" in query:
             return "mount", repo, query["mount"]
@@ -232,6 +235,7 @@ class CountingProxy:
             self._notify()
             return refused
         body = await request.read()
+        self.received(seen, body)
         answer = self._answer_now(seen)
         if answer is not None:  # a fault: answered here, never forwarded
             self.seen[index] = replace(seen, status=answer)
@@ -298,6 +302,9 @@ class CountingProxy:
     def refuse(self, seen: Seen) -> web.Response | None:
         """An answer instead of forwarding ``seen`` (None: forward it)."""
         return None
+
+    def received(self, seen: Seen, body: bytes) -> None:
+        """The request body of ``seen`` (read before it is forwarded)."""
 
     def extra_headers(self, seen: Seen, status: int) -> dict[str, str]:
         """Headers added to the upstream's answer to ``seen``."""

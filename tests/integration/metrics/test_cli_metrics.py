@@ -29,8 +29,9 @@ def test_sync_writes_a_metrics_file(tmp_path: Path, source_registry, dest_regist
     assert result.returncode == 1, result.stderr  # 9.9.9 does not exist upstream
     text = metrics.read_text()
     lines = _samples(text, "image_mirror_sync_lines")
-    assert lines[(("result", "copied"),)] == 2
-    assert lines[(("result", "failed"),)] == 1
+    target = ("target", dest_registry.host)  # no --target: the destination's registry
+    assert lines[(("result", "copied"), target)] == 2
+    assert lines[(("result", "failed"), target)] == 1
     assert _samples(text, "image_mirror_run_success")[(("command", "sync"),)] == 0
     assert "image_mirror_last_success_timestamp_seconds" not in parse(text, strict=False)
 
@@ -40,7 +41,7 @@ def test_sync_writes_a_metrics_file(tmp_path: Path, source_registry, dest_regist
                      env={"IMAGE_MIRROR_METRICS_FILE": str(metrics)})
     assert result.returncode == 0, result.stderr
     text = metrics.read_text()
-    assert _samples(text, "image_mirror_sync_lines")[(("result", "skipped"),)] == 2
+    assert _samples(text, "image_mirror_sync_lines")[(("result", "skipped"), target)] == 2
     assert _samples(text, "image_mirror_run_success")[(("command", "sync"),)] == 1
     assert "image_mirror_last_success_timestamp_seconds" in parse(text, strict=False)
 

@@ -282,6 +282,8 @@ async def test_the_file_and_the_push_hold_the_same_families(
     metrics = sync_collector(wall=1_700_000_000.0)
     emit(metrics, "discover.entry.done", entry="calico", seen=120, found=7, new=2, elapsed=0.5)
     emit(metrics, "discover.entry.failed", entry="flannel", error="quota", elapsed=1.0)
+    emit(metrics, "sync.referrers", destination="reg.example/mirrored-pause", tag="3.9", copied=1, present=2,
+         failed=(), skipped=())
     stats = Stats()
     github = stats.host("api.github.com", 4)
     github.record_status(200)

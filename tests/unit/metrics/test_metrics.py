@@ -75,6 +75,8 @@ def sync_run(metrics: MetricsCollector, *, failed: bool = False) -> None:
     emit(metrics, "sync.copy.done", source="pause", destination="reg/mirrored-pause", tag="3.9",
                  digest="sha256:bb", bytes=234, blobs_sent=1, blobs_mounted=0, blobs_present=3)
     emit(metrics, "sync.skip", source="pause", destination="reg/mirrored-pause", tag="3.10", reason="up to date")
+    emit(metrics, "sync.referrers", source="pause", destination="reg/mirrored-pause", tag="3.10", copied=2,
+         present=1, failed=("sha256:cc: 403",), skipped=())
     if failed:
         emit(metrics, "sync.copy.failed", source="x", destination="reg/x", tag="1", reason="403", stage="copy")
     emit(metrics, "sync.done", lines=4 if failed else 3, copied=2, skipped=1, failed=1 if failed else 0,
@@ -189,6 +191,8 @@ def test_sync_lines_bytes_and_blobs() -> None:
     assert families["image_mirror_sync_lines_planned"].value() == 4
     assert families["image_mirror_sync_bytes_sent"].value() == 1234
     assert families["image_mirror_sync_blobs"].by("result") == {"sent": 3, "mounted": 1, "present": 3}
+    assert families["image_mirror_sync_referrers"].by("result") == {"copied": 2, "present": 1, "failed": 1,
+                                                                    "skipped": 0}
     assert "image_mirror_discover_tags_seen" not in families
     assert metrics.succeeded() is False
 
@@ -201,6 +205,7 @@ def test_sync_with_nothing_to_do_still_reports_zeroes() -> None:
     assert families["image_mirror_sync_lines"].by("result") == {"copied": 0, "skipped": 0, "failed": 0}
     assert families["image_mirror_sync_bytes_sent"].value() == 0
     assert "image_mirror_sync_blobs" not in families
+    assert "image_mirror_sync_referrers" not in families  # no --referrers: no family
     assert metrics.succeeded()
 
 

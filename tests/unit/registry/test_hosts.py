@@ -115,6 +115,7 @@ def test_ca_file_builds_a_context(tmp_path: Path) -> None:
         ({"docker.io": {"pull_floor": 2.5}}, "host 'docker.io' field 'pull_floor'"),
         ({"docker.io": {"pull_floor": False}}, "host 'docker.io' field 'pull_floor'"),
         ({"quay.io": {"insecure": "yes"}}, "host 'quay.io' field 'insecure' must be true or false"),
+        ({"quay.io": {"referrers": "yes"}}, "host 'quay.io' field 'referrers' must be true or false"),
         ({"quay.io": {"endpoint": 5}}, "host 'quay.io' field 'endpoint' must be a non-empty string"),
         ({"quay.io": {"endpoint": "ftp://x"}}, "host 'quay.io' field 'endpoint' must be host"),
         ({"quay.io": {"endpoint": "https://u:p@x"}}, "without credentials"),
@@ -217,3 +218,12 @@ def test_pull_floor_defaults_to_10_on_docker_hub_and_0_elsewhere() -> None:
     configured = parse_registries({"docker.io": {"pull_floor": 0}, "ghcr.io": {"pull_floor": 25}})
     assert configured.resolve("docker.io").pull_floor == 0  # 0: off
     assert configured.resolve("ghcr.io").pull_floor == 25
+
+
+def test_referrers_is_off_unless_a_host_asks_for_it() -> None:
+    configured = parse_registries({"ghcr.io": {"referrers": True}, "quay.io": {"concurrency": 2}})
+    assert configured.config("ghcr.io").referrers is True
+    assert configured.config("quay.io").referrers is False
+    assert configured.config("docker.io").referrers is False  # not in the file at all
+    # A config.yaml's ReqConcurrent keeps it (the settings are copied, not rebuilt).
+    assert configured.with_concurrency_defaults({"ghcr.io": 3}).config("ghcr.io").referrers is True

@@ -10,7 +10,7 @@ from pathlib import Path
 from rich.console import Console, RenderableType
 
 from mirror.events import (DiscoverEntryFailed, DiscoverEntryStart, Error, Item, PullQuotaWait, Stats, SyncConflict,
-                           SyncCopyFailed, SyncDone, SyncPlan, SyncSkip, Warning)
+                           SyncCopyFailed, SyncDone, SyncPlan, SyncReferrers, SyncSkip, Warning)
 from mirror.output import Output
 from mirror.ui import Plain, StepSummary
 from mirror.ui.dashboard import Dashboard
@@ -106,6 +106,16 @@ def test_the_step_summary_puts_outside_text_in_code_spans(tmp_path: Path) -> Non
     assert "\x1b" not in text and "\u2028" not in text
     assert f"| `dst.io/mirrored-app:1` | failed | ``a \\| b `c` {ESCAPED}`` |" in text
     assert code("``x") == "``` ``x ```"
+
+
+def test_the_step_summary_lists_each_failed_referrer(tmp_path: Path) -> None:
+    path = tmp_path / "summary.md"
+    summary = StepSummary(str(path))
+    summary.emit(SyncReferrers(item(3, tag="1"), 2, 1, ("sha256:aa of sha256:bb: denied",), ()))
+    summary.emit(SyncReferrers(item(4, tag="2"), 0, 3, (), ()))
+    summary.write()
+    assert path.read_text().count("| referrer failed |") == 1
+    assert "| `dst.io/mirrored-app:1` | referrer failed | `sha256:aa of sha256:bb: denied` |" in path.read_text()
 
 
 def test_json_lines_escape_controls_and_separators() -> None:
