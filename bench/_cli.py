@@ -10,14 +10,23 @@
 * ``BENCH_PROFILE``: run under cProfile and dump the stats there;
 * ``BENCH_SEQUENTIAL=1``: the seed's sequential shape for discovery — the
   helm renderer gets a concurrency of 1 (it has no setting; the registries
-  file sets every other limit, the GitHub API host's included).
+  file sets every other limit, the GitHub API host's included);
+* ``BENCH_TIMELINE``: write a JSON timeline of this process there on exit
+  (wall-clock seconds, comparable with the latency proxies' timelines): when
+  ``main`` started (the interpreter is up), when ``mirror.cli`` was imported,
+  each helm process (start, end, its arguments) and the exit.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import resource
 import sys
+import time
+
+_MARKS: dict[str, float] = {"main": time.time()}
+_HELM: list[dict[str, object]] = []
 
 
 def _helm_limit(limit: int) -> None:
@@ -30,6 +39,22 @@ def _helm_limit(limit: int) -> None:
         original(self, *args, **kwargs)
 
     helm.HelmRenderer.__init__ = helm_init  # type: ignore[method-assign]
+
+
+def _time_helm() -> None:
+    """Record every helm process's start and end (the renderer's one entry point, ``run``)."""
+    from mirror.helm import renderer
+
+    original = renderer.HelmRenderer.run
+
+    async def timed(self, args, *, what):  # type: ignore[no-untyped-def]
+        started = time.time()
+        try:
+            return await original(self, args, what=what)
+        finally:
+            _HELM.append({"start": started, "end": time.time(), "args": list(args[:2]), "what": what})
+
+    renderer.HelmRenderer.run = timed  # type: ignore[method-assign]
 
 
 def peak_rss_kib() -> int:
@@ -46,6 +71,10 @@ def peak_rss_kib() -> int:
 def main() -> int:
     from mirror.cli import main as cli_main
 
+    _MARKS["imported"] = time.time()
+    timeline = os.environ.get("BENCH_TIMELINE")
+    if timeline:
+        _time_helm()
     if os.environ.get("BENCH_SEQUENTIAL") == "1":
         _helm_limit(1)
     profile = os.environ.get("BENCH_PROFILE")
@@ -59,6 +88,10 @@ def main() -> int:
         else:
             code = cli_main(sys.argv[1:])
     finally:
+        _MARKS["exit"] = time.time()
+        if timeline:
+            with open(timeline, "w", encoding="utf-8") as handle:
+                json.dump({"marks": _MARKS, "helm": _HELM}, handle)
         rss_file = os.environ.get("BENCH_RSS_FILE")
         if rss_file:
             with open(rss_file, "w", encoding="ascii") as handle:

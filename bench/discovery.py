@@ -36,6 +36,7 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
+from . import timeline
 from .proxy import LatencyProxy, serve_app
 from .runner import base_env, image_mirror_argv, run
 from .sync import Measurement
@@ -195,9 +196,9 @@ class DiscoveryBed:
         self.log = log
         self.config = json.loads(CONFIG_SOURCE.read_text())
         self.github = FakeGitHub(limit_authenticated=10**9, limit_anonymous=10**9)
-        self.github_proxy = LatencyProxy("http://unset", delay=delay, name="github")
-        self.tags_proxy = LatencyProxy("http://unset", delay=delay, name="tags")
-        self.charts_proxy = LatencyProxy("http://unset", delay=delay, name="charts")
+        self.github_proxy = LatencyProxy("http://unset", delay=delay, name="github", timeline=True)
+        self.tags_proxy = LatencyProxy("http://unset", delay=delay, name="tags", timeline=True)
+        self.charts_proxy = LatencyProxy("http://unset", delay=delay, name="charts", timeline=True)
         self._runners: list[web.AppRunner] = []
         self.helm_dir: Path | None = None
 
@@ -254,6 +255,8 @@ class DiscoveryBed:
         extra["PATH"] = f"{self.helm_dir}{os.pathsep}{os.environ.get('PATH', '')}"
         if sequential:
             extra["BENCH_SEQUENTIAL"] = "1"  # the helm renderer's limit (not configurable) to 1
+        marks = self.rundir / "logs" / f"{name}.marks.json"
+        extra["BENCH_TIMELINE"] = str(marks)
         env = base_env(self.rundir / "home", extra)
         argv = image_mirror_argv("--registries", str(registries), "--images-list", str(self.images_list),
                                  "--config", str(self.rundir / "discover.config.json"), "--no-cache",
@@ -261,7 +264,11 @@ class DiscoveryBed:
         for proxy in self.proxies:
             proxy.reset()
         result = await run(argv, env=env, logdir=self.rundir / "logs", name=name, cwd=REPO_ROOT)
-        counts = {proxy.name: proxy.reset().snapshot() for proxy in self.proxies}
+        seen = {proxy.name: proxy.reset() for proxy in self.proxies}
+        counts = {name: c.snapshot() for name, c in seen.items()}
+        line = timeline.load(result.started_at, result.started_at + result.wall, marks, result.stderr,
+                             {name: c.timeline for name, c in seen.items()})
+        (self.rundir / "logs" / f"{name}.timeline.txt").write_text(line.render() + "\n")
         engine = _engine_seconds(result.stderr)
         entries = 0
         try:
@@ -273,7 +280,7 @@ class DiscoveryBed:
         if github_concurrency and not sequential:
             tool = f"image-mirror discover (GitHub concurrency {github_concurrency}, experiment)"
         m = Measurement(tool, "discovery", result.wall, ok, len(self.config), engine, result.cpu, result.rss_mib,
-                        extra={"requests": counts, "entries_in_output": entries})
+                        extra={"requests": counts, "entries_in_output": entries, "phases": line.phases()})
         m.source = {"total": sum(int(c["total"]) for c in counts.values())}
         if not ok:
             m.note = f"exit {result.returncode}, {entries}/{len(self.config)} entries: {result.tail(6)}"
