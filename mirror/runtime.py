@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING
 
 import anyio
 
-from .autoupdate import AutoupdateEntry, GithubRelease, HelmLatest
 from .cache import Cache, NullCache, open_cache
 from .config import Entry, SourceKind
 from .errors import NotFound
@@ -24,14 +23,16 @@ from .github import GitHubClient
 from .helm import HelmRenderer
 from .ref import DOCKER_HUB, ImageRef
 from .registry import CredentialStore, RegistryClient, load_registries
-from .sources import autoupdate, autoupdate_helm, github_latest_release, github_releases, github_tagged_images_file
+from .sources import github_latest_release, github_releases, github_tagged_images_file
 from .sources import helm as helm_source
 from .sources import registry as registry_source
 from .sources.base import Found
 from .transport import Transport
 
 if TYPE_CHECKING:
+    from .autoupdate import AutoupdateEntry
     from .cli import Settings
+    from .sources.autoupdate import ArtifactTags
 
 __all__ = ["Runtime", "open_runtime", "open_transport"]
 
@@ -60,8 +61,14 @@ class Runtime:
             return await github_tagged_images_file.discover(entry, self.github)
         return await helm_source.discover(entry, self.helm, self.registry, self.registry)
 
-    async def run_strategy(self, entry: AutoupdateEntry) -> autoupdate.ArtifactTags:
-        """Dispatch an autoupdate.yaml entry to its strategy, on the same clients and limits."""
+    async def run_strategy(self, entry: AutoupdateEntry) -> ArtifactTags:
+        """Dispatch an autoupdate.yaml entry to its strategy, on the same clients and limits.
+
+        The strategies are imported here, not at the top: a config.json run never needs them.
+        """
+        from .autoupdate import GithubRelease, HelmLatest
+        from .sources import autoupdate, autoupdate_helm
+
         strategy = entry.strategy
         if isinstance(strategy, GithubRelease):
             return await autoupdate.github_release(entry, strategy, self.github)
