@@ -26,6 +26,7 @@ the seed's sequential shape.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import sys
@@ -201,6 +202,9 @@ class DiscoveryBed:
         self.charts_proxy = LatencyProxy("http://unset", delay=delay, name="charts", timeline=True)
         self._runners: list[web.AppRunner] = []
         self.helm_dir: Path | None = None
+        #: what the fakes serve (for the critical-path bound, :mod:`bench.discovery_run`)
+        self.tags: dict[str, list[str]] = {}
+        self.chart_files: dict[str, bytes] = {}
 
     @property
     def proxies(self) -> list[LatencyProxy]:
@@ -210,10 +214,12 @@ class DiscoveryBed:
         _github(self.github, self.config)
         await self.github.start()
         self.github_proxy.upstream = self.github.url
-        runner, url = await serve_app(_tags_app(_registry_tags()))
+        self.tags = _registry_tags()
+        runner, url = await serve_app(_tags_app(self.tags))
         self._runners.append(runner)
         self.tags_proxy.upstream = url
-        runner, url = await serve_app(_static_app(_charts()))
+        self.chart_files = _charts()
+        runner, url = await serve_app(_static_app(self.chart_files))
         self._runners.append(runner)
         self.charts_proxy.upstream = url
         for proxy in self.proxies:
@@ -271,8 +277,11 @@ class DiscoveryBed:
         (self.rundir / "logs" / f"{name}.timeline.txt").write_text(line.render() + "\n")
         engine = _engine_seconds(result.stderr)
         entries = 0
+        digest = ""
         try:
-            entries = len(json.loads(result.stdout.read_text()))
+            data = result.stdout.read_bytes()
+            digest = hashlib.sha256(data).hexdigest()
+            entries = len(json.loads(data))
         except (OSError, ValueError):
             pass
         ok = result.returncode == 0 and entries == len(self.config)
@@ -280,7 +289,8 @@ class DiscoveryBed:
         if github_concurrency and not sequential:
             tool = f"image-mirror discover (GitHub concurrency {github_concurrency}, experiment)"
         m = Measurement(tool, "discovery", result.wall, ok, len(self.config), engine, result.cpu, result.rss_mib,
-                        extra={"requests": counts, "entries_in_output": entries, "phases": line.phases()})
+                        extra={"requests": counts, "entries_in_output": entries, "phases": line.phases(),
+                               "stdout_sha256": digest})
         m.source = {"total": sum(int(c["total"]) for c in counts.values())}
         if not ok:
             m.note = f"exit {result.returncode}, {entries}/{len(self.config)} entries: {result.tail(6)}"
