@@ -12,6 +12,7 @@ before the first entry starts, the entries, and the tail after the last one.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -33,17 +34,16 @@ def _events(stderr: Path) -> list[dict[str, Any]]:
     return events
 
 
+@dataclass(frozen=True)
 class Timeline:
     """Rows ``(start, end, what)`` relative to the process start, and the phase marks."""
 
-    def __init__(self, spawned: float, ended: float, marks: dict[str, float], helm: list[dict[str, Any]],
-                 events: list[dict[str, Any]], requests: dict[str, list[tuple[float, float, str, str, int]]]):
-        self.spawned = spawned
-        self.ended = ended
-        self.marks = marks
-        self.helm = helm
-        self.events = events
-        self.requests = requests
+    spawned: float
+    ended: float
+    marks: dict[str, float]
+    helm: list[dict[str, Any]]
+    events: list[dict[str, Any]]
+    requests: dict[str, list[tuple[float, float, str, str, int]]]
 
     def rows(self) -> list[tuple[float, float, str]]:
         t0 = self.spawned
