@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from . import runner
+from .__main__ import code_state
 from .seed import read_lines
 from .sync import Destination, Measurement, SyncBed
 from tests.support.data import REAL_LIST  # noqa: E402  (bench.seed put the repository root on sys.path)
@@ -113,7 +114,8 @@ def _summary(runs: list[Measurement]) -> dict[str, Any]:
 
 
 def render(doc: dict[str, Any]) -> str:
-    lines = [f"OLD `{doc['old'][:10]}` against NEW `{doc['new'][:10]}` (+ working tree: {doc['dirty']}), "
+    lines = [f"OLD `{doc['old'][:10]}` against NEW `{doc['new'][:10]}` (uncommitted changes in mirror/: "
+             f"{doc['dirty']}; mirror/*.py tree hash `{doc.get('mirror_tree_sha256', '?')}`), "
              f"{doc['lines']} lines, {doc['delay_ms']:g} ms per request, median of {doc['repeats']}, "
              f"load average {doc['load_start']} → {doc['load_end']}", "",
              "| scenario | side | wall s (median) | runs | engine s | requests src+dst | ok |",
@@ -131,7 +133,8 @@ def render(doc: dict[str, Any]) -> str:
         if not (old and new):
             continue
         ratio = new["wall_median"] / old["wall_median"]
-        lines.append(f"**{scenario}**: NEW ÷ OLD wall = {ratio:.3f} ({'within' if ratio <= 1.05 else 'NOT within'} 5 %); "
+        lines.append(f"**{scenario}**: NEW ÷ OLD wall = {ratio:.3f} (target ≤ 1.05, NEW no slower than OLD by more "
+                     f"than 5 %: {'met' if ratio <= 1.05 else 'NOT met'}); "
                      f"requests {old['requests'][0]:,} → {new['requests'][0]:,}"
                      f"{' (identical)' if old['kinds'] == new['kinds'] else ''}; counts stable across runs: "
                      f"old {old['kinds_stable']}, new {new['kinds_stable']}")
@@ -192,7 +195,7 @@ async def measure(args: argparse.Namespace, old_root: Path, log: Any) -> dict[st
             await kept.stop()
         await bed.stop()
     doc = {"old": args.old_sha,
-           "new": _git("rev-parse", "HEAD"), "dirty": bool(_git("status", "--porcelain", "--", "mirror")),
+           "new": args.new_sha, "dirty": args.dirty, "mirror_tree_sha256": args.mirror_tree,
            "lines": len(lines), "delay_ms": args.delay_ms, "repeats": args.repeats, "load_start": load_start,
            "load_end": [round(x, 2) for x in os.getloadavg()], "rundir": str(rundir),
            "results": {sc: {side: _summary(runs) for side, runs in sides.items() if runs}
@@ -215,6 +218,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workdir", type=Path, default=Path("/dev/shm/image-mirror-bench"))
     args = parser.parse_args(argv)
     args.old_sha = _git("rev-parse", args.old or default_old())
+    # What NEW is, taken before the first run (the tree may get commits while the bench runs).
+    args.new_sha = _git("rev-parse", "HEAD")
+    args.dirty = bool(_git("status", "--porcelain", "--", "mirror"))
+    args.mirror_tree = code_state()["mirror_tree_sha256"]
 
     def log(message: str) -> None:
         print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
