@@ -194,12 +194,15 @@ def render(doc: dict[str, Any]) -> str:
     b = doc["bound"]
     lines = [f"{doc['delay_ms']:g} ms per request, median of {doc['repeats']}, load average at the end "
              f"{doc['loadavg_end']}", "",
-             "| shape | wall s (median) | runs | engine s (median) | requests | CPU s | peak in flight github/tags/charts |",
-             "|---|---|---|---|---|---|---|"]
+             "| shape | wall s (median) | runs | engine s (median) | GitHub done after s | requests | CPU s "
+             "| peak in flight github/tags/charts |",
+             "|---|---|---|---|---|---|---|---|"]
     for name, s in doc["shapes"].items():
         peaks = "/".join(str(s["peak_in_flight"].get(k, "?")) for k in ("github", "tags", "charts"))
+        ph = s["phases"]
+        span = ph.get("github last answer at", 0) - ph.get("github first request at", 0)
         lines.append(f"| {name} | **{s['wall']:.3f}** | {', '.join(f'{w:.2f}' for w in s['walls'])} | "
-                     f"{s['engine']:.3f} | {s['requests']} | {s['cpu']:.2f} | {peaks} |")
+                     f"{s['engine']:.3f} | {span:.3f} | {s['requests']} | {s['cpu']:.2f} | {peaks} |")
     d, q = doc["shapes"]["default"], doc["shapes"]["sequential"]
     lines += ["", "Chains (s): " + "; ".join(f"{k} {v}" for k, v in b["chains"].items()),
               f"Longest: {b['longest']} = {b['chain']} s; start-up floor {b['startup']} s "
