@@ -211,6 +211,11 @@ def render(doc: dict[str, Any]) -> str:
               f"Default: wall ÷ bound = **{d['wall'] / b['bound']:.2f}**, engine ÷ chain = **{d['engine'] / b['chain']:.2f}**, "
               f"engine ÷ network-only chain = {d['engine'] / b['network_only']:.2f}; "
               f"sequential ÷ default: wall {q['wall'] / d['wall']:.2f}×, engine {q['engine'] / d['engine']:.2f}×.",
+              f"As the bed served it: {d['phases'].get('tags seconds at the proxy per request', 0) * 1000:.0f} ms per "
+              f"request at the tags proxy (median; nominal {doc['delay_ms']:g}), "
+              f"{d['phases'].get('traefik gap between pages (ours)', 0) * 1000:.0f} ms between a page's answer and the "
+              f"next request (ours), traefik's chain {d['phases'].get('traefik chain', 0):.3f} s; "
+              f"engine ÷ that chain = {d['engine'] / max(d['phases'].get('traefik chain', 0), 1e-9):.2f}.",
               f"stdout (the seed-compatible JSON) identical in every run of every shape: {doc['outputs_identical']} "
               f"(sha256 {next(iter(d['stdout_sha256']))[:12]}…).",
               "", "Where the default shape's wall time goes (medians, s): "

@@ -86,6 +86,16 @@ class Timeline:
                 out[f"{name} requests"] = len(items)
                 out[f"{name} first request at"] = min(i[0] for i in items) - t0
                 out[f"{name} last answer at"] = max(i[1] for i in items) - t0
+        for name, items in self.requests.items():
+            if items:  # time at the proxy per request (delay + the bed's own forwarding), median
+                spent = sorted(end - start for start, end, *_ in items)
+                out[f"{name} seconds at the proxy per request"] = spent[len(spent) // 2]
+        chain = sorted((i for i in self.requests.get("tags", []) if "/library/traefik/" in i[3]), key=lambda i: i[0])
+        if len(chain) > 1:  # the longest chain: from one page's answer to the next page's request (our side)
+            gaps = sorted(b[0] - a[1] for a, b in zip(chain, chain[1:]))
+            out["traefik pages"] = len(chain)
+            out["traefik chain"] = chain[-1][1] - chain[0][0]
+            out["traefik gap between pages (ours)"] = gaps[len(gaps) // 2]
         if self.helm:
             out["helm processes"] = len(self.helm)
             out["helm seconds (sum)"] = sum(r["end"] - r["start"] for r in self.helm)
