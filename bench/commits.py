@@ -38,12 +38,11 @@ from pathlib import Path
 from typing import Any
 
 from . import runner
-from .__main__ import code_state
 from .seed import read_lines
 from .sync import Destination, Measurement, SyncBed
 from tests.support.data import REAL_LIST  # noqa: E402  (bench.seed put the repository root on sys.path)
 
-__all__ = ["default_old", "main"]
+__all__ = ["checkout", "default_old", "launcher", "main"]
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 LAUNCHER = """\
@@ -84,6 +83,13 @@ def checkout(commit: str) -> Iterator[Path]:
         subprocess.run(["git", "-C", str(REPO_ROOT), "worktree", "remove", "--force", str(tree)],
                        capture_output=True, check=False)
         shutil.rmtree(parent, ignore_errors=True)
+
+
+def launcher(rundir: Path, root: Path) -> tuple[list[str], Path]:
+    """The argv prefix that runs this tree's :mod:`bench._cli` on ``root``'s code (and ``root``)."""
+    path = rundir / "launcher.py"
+    path.write_text(LAUNCHER % str(REPO_ROOT / "bench" / "_cli.py"))
+    return [sys.executable, str(path)], root
 
 
 def _kinds(m: Measurement) -> dict[str, int]:
@@ -158,9 +164,7 @@ async def measure(args: argparse.Namespace, old_root: Path, log: Any) -> dict[st
     if lines is not all_lines:
         list_path = rundir / "images-list"
         list_path.write_text("".join(line.text + "\n" for line in lines))
-    launcher = rundir / "launcher.py"
-    launcher.write_text(LAUNCHER % str(REPO_ROOT / "bench" / "_cli.py"))
-    trees = {"old": ([sys.executable, str(launcher)], old_root), "new": ([sys.executable, str(launcher)], REPO_ROOT)}
+    trees = {"old": launcher(rundir, old_root), "new": launcher(rundir, REPO_ROOT)}
     for argv, root in trees.values():  # writes each tree's bytecode once, and checks the launcher
         subprocess.run([*argv, "--version"], env=runner.base_env(rundir / "home", {"BENCH_ROOT": str(root)}),
                        cwd=root, check=True, capture_output=True)
@@ -221,6 +225,8 @@ def main(argv: list[str] | None = None) -> int:
     # What NEW is, taken before the first run (the tree may get commits while the bench runs).
     args.new_sha = _git("rev-parse", "HEAD")
     args.dirty = bool(_git("status", "--porcelain", "--", "mirror"))
+    from .__main__ import code_state  # here: bench.__main__ imports the report, which imports this module
+
     args.mirror_tree = code_state()["mirror_tree_sha256"]
 
     def log(message: str) -> None:

@@ -254,7 +254,10 @@ class DiscoveryBed:
         path.write_text(text)
         return path
 
-    async def discover(self, name: str, *, sequential: bool, github_concurrency: int | None = None) -> Measurement:
+    async def discover(self, name: str, *, sequential: bool, github_concurrency: int | None = None,
+                       tree: tuple[list[str], Path] | None = None) -> Measurement:
+        """One ``image-mirror discover``; ``tree``: another checkout's code (the launcher's argv, the
+        checkout), as :mod:`bench.commits` runs it."""
         registries = self.registries_file(1 if sequential else None, None if sequential else github_concurrency)
         extra = {"GITHUB_API_URL": self.github_proxy.url}
         assert self.helm_dir is not None
@@ -264,12 +267,15 @@ class DiscoveryBed:
         marks = self.rundir / "logs" / f"{name}.marks.json"
         extra["BENCH_TIMELINE"] = str(marks)
         env = base_env(self.rundir / "home", extra)
-        argv = image_mirror_argv("--registries", str(registries), "--images-list", str(self.images_list),
-                                 "--config", str(self.rundir / "discover.config.json"), "--no-cache",
-                                 "--log-format", "json", "discover")
+        args = ("--registries", str(registries), "--images-list", str(self.images_list),
+                "--config", str(self.rundir / "discover.config.json"), "--no-cache", "--log-format", "json", "discover")
+        argv, cwd = image_mirror_argv(*args), REPO_ROOT
+        if tree is not None:
+            argv, cwd = [*tree[0], *args], tree[1]
+            env["BENCH_ROOT"] = str(tree[1])
         for proxy in self.proxies:
             proxy.reset()
-        result = await run(argv, env=env, logdir=self.rundir / "logs", name=name, cwd=REPO_ROOT)
+        result = await run(argv, env=env, logdir=self.rundir / "logs", name=name, cwd=cwd)
         seen = {proxy.name: proxy.reset() for proxy in self.proxies}
         counts = {name: c.snapshot() for name, c in seen.items()}
         line = timeline.load(result.started_at, result.started_at + result.wall, marks, result.stderr,

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+from contextlib import ExitStack
 import json
 import math
 import os
@@ -38,6 +39,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from .commits import checkout, launcher
 from .discovery import TAG_PAGE, DiscoveryBed
 from .runner import base_env, run_sync
 from .sync import Measurement, summarize_runs
@@ -148,8 +150,12 @@ def _shape(runs: list[Measurement]) -> dict[str, Any]:
 
 
 async def measure(*, rundir: Path, delay: float, repeats: int, github: list[int], log: Any,
-                  images_list: Path = REAL_LIST) -> tuple[dict[str, Any], list[Measurement]]:
-    """The bound, then the shapes interleaved; the document and each shape's median run."""
+                  images_list: Path = REAL_LIST, old: tuple[str, Path] | None = None,
+                  ) -> tuple[dict[str, Any], list[Measurement]]:
+    """The bound, then the shapes interleaved; the document and each shape's median run.
+
+    ``old``: (commit, checkout) of an earlier commit, run in the default shape as one more shape.
+    """
     bed = DiscoveryBed(rundir=rundir, delay=delay, images_list=images_list, log=log)
     await bed.start()
     env = base_env(rundir / "home")
@@ -165,12 +171,15 @@ async def measure(*, rundir: Path, delay: float, repeats: int, github: list[int]
         await bed.discover("discover-warmup", sequential=False)  # bytecode, helm's page cache
         shapes: dict[str, list[Measurement]] = {"default": [], "sequential": []}
         shapes.update({f"github {c}": [] for c in github})
+        if old is not None:
+            shapes[f"old {old[0][:10]}"] = []
         names = list(shapes)
         for index in range(repeats):
             for name in names if index % 2 == 0 else names[::-1]:
                 concurrency = int(name.split()[1]) if name.startswith("github") else None
+                tree = launcher(rundir, old[1]) if old is not None and name.startswith("old") else None
                 m = await bed.discover(f"discover-{name.replace(' ', '')}-{index}", sequential=name == "sequential",
-                                       github_concurrency=concurrency)
+                                       github_concurrency=concurrency, tree=tree)
                 shapes[name].append(m)
     finally:
         await bed.stop()
@@ -216,6 +225,11 @@ def render(doc: dict[str, Any]) -> str:
               f"{d['phases'].get('traefik gap between pages (ours)', 0) * 1000:.0f} ms between a page's answer and the "
               f"next request (ours), traefik's chain {d['phases'].get('traefik chain', 0):.3f} s; "
               f"engine ÷ that chain = {d['engine'] / max(d['phases'].get('traefik chain', 0), 1e-9):.2f}.",
+              *[f"{name} (its code, same bed, interleaved) → now: wall {o['wall']:.3f} → {d['wall']:.3f} s "
+                f"({d['wall'] / o['wall']:.2f}×), engine {o['engine']:.3f} → {d['engine']:.3f} s, start-up to the first "
+                f"entry {o['phases'].get('set-up to first entry', 0):.3f} → {d['phases'].get('set-up to first entry', 0):.3f} s, "
+                f"helm processes {o['phases'].get('helm processes', 0):g} → {d['phases'].get('helm processes', 0):g}."
+                for name, o in doc["shapes"].items() if name.startswith("old ")],
               f"stdout (the seed-compatible JSON) identical in every run of every shape: {doc['outputs_identical']} "
               f"(sha256 {next(iter(d['stdout_sha256']))[:12]}…).",
               "", "Where the default shape's wall time goes (medians, s): "
@@ -229,6 +243,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--delay-ms", type=float, default=30.0)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--github", default="", help="comma list of GitHub concurrency values to try as well")
+    parser.add_argument("--old", metavar="REV", help="also run this commit's code in the default shape (a worktree "
+                                                       "in a temporary directory, removed afterwards)")
     parser.add_argument("--workdir", type=Path, default=Path("/dev/shm/image-mirror-bench"))
     args = parser.parse_args(argv)
     rundir = args.workdir / "runs" / f"discovery-{time.strftime('%Y%m%d-%H%M%S')}"
@@ -238,7 +254,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
     github = [int(x) for x in args.github.split(",") if x.strip()]
-    doc, _ = asyncio.run(measure(rundir=rundir, delay=args.delay_ms / 1000, repeats=args.repeats, github=github, log=log))
+    with ExitStack() as stack:
+        old = None
+        if args.old:
+            sha = subprocess.run(["git", "-C", str(Path(__file__).resolve().parents[1]), "rev-parse", args.old],
+                                 capture_output=True, text=True, check=True).stdout.strip()
+            old = (sha, stack.enter_context(checkout(sha)))
+        doc, _ = asyncio.run(measure(rundir=rundir, delay=args.delay_ms / 1000, repeats=args.repeats, github=github,
+                                     log=log, old=old))
     (rundir / "discovery.json").write_text(json.dumps(doc, indent=2))
     text = render(doc)
     (rundir / "discovery.md").write_text(text + "\n")
