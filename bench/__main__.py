@@ -148,7 +148,10 @@ async def _main(args: argparse.Namespace) -> int:
     rundir = args.workdir / "runs" / stamp
     rundir.mkdir(parents=True, exist_ok=True)
     runs_root = args.workdir / "runs"
-    for old in sorted(p for p in runs_root.iterdir() if p.is_dir())[:-4]:  # keep the last few runs' logs
+    # Keep the last few runs' logs, newest by modification time (bench.commits and bench.discovery_run
+    # write their own runs-<name>-… directories here too), and never this run's.
+    earlier = sorted((p for p in runs_root.iterdir() if p.is_dir() and p != rundir), key=lambda p: p.stat().st_mtime)
+    for old in earlier[:-4]:
         shutil.rmtree(old, ignore_errors=True)
     if lines is all_lines:
         list_path = args.images_list

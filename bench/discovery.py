@@ -281,7 +281,7 @@ class DiscoveryBed:
         line = timeline.load(result.started_at, result.started_at + result.wall, marks, result.stderr,
                              {name: c.timeline for name, c in seen.items()})
         (self.rundir / "logs" / f"{name}.timeline.txt").write_text(line.render() + "\n")
-        engine = _engine_seconds(result.stderr)
+        engine = line.phases().get("entries (engine)")  # first event to discover.done
         entries = 0
         digest = ""
         try:
@@ -303,28 +303,4 @@ class DiscoveryBed:
         self.log(f"  {name}: {m.wall:.2f}s wall, engine {engine}s, {m.requests} requests, "
                  f"rss {m.rss_mib and round(m.rss_mib, 1)} MiB, ok={ok} {m.note[:400]}")
         return m
-
-
-def _engine_seconds(stderr: Path) -> float | None:
-    """From the JSON event log: first event to ``discover.done``."""
-    first = last = None
-    from datetime import datetime
-
-    try:
-        for raw in stderr.read_text(errors="replace").splitlines():
-            if not raw.startswith("{"):
-                continue
-            try:
-                event = json.loads(raw)
-            except ValueError:
-                continue
-            ts = datetime.fromisoformat(event["ts"].replace("Z", "+00:00")).timestamp()
-            first = ts if first is None else first
-            if event.get("event") == "discover.done":
-                last = ts
-    except OSError:
-        return None
-    if first is None or last is None:
-        return None
-    return round(last - first, 3)
 

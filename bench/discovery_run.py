@@ -180,6 +180,8 @@ async def measure(*, rundir: Path, delay: float, repeats: int, github: list[int]
                 tree = launcher(rundir, old[1]) if old is not None and name.startswith("old") else None
                 m = await bed.discover(f"discover-{name.replace(' ', '')}-{index}", sequential=name == "sequential",
                                        github_concurrency=concurrency, tree=tree)
+                if tree is not None:
+                    m.tool += f" [code of {name.split()[1]}]"
                 shapes[name].append(m)
     finally:
         await bed.stop()
