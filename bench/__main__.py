@@ -30,9 +30,8 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from .discovery import DiscoveryBed
 from .report import render
-from . import artifacts, biglayers, runner, startup
+from . import artifacts, biglayers, discovery_run, runner, startup
 from .seed import read_lines
 from .sync import Destination, Measurement, SyncBed, summarize_runs
 
@@ -149,7 +148,10 @@ async def _main(args: argparse.Namespace) -> int:
     rundir = args.workdir / "runs" / stamp
     rundir.mkdir(parents=True, exist_ok=True)
     runs_root = args.workdir / "runs"
-    for old in sorted(p for p in runs_root.iterdir() if p.is_dir())[:-4]:  # keep the last few runs' logs
+    # Keep the last few runs' logs, newest by modification time (bench.commits and bench.discovery_run
+    # write their own runs-<name>-… directories here too), and never this run's.
+    earlier = sorted((p for p in runs_root.iterdir() if p.is_dir() and p != rundir), key=lambda p: p.stat().st_mtime)
+    for old in earlier[:-4]:
         shutil.rmtree(old, ignore_errors=True)
     if lines is all_lines:
         list_path = args.images_list
@@ -275,20 +277,11 @@ async def _main(args: argparse.Namespace) -> int:
         await bed.stop()
 
     if "discovery" not in skip:
-        _log("discovery")
-        disc = DiscoveryBed(rundir=rundir, delay=delay, images_list=args.images_list, log=_log)
-        await disc.start()
-        try:
-            measurements.append(await _repeat(lambda i: disc.discover(f"discover-default-{i}", sequential=False),
-                                              args.repeats, args.slow))
-            measurements.append(await _repeat(lambda i: disc.discover(f"discover-sequential-{i}", sequential=True),
-                                              args.repeats, args.slow))
-            if args.github_concurrency:
-                measurements.append(await _repeat(
-                    lambda i: disc.discover(f"discover-github{args.github_concurrency}-{i}", sequential=False,
-                                            github_concurrency=args.github_concurrency), args.repeats, args.slow))
-        finally:
-            await disc.stop()
+        _log("discovery: the bound, then the default and sequential shapes interleaved")
+        results["discovery"], more = await discovery_run.measure(
+            rundir=rundir, delay=delay, repeats=args.repeats, log=_log, images_list=args.images_list,
+            github=[args.github_concurrency] if args.github_concurrency else [])
+        measurements += more
 
     if "biglayers" not in skip:
         _log("big layers: image-mirror beside skopeo sync")
@@ -305,7 +298,7 @@ async def _main(args: argparse.Namespace) -> int:
     info["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]
     doc = {"info": info, "measurements": [m.as_json() for m in measurements],
            "profiles": results.get("profiles", {}), "startup": results.get("startup"),
-           "biglayers": results.get("biglayers"),
+           "biglayers": results.get("biglayers"), "discovery": results.get("discovery"),
            "artifacts": results.get("artifacts")}
     (rundir / "results.json").write_text(json.dumps(doc, indent=2, default=str))
     markdown = render(doc)

@@ -14,14 +14,23 @@
   where memory goes, never for a measured number;
 * ``BENCH_SEQUENTIAL=1``: the seed's sequential shape for discovery — the
   helm renderer gets a concurrency of 1 (it has no setting; the registries
-  file sets every other limit, the GitHub API host's included).
+  file sets every other limit, the GitHub API host's included);
+* ``BENCH_TIMELINE``: write a JSON timeline of this process there on exit
+  (wall-clock seconds, comparable with the latency proxies' timelines): when
+  ``main`` started (the interpreter is up), when ``mirror.cli`` was imported,
+  each helm process (start, end, its arguments) and the exit.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import resource
 import sys
+import time
+
+_MARKS: dict[str, float] = {"main": time.time()}
+_HELM: list[dict[str, object]] = []
 
 
 def _helm_limit(limit: int) -> None:
@@ -34,6 +43,22 @@ def _helm_limit(limit: int) -> None:
         original(self, *args, **kwargs)
 
     helm.HelmRenderer.__init__ = helm_init  # type: ignore[method-assign]
+
+
+def _time_helm() -> None:
+    """Record every helm process's start and end (the renderer's one entry point, ``run``)."""
+    from mirror.helm import renderer
+
+    original = renderer.HelmRenderer.run
+
+    async def timed(self, args, *, what):  # type: ignore[no-untyped-def]
+        started = time.time()
+        try:
+            return await original(self, args, what=what)
+        finally:
+            _HELM.append({"start": started, "end": time.time(), "args": list(args[:2]), "what": what})
+
+    renderer.HelmRenderer.run = timed  # type: ignore[method-assign]
 
 
 def peak_rss_kib() -> int:
@@ -94,6 +119,10 @@ class _PeakSnapshots:
 def main() -> int:
     from mirror.cli import main as cli_main
 
+    _MARKS["imported"] = time.time()
+    timeline = os.environ.get("BENCH_TIMELINE")
+    if timeline:
+        _time_helm()
     if os.environ.get("BENCH_SEQUENTIAL") == "1":
         _helm_limit(1)
     profile = os.environ.get("BENCH_PROFILE")
@@ -111,6 +140,10 @@ def main() -> int:
     finally:
         if peaks is not None and trace:
             peaks.write(trace)
+        _MARKS["exit"] = time.time()
+        if timeline:
+            with open(timeline, "w", encoding="utf-8") as handle:
+                json.dump({"marks": _MARKS, "helm": _HELM}, handle)
         rss_file = os.environ.get("BENCH_RSS_FILE")
         if rss_file:
             with open(rss_file, "w", encoding="ascii") as handle:

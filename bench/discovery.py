@@ -26,6 +26,7 @@ the seed's sequential shape.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import sys
@@ -36,6 +37,7 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
+from . import timeline
 from .proxy import LatencyProxy, serve_app
 from .runner import base_env, image_mirror_argv, run
 from .sync import Measurement
@@ -195,11 +197,14 @@ class DiscoveryBed:
         self.log = log
         self.config = json.loads(CONFIG_SOURCE.read_text())
         self.github = FakeGitHub(limit_authenticated=10**9, limit_anonymous=10**9)
-        self.github_proxy = LatencyProxy("http://unset", delay=delay, name="github")
-        self.tags_proxy = LatencyProxy("http://unset", delay=delay, name="tags")
-        self.charts_proxy = LatencyProxy("http://unset", delay=delay, name="charts")
+        self.github_proxy = LatencyProxy("http://unset", delay=delay, name="github", timeline=True)
+        self.tags_proxy = LatencyProxy("http://unset", delay=delay, name="tags", timeline=True)
+        self.charts_proxy = LatencyProxy("http://unset", delay=delay, name="charts", timeline=True)
         self._runners: list[web.AppRunner] = []
         self.helm_dir: Path | None = None
+        #: what the fakes serve (for the critical-path bound, :mod:`bench.discovery_run`)
+        self.tags: dict[str, list[str]] = {}
+        self.chart_files: dict[str, bytes] = {}
 
     @property
     def proxies(self) -> list[LatencyProxy]:
@@ -209,10 +214,12 @@ class DiscoveryBed:
         _github(self.github, self.config)
         await self.github.start()
         self.github_proxy.upstream = self.github.url
-        runner, url = await serve_app(_tags_app(_registry_tags()))
+        self.tags = _registry_tags()
+        runner, url = await serve_app(_tags_app(self.tags))
         self._runners.append(runner)
         self.tags_proxy.upstream = url
-        runner, url = await serve_app(_static_app(_charts()))
+        self.chart_files = _charts()
+        runner, url = await serve_app(_static_app(self.chart_files))
         self._runners.append(runner)
         self.charts_proxy.upstream = url
         for proxy in self.proxies:
@@ -247,25 +254,40 @@ class DiscoveryBed:
         path.write_text(text)
         return path
 
-    async def discover(self, name: str, *, sequential: bool, github_concurrency: int | None = None) -> Measurement:
+    async def discover(self, name: str, *, sequential: bool, github_concurrency: int | None = None,
+                       tree: tuple[list[str], Path] | None = None) -> Measurement:
+        """One ``image-mirror discover``; ``tree``: another checkout's code (the launcher's argv, the
+        checkout), as :mod:`bench.commits` runs it."""
         registries = self.registries_file(1 if sequential else None, None if sequential else github_concurrency)
         extra = {"GITHUB_API_URL": self.github_proxy.url}
         assert self.helm_dir is not None
         extra["PATH"] = f"{self.helm_dir}{os.pathsep}{os.environ.get('PATH', '')}"
         if sequential:
             extra["BENCH_SEQUENTIAL"] = "1"  # the helm renderer's limit (not configurable) to 1
+        marks = self.rundir / "logs" / f"{name}.marks.json"
+        extra["BENCH_TIMELINE"] = str(marks)
         env = base_env(self.rundir / "home", extra)
-        argv = image_mirror_argv("--registries", str(registries), "--images-list", str(self.images_list),
-                                 "--config", str(self.rundir / "discover.config.json"), "--no-cache",
-                                 "--log-format", "json", "discover")
+        args = ("--registries", str(registries), "--images-list", str(self.images_list),
+                "--config", str(self.rundir / "discover.config.json"), "--no-cache", "--log-format", "json", "discover")
+        argv, cwd = image_mirror_argv(*args), REPO_ROOT
+        if tree is not None:
+            argv, cwd = [*tree[0], *args], tree[1]
+            env["BENCH_ROOT"] = str(tree[1])
         for proxy in self.proxies:
             proxy.reset()
-        result = await run(argv, env=env, logdir=self.rundir / "logs", name=name, cwd=REPO_ROOT)
-        counts = {proxy.name: proxy.reset().snapshot() for proxy in self.proxies}
-        engine = _engine_seconds(result.stderr)
+        result = await run(argv, env=env, logdir=self.rundir / "logs", name=name, cwd=cwd)
+        seen = {proxy.name: proxy.reset() for proxy in self.proxies}
+        counts = {name: c.snapshot() for name, c in seen.items()}
+        line = timeline.load(result.started_at, result.started_at + result.wall, marks, result.stderr,
+                             {name: c.timeline for name, c in seen.items()})
+        (self.rundir / "logs" / f"{name}.timeline.txt").write_text(line.render() + "\n")
+        engine = line.phases().get("entries (engine)")  # first event to discover.done
         entries = 0
+        digest = ""
         try:
-            entries = len(json.loads(result.stdout.read_text()))
+            data = result.stdout.read_bytes()
+            digest = hashlib.sha256(data).hexdigest()
+            entries = len(json.loads(data))
         except (OSError, ValueError):
             pass
         ok = result.returncode == 0 and entries == len(self.config)
@@ -273,35 +295,12 @@ class DiscoveryBed:
         if github_concurrency and not sequential:
             tool = f"image-mirror discover (GitHub concurrency {github_concurrency}, experiment)"
         m = Measurement(tool, "discovery", result.wall, ok, len(self.config), engine, result.cpu, result.rss_mib,
-                        extra={"requests": counts, "entries_in_output": entries})
+                        extra={"requests": counts, "entries_in_output": entries, "phases": line.phases(),
+                               "stdout_sha256": digest})
         m.source = {"total": sum(int(c["total"]) for c in counts.values())}
         if not ok:
             m.note = f"exit {result.returncode}, {entries}/{len(self.config)} entries: {result.tail(6)}"
         self.log(f"  {name}: {m.wall:.2f}s wall, engine {engine}s, {m.requests} requests, "
                  f"rss {m.rss_mib and round(m.rss_mib, 1)} MiB, ok={ok} {m.note[:400]}")
         return m
-
-
-def _engine_seconds(stderr: Path) -> float | None:
-    """From the JSON event log: first event to ``discover.done``."""
-    first = last = None
-    from datetime import datetime
-
-    try:
-        for raw in stderr.read_text(errors="replace").splitlines():
-            if not raw.startswith("{"):
-                continue
-            try:
-                event = json.loads(raw)
-            except ValueError:
-                continue
-            ts = datetime.fromisoformat(event["ts"].replace("Z", "+00:00")).timestamp()
-            first = ts if first is None else first
-            if event.get("event") == "discover.done":
-                last = ts
-    except OSError:
-        return None
-    if first is None or last is None:
-        return None
-    return round(last - first, 3)
 

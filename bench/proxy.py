@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs, urlsplit
@@ -51,6 +52,9 @@ class ProxyCounters:
     mounts: Counter[tuple[str, str]] = field(default_factory=Counter)
     in_flight: int = 0
     peak_in_flight: int = 0
+    #: with ``LatencyProxy(timeline=True)``: (arrived, answered, method, path, status), wall-clock
+    #: seconds (``time.time()``, comparable with the tool's event timestamps)
+    timeline: list[tuple[float, float, str, str, int]] = field(default_factory=list)
 
     @property
     def total(self) -> int:
@@ -85,10 +89,11 @@ class LatencyProxy:
     process); it then runs on its own loopback port behind the proxy.
     """
 
-    def __init__(self, upstream: str, *, delay: float = 0.020, name: str = "proxy") -> None:
+    def __init__(self, upstream: str, *, delay: float = 0.020, name: str = "proxy", timeline: bool = False) -> None:
         self.upstream = upstream.rstrip("/")
         self.delay = delay
         self.name = name
+        self.record_timeline = timeline
         self.counters = ProxyCounters()
         self._runner: web.AppRunner | None = None
         self._session: aiohttp.ClientSession | None = None
@@ -144,6 +149,7 @@ class LatencyProxy:
         query = {k: v[0] for k, v in parse_qs(request.query_string, keep_blank_values=True).items()}
         kind, repo, ref = classify(request.method, request.path, query)
         counters = self.counters
+        arrived = time.time()
         counters.by_kind[f"{request.method} {kind}"] += 1
         if repo:
             counters.by_prefix[repo.split("/", 1)[0]] += 1
@@ -186,12 +192,16 @@ class LatencyProxy:
                 response.headers["Content-Length"] = length
             await response.prepare(request)
             await response.write_eof()
+            if self.record_timeline:
+                counters.timeline.append((arrived, time.time(), request.method, request.path_qs, status))
             return response
         response.content_length = len(payload)
         await response.prepare(request)
         if payload:
             await response.write(payload)
         await response.write_eof()
+        if self.record_timeline:
+            counters.timeline.append((arrived, time.time(), request.method, request.path_qs, status))
         return response
 
     def _rewrite_location(self, value: str) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import artifacts, biglayers, startup
+from . import artifacts, biglayers, discovery_run, startup
 
 __all__ = ["render", "targets"]
 
@@ -120,6 +120,8 @@ def targets(doc: dict[str, Any]) -> list[tuple[str, str, bool | None]]:
         r2 = _ratio(seq["engine"], par["engine"])
         rows.append(("discovery ≥ 10× faster than the sequential shape (engine)", f"{_f(r2, 2)}×",
                      None if r2 is None else r2 >= 10))
+    if doc.get("discovery"):
+        rows.append(discovery_run.target(doc["discovery"]))
     rss = [m["rss_mib"] for m in doc["measurements"] if m["tool"].startswith("image-mirror") and m["rss_mib"]]
     if rss:
         rows.append(("peak RSS ≤ 150 MB (largest image-mirror run)", f"{max(rss):.1f} MiB", max(rss) <= 150))
@@ -230,6 +232,8 @@ def render(doc: dict[str, Any]) -> str:
             if m.get("note"):
                 out.append(f"- {m['tool']}: {m['note']}")
         out.append("")
+        if doc.get("discovery"):
+            out += [discovery_run.render(doc["discovery"]), ""]
 
     if doc.get("biglayers"):
         out += biglayers.render(doc["biglayers"])

@@ -49,6 +49,8 @@ class Run:
     cpu: float  # user + system seconds of the child and its waited-for descendants
     stdout: Path
     stderr: Path
+    #: wall-clock (``time.time()``) just before the process was started
+    started_at: float = 0.0
 
     @property
     def rss_mib(self) -> float | None:
@@ -123,6 +125,7 @@ def run_sync(argv: Sequence[str], *, env: Mapping[str, str], logdir: Path, name:
             reader = threading.Thread(target=_drain, args=(master, stderr_path), daemon=True)
             reader.start()
             errfd = slave
+        started_at = time.time()
         started = time.monotonic()
         proc = subprocess.Popen(list(argv), stdout=out, stderr=errfd, stdin=subprocess.DEVNULL,  # type: ignore[arg-type]
                                 env=full_env, cwd=str(cwd) if cwd else None)
@@ -139,7 +142,7 @@ def run_sync(argv: Sequence[str], *, env: Mapping[str, str], logdir: Path, name:
     except (OSError, ValueError):
         own = None
     return Run(list(argv), proc.returncode, wall, own,
-               usage.ru_maxrss, usage.ru_utime + usage.ru_stime, stdout_path, stderr_path)
+               usage.ru_maxrss, usage.ru_utime + usage.ru_stime, stdout_path, stderr_path, started_at)
 
 
 async def run(argv: Sequence[str], *, env: Mapping[str, str], logdir: Path, name: str,

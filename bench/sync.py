@@ -183,9 +183,10 @@ class SyncBed:
 
     async def image_mirror(self, dest: Destination, scenario: str, name: str, *sync_args: str,
                            profile: Path | None = None, concurrency: int | None = None,
-                           terminal: bool = False) -> Measurement:
+                           terminal: bool = False, tree: tuple[list[str], Path] | None = None) -> Measurement:
         """One ``image-mirror sync``; with ``terminal`` on a pseudo-terminal with ``--log-format
-        auto`` (the rich dashboard), else ``--log-format json`` to a file."""
+        auto`` (the rich dashboard), else ``--log-format json`` to a file. ``tree``: another
+        checkout's code (the launcher's argv, the checkout), as :mod:`bench.commits` runs it."""
         registries = self.registries_file(dest, name, concurrency)
         report = self.rundir / f"{name}.report.json"
         report.unlink(missing_ok=True)
@@ -193,13 +194,16 @@ class SyncBed:
         if profile is not None:
             extra["BENCH_PROFILE"] = str(profile)
         env = base_env(self.home, extra)
-        argv = image_mirror_argv("--registries", str(registries), "--images-list", str(self.list_path),
-                                 "--no-cache", "--log-format", "auto" if terminal else "json", "sync", *sync_args,
-                                 "--report", str(report))
+        args = ("--registries", str(registries), "--images-list", str(self.list_path),
+                "--no-cache", "--log-format", "auto" if terminal else "json", "sync", *sync_args, "--report", str(report))
+        argv, cwd = image_mirror_argv(*args), REPO_ROOT
+        if tree is not None:
+            argv, cwd = [*tree[0], *args], tree[1]
+            env["BENCH_ROOT"] = str(tree[1])
         self.src_proxy.reset()
         dest.proxy.reset()
         cpu_before = self._cpu(dest)
-        result = await run(argv, env=env, logdir=self.rundir / "logs", name=name, cwd=REPO_ROOT, terminal=terminal)
+        result = await run(argv, env=env, logdir=self.rundir / "logs", name=name, cwd=cwd, terminal=terminal)
         cpu_after = self._cpu(dest)
         src, dst = self.src_proxy.reset(), dest.proxy.reset()
         engine = None

@@ -13,6 +13,8 @@ is imported (so ``sort`` never loads aiohttp or the sync machinery).
 from __future__ import annotations
 
 import argparse
+import atexit
+import gc
 import math
 import os
 import sys
@@ -218,7 +220,25 @@ def check_settings(args: argparse.Namespace, settings: Settings) -> None:
         parse_gateway(settings.pushgateway, "--pushgateway" if args.pushgateway else "IMAGE_MIRROR_PUSHGATEWAY")
 
 
+def _skip_the_last_collection() -> None:
+    """At interpreter exit, before its final garbage collection: nothing is left to collect.
+
+    Why: that collection walks every object of every loaded module (aiohttp, the
+    registry client…) only for the OS to free the memory anyway; it took 35–50 ms of a
+    discover run's wall time. :func:`gc.freeze` moves everything out of the collector's
+    reach; finalizers, ``atexit`` handlers and file flushes still run as before.
+    """
+    gc.freeze()
+
+
+_exit_hook = False
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    global _exit_hook
+    if not _exit_hook:  # once per process, also when tests call main() many times
+        atexit.register(_skip_the_last_collection)
+        _exit_hook = True
     try:
         args = parse_args(argv)
     except SystemExit as exc:  # argparse exits 2 on bad arguments, 0 on --help

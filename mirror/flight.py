@@ -1,4 +1,5 @@
-"""Concurrency helpers: single flight, and gathering a few coroutines with the first error unwrapped.
+"""Concurrency helpers: single flight, a value made in the background, and gathering a few
+coroutines with the first error unwrapped.
 
 Single flight: concurrent callers asking for the same key share one run of the work.
 
@@ -22,9 +23,10 @@ from typing import Generic, TypeVar
 
 import anyio
 
-__all__ = ["SingleFlight", "gather", "settle"]
+__all__ = ["Pending", "SingleFlight", "gather", "settle"]
 
 T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +127,30 @@ def _stored(exc: Exception) -> BaseException:
         return exc.with_traceback(None)
     kept.__traceback__ = None
     return kept
+
+
+class Pending(Generic[T_co]):
+    """A value a blocking function makes once, in a worker thread, while other work goes on.
+
+    Why: some input is needed only after the network has answered (discover needs the
+    images-list only to diff what a source found), so it is parsed while the first
+    requests are in flight instead of before them. Start :meth:`run` in the task group
+    of the work that calls :meth:`get`: a failure of ``make`` is raised there, as itself,
+    and cancels the group (waiters never see a half-made value).
+    """
+
+    def __init__(self, make: Callable[[], T_co]) -> None:
+        self._make = make
+        self._ready = anyio.Event()
+        self._value: T_co | None = None
+
+    async def run(self) -> None:
+        self._value = await anyio.to_thread.run_sync(self._make)
+        self._ready.set()
+
+    async def get(self) -> T_co:
+        await self._ready.wait()
+        return self._value  # type: ignore[return-value]
 
 
 def _clone(exc: BaseException) -> BaseException:

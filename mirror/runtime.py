@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING
 
 import anyio
 
-from .autoupdate import AutoupdateEntry
 from .cache import Cache, NullCache, open_cache
 from .config import Entry
 from .errors import NotFound
@@ -25,13 +24,14 @@ from .github import GitHubClient
 from .helm import HelmRenderer
 from .ref import DOCKER_HUB, ImageRef
 from .registry import CredentialStore, Registries, RegistryClient, load_registries
-from .sources.autoupdate import ArtifactTags
 from .sources.base import Found
-from .sources.table import SOURCES, STRATEGIES
+from .sources.table import SOURCES, strategies
 from .transport import Transport
 
 if TYPE_CHECKING:
+    from .autoupdate import AutoupdateEntry
     from .cli import Settings
+    from .sources.autoupdate import ArtifactTags
 
 __all__ = ["Runtime", "open_runtime", "open_transport"]
 
@@ -52,9 +52,9 @@ class Runtime:
         return await SOURCES[entry.source.kind].discover(entry, self)
 
     async def run_strategy(self, entry: AutoupdateEntry) -> ArtifactTags:
-        """An autoupdate.yaml entry's strategy (from :data:`~mirror.sources.table.STRATEGIES`),
+        """An autoupdate.yaml entry's strategy (from :func:`~mirror.sources.table.strategies`),
         on the same clients and limits."""
-        return await STRATEGIES[type(entry.strategy)].discover(entry, entry.strategy, self)
+        return await strategies()[type(entry.strategy)].discover(entry, entry.strategy, self)
 
     async def image_exists(self, ref: ImageRef) -> bool:
         """Whether ``ref`` (with a tag or digest) exists upstream: one HEAD, no pull counted."""

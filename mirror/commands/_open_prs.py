@@ -23,6 +23,7 @@ from ..pipeline.prs import Options, Plan, PrRun, list_path, open_autoupdate_pull
 from ..runtime import open_runtime, open_transport
 from ..ui import open_sink
 from ._discover_autoupdate import is_autoupdate
+from ._open_prs_options import add_options
 from ._metrics import collector_for, deliver
 from ._results import exit_code
 
@@ -36,21 +37,6 @@ __all__ = ["add_options", "run"]
 
 #: The discovery config, told by content: a config.json or an autoupdate.yaml.
 Config = configfile.Config | autoupdate.AutoupdateConfig
-
-
-def add_options(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("pull requests (--open-prs)")
-    group.add_argument("--open-prs", action="store_true",
-                       help="open one branch and pull request per entry with something new, through the GitHub "
-                            "API; never reopens a closed one")
-    group.add_argument("--dry-run", action="store_true", help="with --open-prs: read GitHub, write nothing")
-    group.add_argument("--repo", metavar="OWNER/NAME", help="the repository (default: $GITHUB_REPOSITORY)")
-    group.add_argument("--base", metavar="BRANCH", help="the base branch (default: the repository's default)")
-    group.add_argument("--label", action="append", default=[], metavar="LABEL",
-                       help="a label for every pull request (repeatable; config.json entries add their labels)")
-    group.add_argument("--list-path", metavar="PATH",
-                       help="the list's path in the repository (default: --images-list relative to the root of "
-                            "its git work tree)")
 
 
 def run(args: argparse.Namespace, settings: Settings, out: Output) -> int:

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import argparse
+from functools import partial
 from typing import TYPE_CHECKING
 
 import anyio
 
 from .. import config as configfile
-from .. import layouts
 from ..diff import MirrorFile
+from ..flight import Pending
 from ..pipeline.discover import Addition, check_additions, discover, pairs_to_add
 from ..events import DiscoverApply, EventSink, Stats
 from ..runtime import open_runtime, open_transport
 from ..ui import open_sink
-from . import _open_prs
+from ._open_prs_options import add_options as add_pr_options
 from ._metrics import collector_for, deliver
 from ._discover_report import report
 from ._results import exit_code
@@ -37,12 +38,14 @@ def register(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--apply", action="store_true", help="add the found tags to images-list")
     parser.add_argument("--output", metavar="FILE", help="write the JSON here instead of stdout")
-    _open_prs.add_options(parser)
+    add_pr_options(parser)
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace, settings: Settings, out: Output) -> int:
     if args.open_prs or args.dry_run:
+        from . import _open_prs  # only here: the pull-request pipeline is not light
+
         return _open_prs.run(args, settings, out)
     from ._discover_autoupdate import is_autoupdate, run_autoupdate
 
@@ -50,14 +53,24 @@ def run(args: argparse.Namespace, settings: Settings, out: Output) -> int:
         return run_autoupdate(args, settings, out)
 
     config = configfile.load(settings.config)
-    current = layouts.open_list(settings.images_list)
+    # The list is parsed in a worker thread while the first requests are in flight (a bad
+    # list still ends the run with exit 2): nothing needs it before a source has answered.
+    current = Pending(partial(_open_list, settings.images_list))
     stats = Stats()
     collector = collector_for(settings, "discover")
     return anyio.run(_delivered, args, settings, out, config, current, stats, collector)
 
 
+def _open_list(path: str) -> MirrorFile:
+    """The list in either layout; in the worker thread, so its readers' imports (the
+    config.yaml machinery, ~12 ms) are paid there too, off the first requests' path."""
+    from .. import layouts
+
+    return layouts.open_list(path)
+
+
 async def _delivered(args: argparse.Namespace, settings: Settings, out: Output, config: configfile.Config,
-                     current: MirrorFile, stats: Stats, collector: MetricsCollector | None) -> int:
+                     current: Pending[MirrorFile], stats: Stats, collector: MetricsCollector | None) -> int:
     """The run, then its metrics through the run's transport (still open)."""
     async with open_transport(settings, stats) as transport:
         code = await _run(args, settings, out, config, current, stats, collector, transport)
@@ -66,11 +79,12 @@ async def _delivered(args: argparse.Namespace, settings: Settings, out: Output, 
 
 
 async def _run(args: argparse.Namespace, settings: Settings, out: Output, config: configfile.Config,
-               current: MirrorFile, stats: Stats, collector: EventSink | None,
+               listing: Pending[MirrorFile], stats: Stats, collector: EventSink | None,
                transport: Transport) -> int:
     with open_sink(settings.log_format, stats, out.stderr, "image-mirror discover", collector) as sink:
         async with open_runtime(settings, stats, sink, transport) as runtime:
-            results = await discover(config, current, runtime.run_source, sink)
+            results = await discover(config, listing, runtime.run_source, sink)
+            current = await listing.get()
             additions: list[Addition] = []
             if args.apply:
                 additions = await check_additions(current, pairs_to_add(results), runtime.image_exists)

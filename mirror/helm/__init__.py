@@ -7,12 +7,13 @@ configuration and built ``helm template`` command lines as shell strings. Here:
   repository's ``index.yaml`` and ``.tgz`` files through a :class:`Fetcher` (the
   registry client applies the registries file: TLS, CA, credentials, limits),
   OCI charts through an :class:`OciReader` — so helm never touches the network;
-* helm only renders local chart files (``helm template``, ``helm show values``),
-  with an argument list (never a shell), in isolated ``HELM_*_HOME`` directories
+* helm only renders local chart files (``helm template``), with an argument list (never a shell), in isolated ``HELM_*_HOME`` directories
   created per run, bounded by a :class:`anyio.CapacityLimiter` and a timeout;
 * version selection (newest by semver, pre-releases only with ``devel``, a Helm
   constraint as ``versionFilter``) is a pure function, tested without helm;
-* image extraction from rendered manifests and from ``values.yaml`` is pure too.
+* image extraction from rendered manifests and from ``values.yaml`` is pure too; a
+  chart's ``values.yaml`` is read from its archive here (:func:`read_values`, the text
+  ``helm show values`` prints), so no helm process is started just to print a file.
 
 The orchestration per config entry lives in :mod:`mirror.sources.helm`.
 """
@@ -35,11 +36,13 @@ from .charts import (
 )
 from .images import images_from_manifests, images_from_values, join_image, load_documents
 from .renderer import DEFAULT_TIMEOUT, HelmRenderer
+from .values import MAX_VALUES_BYTES, read_values
 
 __all__ = [
     "CHART_CONFIG_MEDIA_TYPE",
     "CHART_LAYER_MEDIA_TYPE",
     "DEFAULT_TIMEOUT",
+    "MAX_VALUES_BYTES",
     "ChartVersion",
     "Fetcher",
     "HelmRenderer",
@@ -54,5 +57,6 @@ __all__ = [
     "oci_chart_versions",
     "parse_index",
     "pull_oci_chart",
+    "read_values",
     "select_version",
 ]

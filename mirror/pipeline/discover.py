@@ -19,6 +19,7 @@ from ..config import Config, Entry
 from ..diff import Choice, KnownTags, MirrorFile, NewEntry, NewTags, missing_full_images, missing_tags, split_full_image
 from ..errors import NotFound
 from ..failure import describe
+from ..flight import Pending
 from ..events import DiscoverDone, DiscoverEntryDone, DiscoverEntryFailed, DiscoverEntryStart, EventSink, NullSink
 from ..ref import ImageRef
 from ..sources.base import Found
@@ -105,15 +106,20 @@ class Job:
 
 
 async def run_jobs(
-    jobs: Sequence[Job], events: EventSink | None = None, clock: Callable[[], float] = time.monotonic
+    jobs: Sequence[Job], events: EventSink | None = None, clock: Callable[[], float] = time.monotonic,
+    background: Sequence[Callable[[], Awaitable[None]]] = (),
 ) -> list[EntryResult]:
     """Run every job concurrently in one task group; results come back in the jobs' order.
 
     Shared by config.json and autoupdate.yaml, so both report the same events, time entries
     the same way and turn a bug into an internal error (exit 3) rather than a plain failure.
+    ``background`` work (the images-list being parsed) runs in the same group, started after
+    the jobs so their first requests go out first; its failure is not one entry's: it
+    cancels the jobs and is raised as itself (a bad list is still exit 2).
     """
     sink = events or NullSink()
     results: dict[int, EntryResult] = {}
+    fatal: list[Exception] = []
 
     async def one(index: int, job: Job) -> None:
         started = clock()
@@ -132,9 +138,20 @@ async def run_jobs(
             sink.emit(DiscoverEntryDone(job.key, result.source, result.seen, result.found, result.new_count,
                                         result.elapsed, result.seed_json()))
 
+    async def guarded(work: Callable[[], Awaitable[None]]) -> None:
+        try:
+            await work()
+        except Exception as exc:  # raised below, unwrapped, once the jobs are cancelled
+            fatal.append(exc)
+            group.cancel_scope.cancel()
+
     async with anyio.create_task_group() as group:
         for index, job in enumerate(jobs):
             group.start_soon(one, index, job)
+        for work in background:
+            group.start_soon(guarded, work)
+    if fatal:
+        raise fatal[0]
     ordered = [results[index] for index in range(len(jobs))]
     failed = sum(1 for r in ordered if r.error)
     sink.emit(DiscoverDone(len(ordered), failed, sum(r.new_count for r in ordered if not r.error)))
@@ -143,15 +160,24 @@ async def run_jobs(
 
 async def discover(
     config: Config,
-    current: KnownTags,
+    current: KnownTags | Pending[KnownTags],
     run_source: SourceRunner,
     events: EventSink | None = None,
     clock: Callable[[], float] = time.monotonic,
 ) -> list[EntryResult]:
-    """Run every config.json entry concurrently; results come back in config order."""
+    """Run every config.json entry concurrently; results come back in config order.
+
+    ``current`` may still be in the making (:class:`~mirror.flight.Pending`): it is made
+    while the sources run, and each entry waits for it only once its source has answered.
+    """
+    background: list[Callable[[], Awaitable[None]]] = []
+    if isinstance(current, Pending):
+        background.append(current.run)
+    listing = current
 
     async def evaluate(entry: Entry) -> EntryResult:
         found = await run_source(entry)
+        current = await listing.get() if isinstance(listing, Pending) else listing
         if entry.source.kind.gives_full_images:
             return EntryResult(
                 entry.key, str(entry.source), True,
@@ -166,7 +192,7 @@ async def discover(
 
     jobs = [Job(entry.key, str(entry.source), entry.source.kind.gives_full_images, partial(evaluate, entry))
             for entry in config.entries]
-    return await run_jobs(jobs, events, clock)
+    return await run_jobs(jobs, events, clock, background)
 
 
 def to_seed_json(results: Iterable[EntryResult]) -> dict[str, dict[str, list[str] | dict[str, str]]]:

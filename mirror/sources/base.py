@@ -8,7 +8,7 @@ globals — and each module's module-level ``discover`` function takes exactly
 the client it needs, so tests build only that one.
 
 :data:`mirror.sources.table.SOURCES` maps every ``versionSource`` kind to its
-:class:`Source`, and :data:`~mirror.sources.table.STRATEGIES` every
+:class:`Source`, and :func:`~mirror.sources.table.strategies` every
 autoupdate.yaml strategy type to its :class:`StrategySource`: the runtime
 dispatches through those tables, not through an if-chain.
 """

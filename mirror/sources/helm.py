@@ -13,8 +13,10 @@ plainly) and reads its default values, then collects every image found:
 * ``helm-directory:/path`` — the chart directory ``/path/<chart>``, as it is
   (no versions to choose).
 
-Fixed from the seed: ``helm show values`` runs for every chart and version (the
-seed did it only for the last chart of an entry); an additional version
+Fixed from the seed: the default values are read for every chart and version (the
+seed ran ``helm show values`` only for the last chart of an entry; here the chart's
+``values.yaml`` is read from the archive, the text that command prints, without a helm
+process); an additional version
 renders with its chart's own ``chartConfig`` (the seed reused the last
 config's leftovers for charts without one); helm never sees the network or the
 user's helm configuration.
@@ -236,10 +238,13 @@ async def _render(run: _Run, target: _Target, config: ChartConfig | None) -> Non
     run.candidates.extend(images)
 
 
+def _images_in_values(path: Path, what: str) -> list[str]:
+    return helmlib.images_from_values(helmlib.read_values(path, what), what=what)
+
+
 async def _values(run: _Run, target: _Target) -> None:
-    what = f"helm show values of chart {target.label}"
-    text = await run.helm.show_values(target.path, what=what)
-    images = await anyio.to_thread.run_sync(lambda: helmlib.images_from_values(text, what=what))
+    """The chart's own values.yaml (what ``helm show values`` prints), read in a worker thread."""
+    images = await anyio.to_thread.run_sync(_images_in_values, target.path, f"values.yaml of chart {target.label}")
     run.candidates.extend(images)
 
 

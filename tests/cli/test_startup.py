@@ -66,6 +66,16 @@ def test_light_commands_never_import_the_network_stack(tmp_path: Path, argv: lis
     assert commands == ({f"mirror.commands.{command_module}"} if command_module else set())
 
 
+def test_discover_starts_without_the_pull_request_or_autoupdate_machinery(tmp_path: Path) -> None:
+    # Paid by every discover before its first request; only --open-prs and autoupdate.yaml need them,
+    # and the list readers are imported where the list is parsed (in a worker, while requests fly).
+    result, modules = loaded_after(["discover", "--help"], tmp_path)
+    assert result.returncode == 0, result.stderr
+    unwanted = ("mirror.pipeline.prs", "mirror.autoupdate", "mirror.commands._open_prs", "mirror.layouts",
+                "mirror.lists", "mirror.artifactsfile")
+    assert [name for name in unwanted if name in modules] == []
+
+
 def test_version_and_help_need_no_rich_console(tmp_path: Path) -> None:
     for argv in (["--version"], ["--help"]):
         _, modules = loaded_after(argv, tmp_path)

@@ -145,6 +145,17 @@ def test_output_file_gets_the_json_and_stdout_stays_empty(workspace: Workspace, 
     assert json.loads(out.read_text()) == EXPECTED
 
 
+def test_a_bad_images_list_is_exit_2_naming_the_line_and_no_json(workspace: Workspace, upstreams: Upstreams) -> None:
+    # The list is parsed while the first requests are in flight; a bad line still ends the run as bad input.
+    lines = workspace.images_list.read_text().splitlines()
+    workspace.images_list.write_text("\n".join([*lines, "only-two fields"]) + "\n")
+    result = run_cli(workspace.args("--log-format", "plain", "discover"), env=upstreams.env())
+    assert result.returncode == 2, result.stderr
+    assert f"{workspace.images_list}:{len(lines) + 1}" in result.stderr
+    assert result.stdout == ""
+    assert "Traceback" not in result.stderr
+
+
 @pytest.fixture
 def in_process(upstreams: Upstreams, monkeypatch: pytest.MonkeyPatch) -> None:
     """The upstreams' variables in this process, for tests that call ``main`` directly."""

@@ -10,7 +10,7 @@ from typing import get_args
 
 from mirror.autoupdate import Strategy
 from mirror.config import SourceKind
-from mirror.sources.table import SOURCES, STRATEGIES
+from mirror.sources.table import SOURCES, strategies
 
 
 def test_every_source_kind_has_a_source() -> None:
@@ -18,4 +18,4 @@ def test_every_source_kind_has_a_source() -> None:
 
 
 def test_every_strategy_type_has_a_source() -> None:
-    assert set(STRATEGIES) == set(get_args(Strategy))
+    assert set(strategies()) == set(get_args(Strategy))

@@ -52,9 +52,10 @@ async def test_arguments_are_a_list_and_helm_homes_are_isolated(
     fake_helm(
         bin_dir,
         "env = {k: v for k, v in os.environ.items() if k.startswith('HELM_')}\n"
-        "print(json.dumps({'argv': argv, 'env': env, 'cwd': os.getcwd()}))",
+        "print(json.dumps({'argv': argv, 'env': env, 'cwd': os.getcwd(), 'gogc': os.environ.get('GOGC')}))",
     )
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.delenv("GOGC", raising=False)
     monkeypatch.setenv("HELM_NAMESPACE", "users-namespace")
     monkeypatch.setenv("HELM_REGISTRY_CONFIG", "/users/registry.json")
     value = "note=$(touch /tmp/x); `id` | cat > y"
@@ -77,7 +78,15 @@ async def test_arguments_are_a_list_and_helm_homes_are_isolated(
         "HELM_CACHE_HOME": str(home / "cache"),
         "HELM_DATA_HOME": str(home / "data"),
     }
+    assert out["gogc"] == "200", "helm collects garbage half as often as Go's default"
     assert not home.exists(), "the temporary helm home is removed on exit"
+
+
+@pytest.mark.anyio
+async def test_the_callers_gogc_wins(tmp_path: Path) -> None:
+    helm_bin = fake_helm(tmp_path, "print(os.environ.get('GOGC'))")
+    async with HelmRenderer(str(helm_bin), env={**os.environ, "GOGC": "50"}) as helm:
+        assert (await helm.template(tmp_path)).strip() == "50"
 
 
 @pytest.mark.anyio

@@ -1,4 +1,4 @@
-"""SingleFlight and gather: the small concurrency pieces the copiers stand on."""
+"""SingleFlight, Pending and gather: the small concurrency pieces the copiers and discover stand on."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import weakref
 import anyio
 import pytest
 
-from mirror.flight import SingleFlight
+from mirror.flight import Pending, SingleFlight
 from mirror.flight import gather
 
 pytestmark = pytest.mark.anyio
@@ -190,3 +190,46 @@ async def test_waiters_get_their_own_copy_of_the_error() -> None:
     assert [str(e) for e in errors] == ["no such manifest"] * 4
     assert len({id(e) for e in errors}) == 4  # one object each: a note by one is not another's
     assert [len(getattr(e, "__notes__", [])) for e in errors] == [1, 1, 1, 0]
+async def test_pending_is_made_once_in_a_thread_and_waited_for() -> None:
+    import threading
+
+    made_in: list[str] = []
+
+    def make() -> list[str]:
+        made_in.append(threading.current_thread().name)
+        return ["value"]
+
+    pending = Pending(make)
+    got: list[list[str]] = []
+
+    async def reader() -> None:
+        got.append(await pending.get())
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(reader)
+        group.start_soon(reader)
+        await anyio.wait_all_tasks_blocked()
+        assert got == []  # nobody gets a value before it is made
+        group.start_soon(pending.run)
+    assert got == [["value"], ["value"]]
+    assert len(made_in) == 1 and made_in[0] != threading.current_thread().name
+
+
+async def test_run_jobs_raises_a_background_failure_as_itself_and_cancels_the_jobs() -> None:
+    from mirror.errors import InputError
+    from mirror.pipeline.discover import EntryResult, Job, run_jobs
+
+    def bad_list() -> object:
+        raise InputError("images-list:3: only two fields")
+
+    pending = Pending(bad_list)
+    finished: list[str] = []
+
+    async def evaluate() -> EntryResult:
+        await pending.get()  # as an entry waits for the list once its source has answered
+        finished.append("entry")
+        return EntryResult("k", "registry", False)
+
+    with pytest.raises(InputError, match="images-list:3"):
+        await run_jobs([Job("k", "registry", False, evaluate)], background=[pending.run])
+    assert finished == []
