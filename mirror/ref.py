@@ -15,6 +15,7 @@ one of the distribution project's reference package:
 from __future__ import annotations
 
 import re
+import sys
 from dataclasses import dataclass
 
 from .errors import InvalidReference
@@ -44,10 +45,11 @@ _SHA256 = re.compile(r"sha256:[a-f0-9]{64}\Z")
 def normalize_host(host: str) -> str:
     """Docker Hub's aliases all mean ``docker.io``; other hosts are lower-cased."""
     lowered = host.lower()
-    return DOCKER_HUB if lowered in _HUB_ALIASES else lowered
+    # Interned: a list names a handful of hosts thousands of times, and every reference keeps one.
+    return DOCKER_HUB if lowered in _HUB_ALIASES else sys.intern(lowered)
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True, order=True, slots=True)
 class ImageRef:
     """A normalised image reference: ``host/repository[:tag][@digest]``."""
 
