@@ -60,8 +60,12 @@ class ImageRef:
 
     @property
     def name(self) -> str:
-        """Fully qualified repository name, e.g. ``docker.io/library/busybox``."""
-        return f"{self.host}/{self.repository}"
+        """Fully qualified repository name, e.g. ``docker.io/library/busybox``.
+
+        Interned: names are the keys of what a run remembers per repository (blobs placed,
+        tags listed), thousands of times for a few hundred repositories.
+        """
+        return sys.intern(f"{self.host}/{self.repository}")
 
     @property
     def familiar(self) -> str:
