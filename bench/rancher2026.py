@@ -96,6 +96,7 @@ class Run:
     #: (seconds since start, VmRSS MiB), every 100 ms
     samples: list[tuple[float, float]] = field(default_factory=list)
     note: str = ""
+    loadavg: list[float] = field(default_factory=list)  # 1-minute load average before and after
 
     @property
     def ok(self) -> bool:
@@ -229,6 +230,7 @@ class Bed:
                 "--log-format", "json", "sync", "--report", str(report), *(["--jobs", str(jobs)] if jobs else [])]
         self.sync.src_proxy.reset()
         dest.proxy.reset()
+        load_before = os.getloadavg()[0]
         code, wall, fields, samples, hwm = await asyncio.to_thread(run_cli, argv, env=env,
                                                                    logdir=self.rundir / "logs", name=name)
         src, dst = self.sync.src_proxy.reset(), dest.proxy.reset()
@@ -242,7 +244,8 @@ class Bed:
         if "User time (seconds)" in fields:
             cpu = float(fields["User time (seconds)"]) + float(fields["System time (seconds)"])
         result = Run(name, self.lines_in(label), jobs or 0, wall, code, int(rss) / MIB if rss else None,
-                     hwm / MIB if hwm else None, cpu, totals, dst.snapshot(), src.total, samples)
+                     hwm / MIB if hwm else None, cpu, totals, dst.snapshot(), src.total, samples,
+                     loadavg=[round(load_before, 2), round(os.getloadavg()[0], 2)])
         (self.rundir / f"{name}.rss.tsv").write_text("".join(f"{at:.2f}\t{rss:.1f}\n" for at, rss in samples))
         if not result.ok:
             tail = (self.rundir / "logs" / f"{name}.stderr").read_text(errors="replace").strip().splitlines()[-5:]
@@ -321,8 +324,8 @@ def _per_copied(run: dict[str, Any]) -> float | None:
 def render(doc: dict[str, Any]) -> str:
     """The compact table: one row per run, then the targets."""
     rows = ["| run | lines | --jobs | wall s | copied | peak RSS MiB | RSS at 25/50/75% MiB | destination requests "
-            "| per copied line | CPU s | ok |",
-            "|---|---|---|---|---|---|---|---|---|---|---|"]
+            "| per copied line | CPU s | load 1 min | ok |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     runs = [("cold", r) for r in doc["cold"]]
     runs += [(kind, doc[kind]) for kind in ("warm", "one") if kind in doc]
     for kind, r in runs:
@@ -332,7 +335,8 @@ def render(doc: dict[str, Any]) -> str:
                     f"| {r['totals'].get('copied', '–')} | {_mib(r['rss_mib'])} "
                     f"| {' / '.join(_mib(timeline.get(p)) for p in ('25%', '50%', '75%'))} "
                     f"| {r['destination']['total']:,} | {'–' if per is None else f'{per:.2f}'} "
-                    f"| {_mib(r['cpu'])} | {'yes' if _ok(r) else 'NO'} |")
+                    f"| {_mib(r['cpu'])} | {' → '.join(map(str, r.get('loadavg', []))) or '–'} "
+                    f"| {'yes' if _ok(r) else 'NO'} |")
     out = "\n".join(rows) + "\n"
     cold = doc["cold"][0] if doc["cold"] else None
     checks = []
@@ -399,6 +403,8 @@ def main(argv: list[str] | None = None) -> int:
                               warm="warm" not in skip,
                               one="one" not in skip, debug_memory=args.debug_memory))
     doc["code"] = bench_main.code_state()
+    if os.environ.get("BENCH_COMMIT"):  # a copy of the tree outside git (run while the work tree changes)
+        doc["code"]["commit"] = os.environ["BENCH_COMMIT"]
     if args.json:
         args.json.write_text(json.dumps(doc, indent=2, default=str))
     print(f"Rancher-2026-shaped sync: {doc['lines']} lines ({doc['base_lines']} × {len(ORGS)} organisations), "
