@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from .report import render
-from . import artifacts, biglayers, discovery_run, runner, startup
+from . import artifacts, biglayers, discovery_run, rancher2026, runner, startup
 from .seed import read_lines
 from .sync import Destination, Measurement, SyncBed, summarize_runs
 
@@ -63,7 +63,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--workdir", type=Path, default=Path("/dev/shm/image-mirror-bench"))
     parser.add_argument("--skip", default="",
                         help="comma list of: startup,cold,skopeo,seedloop,warm,referrers,dashboard,missing,"
-                             "discovery,biglayers,artifacts")
+                             "discovery,biglayers,artifacts,rancher2026")
     parser.add_argument("--artifacts-copies", type=int,
                         help="copies of the config.yaml subset run one entry at a time (default 1000; --quick 150)")
     parser.add_argument("--profile", action="store_true", help="cProfile the cold and warm native runs")
@@ -292,6 +292,12 @@ async def _main(args: argparse.Namespace) -> int:
             workdir=args.workdir, rundir=rundir, delay=delay, log=_log, repeats=args.repeats, slow=args.slow,
             copies=args.artifacts_copies, quick=args.quick)
         measurements += more
+    if "rancher2026" not in skip:
+        _log("rancher2026: the 2024 list to three destination organisations (python -m bench.rancher2026 "
+             "alone for the --jobs sweep)")
+        results["rancher2026"] = await rancher2026.measure(
+            workdir=args.workdir, rundir=rundir, delay=delay, log=_log, lines=args.lines,
+            jobs=(args.jobs or rancher2026.tool_default_jobs(),))
 
     if args.profile:
         results["profiles"] = _profiles(rundir)
@@ -299,7 +305,7 @@ async def _main(args: argparse.Namespace) -> int:
     doc = {"info": info, "measurements": [m.as_json() for m in measurements],
            "profiles": results.get("profiles", {}), "startup": results.get("startup"),
            "biglayers": results.get("biglayers"), "discovery": results.get("discovery"),
-           "artifacts": results.get("artifacts")}
+           "artifacts": results.get("artifacts"), "rancher2026": results.get("rancher2026")}
     (rundir / "results.json").write_text(json.dumps(doc, indent=2, default=str))
     markdown = render(doc)
     (rundir / "report.md").write_text(markdown)
@@ -310,7 +316,8 @@ async def _main(args: argparse.Namespace) -> int:
     print(markdown)
     _log(f"results in {rundir}")
     startup_ok = not results.get("startup", {}).get("failed")
-    return 0 if all(m.ok for m in measurements) and startup_ok else 1
+    shaped_ok = rancher2026.all_ok(results["rancher2026"]) if results.get("rancher2026") else True
+    return 0 if all(m.ok for m in measurements) and startup_ok and shaped_ok else 1
 
 
 async def _dashboard_vs_json(bed: SyncBed, dest: Destination, jobs: list[str], repeats: int) -> list[Measurement]:

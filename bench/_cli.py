@@ -10,7 +10,8 @@
 * ``BENCH_PROFILE``: run under cProfile and dump the stats there;
 * ``BENCH_TRACEMALLOC``: trace allocations (10 frames) and write the top allocation sites
   there on exit, from the snapshot taken nearest the traced peak (a thread looks every
-  second and snapshots each time traced memory passes its maximum by 5%). Slow: for finding
+  second and snapshots each time traced memory passes its maximum by 5%), and the top sites
+  every ``BENCH_TRACEMALLOC_EVERY`` seconds (default 30) as a timeline. Slow: for finding
   where memory goes, never for a measured number;
 * ``BENCH_SEQUENTIAL=1``: the seed's sequential shape for discovery — the
   helm renderer gets a concurrency of 1 (it has no setting; the registries
@@ -83,6 +84,8 @@ class _PeakSnapshots:
         self.best = 0
         self.snapshot: object = None
         self.at_peak = 0
+        self.every = float(os.environ.get("BENCH_TRACEMALLOC_EVERY", "30"))
+        self.timeline: list[str] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._watch, daemon=True)
         self._thread.start()
@@ -90,11 +93,18 @@ class _PeakSnapshots:
     def _watch(self) -> None:
         import tracemalloc
 
+        started = time.monotonic()
+        last = started
         while not self._stop.wait(1.0):
             current, _ = tracemalloc.get_traced_memory()
             if current > self.best * 1.05:
                 self.snapshot = tracemalloc.take_snapshot()
                 self.best = self.at_peak = current
+            if time.monotonic() - last >= self.every:
+                last = time.monotonic()
+                top = tracemalloc.take_snapshot().statistics("lineno")[:12]
+                self.timeline.append(f"at {last - started:.0f} s: traced {current / 2**20:.1f} MiB")
+                self.timeline += [f"    {stat}" for stat in top]
 
     def write(self, path: str) -> None:
         import tracemalloc
@@ -112,6 +122,7 @@ class _PeakSnapshots:
         for stat in snapshot.statistics("traceback")[:8]:
             lines.append(f"  {stat.size / 2**20:.1f} MiB in {stat.count} blocks")
             lines += [f"    {frame}" for frame in stat.traceback.format()[-12:]]
+        lines += ["", f"every {self.every:g} s, the top sites:", *self.timeline]
         with open(path, "w", encoding="utf-8") as handle:
             handle.write("\n".join(lines) + "\n")
 

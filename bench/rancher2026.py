@@ -15,7 +15,8 @@ gives the memory over the run (where it grows: planning or copying).
 
 Runs:
 
-* cold (empty destination) for each ``--jobs`` value, the first of them the reference;
+* cold (empty destination) for each ``--jobs`` value, the first of them the reference (each
+  run's VmRSS samples go to ``<name>.rss.tsv`` in the run directory);
 * warm no-op on the first cold run's destination (everything present);
 * one destination organisation (1,995 lines), cold: destination requests per copied
   two-platform line, at the destination's proxy;
@@ -49,7 +50,7 @@ from .runner import base_env, image_mirror_argv
 from .seed import REPO_ROOT, read_lines  # also puts the repository root on sys.path for ``tests``
 from .sync import Destination, SyncBed
 
-__all__ = ["LIST", "ORGS", "Run", "measure", "render", "tripled"]
+__all__ = ["LIST", "ORGS", "Run", "all_ok", "measure", "render", "tool_default_jobs", "tripled"]
 
 LIST = SHARED_DATA / "rancher-images-list-2024-12.txt"
 ORGS = ("mirror-a", "mirror-b", "mirror-c")
@@ -95,6 +96,7 @@ class Run:
     #: (seconds since start, VmRSS MiB), every 100 ms
     samples: list[tuple[float, float]] = field(default_factory=list)
     note: str = ""
+    loadavg: list[float] = field(default_factory=list)  # 1-minute load average before and after
 
     @property
     def ok(self) -> bool:
@@ -228,6 +230,7 @@ class Bed:
                 "--log-format", "json", "sync", "--report", str(report), *(["--jobs", str(jobs)] if jobs else [])]
         self.sync.src_proxy.reset()
         dest.proxy.reset()
+        load_before = os.getloadavg()[0]
         code, wall, fields, samples, hwm = await asyncio.to_thread(run_cli, argv, env=env,
                                                                    logdir=self.rundir / "logs", name=name)
         src, dst = self.sync.src_proxy.reset(), dest.proxy.reset()
@@ -241,7 +244,9 @@ class Bed:
         if "User time (seconds)" in fields:
             cpu = float(fields["User time (seconds)"]) + float(fields["System time (seconds)"])
         result = Run(name, self.lines_in(label), jobs or 0, wall, code, int(rss) / MIB if rss else None,
-                     hwm / MIB if hwm else None, cpu, totals, dst.snapshot(), src.total, samples)
+                     hwm / MIB if hwm else None, cpu, totals, dst.snapshot(), src.total, samples,
+                     loadavg=[round(load_before, 2), round(os.getloadavg()[0], 2)])
+        (self.rundir / f"{name}.rss.tsv").write_text("".join(f"{at:.2f}\t{rss:.1f}\n" for at, rss in samples))
         if not result.ok:
             tail = (self.rundir / "logs" / f"{name}.stderr").read_text(errors="replace").strip().splitlines()[-5:]
             result.note = f"exit {code}: " + " | ".join(tail)
@@ -259,7 +264,7 @@ def tool_default_jobs() -> int:
 
 
 async def measure(*, workdir: Path, rundir: Path, delay: float, log: Callable[[str], None], lines: int | None,
-                  jobs: tuple[int, ...], warm: bool = True, one: bool = True,
+                  jobs: tuple[int, ...], cold: bool = True, warm: bool = True, one: bool = True,
                   debug_memory: bool = False) -> dict[str, Any]:
     """The runs above; a JSON-ready document (``render`` turns it into the table)."""
     base = subset(read_lines(LIST), lines)
@@ -274,7 +279,7 @@ async def measure(*, workdir: Path, rundir: Path, delay: float, log: Callable[[s
     doc["loadavg_at_start"] = [round(x, 2) for x in os.getloadavg()]
     try:
         kept: Destination | None = None
-        for number in jobs:
+        for number in jobs if cold else ():
             dest = await Destination(delay, "dest").start()
             log(f"rancher2026: cold sync, {bed.lines_in('three')} lines, --jobs {number}")
             doc["cold"].append((await bed.image_mirror(dest, "three", f"cold-jobs{number}", number)).as_json())
@@ -319,8 +324,8 @@ def _per_copied(run: dict[str, Any]) -> float | None:
 def render(doc: dict[str, Any]) -> str:
     """The compact table: one row per run, then the targets."""
     rows = ["| run | lines | --jobs | wall s | copied | peak RSS MiB | RSS at 25/50/75% MiB | destination requests "
-            "| per copied line | CPU s | ok |",
-            "|---|---|---|---|---|---|---|---|---|---|---|"]
+            "| per copied line | CPU s | load 1 min | ok |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     runs = [("cold", r) for r in doc["cold"]]
     runs += [(kind, doc[kind]) for kind in ("warm", "one") if kind in doc]
     for kind, r in runs:
@@ -330,7 +335,8 @@ def render(doc: dict[str, Any]) -> str:
                     f"| {r['totals'].get('copied', '–')} | {_mib(r['rss_mib'])} "
                     f"| {' / '.join(_mib(timeline.get(p)) for p in ('25%', '50%', '75%'))} "
                     f"| {r['destination']['total']:,} | {'–' if per is None else f'{per:.2f}'} "
-                    f"| {_mib(r['cpu'])} | {'yes' if r['returncode'] == 0 and r['totals'].get('failed', 1) == 0 else 'NO'} |")
+                    f"| {_mib(r['cpu'])} | {' → '.join(map(str, r.get('loadavg', []))) or '–'} "
+                    f"| {'yes' if _ok(r) else 'NO'} |")
     out = "\n".join(rows) + "\n"
     cold = doc["cold"][0] if doc["cold"] else None
     checks = []
@@ -363,7 +369,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--delay-ms", type=float, default=20.0, help="latency per request (default 20)")
     parser.add_argument("--workdir", type=Path, default=Path("/dev/shm/image-mirror-bench-rancher2026"),
                         help="seeded source data (kept) and the run directories")
-    parser.add_argument("--skip", default="", help="comma list of: warm,one")
+    parser.add_argument("--skip", default="", help="comma list of: cold (then no warm either),warm,one")
     parser.add_argument("--debug-memory", action="store_true",
                         help="one more cold run under tracemalloc: the top allocation sites at the peak")
     parser.add_argument("--json", type=Path, help="also write the results here")
@@ -393,9 +399,12 @@ def main(argv: list[str] | None = None) -> int:
     from . import __main__ as bench_main
 
     doc = asyncio.run(measure(workdir=args.workdir, rundir=rundir, delay=args.delay_ms / 1000, log=_log,
-                              lines=args.lines, jobs=parse_jobs(args.jobs), warm="warm" not in skip,
+                              lines=args.lines, jobs=parse_jobs(args.jobs), cold="cold" not in skip,
+                              warm="warm" not in skip,
                               one="one" not in skip, debug_memory=args.debug_memory))
     doc["code"] = bench_main.code_state()
+    if os.environ.get("BENCH_COMMIT"):  # a copy of the tree outside git (run while the work tree changes)
+        doc["code"]["commit"] = os.environ["BENCH_COMMIT"]
     if args.json:
         args.json.write_text(json.dumps(doc, indent=2, default=str))
     print(f"Rancher-2026-shaped sync: {doc['lines']} lines ({doc['base_lines']} × {len(ORGS)} organisations), "
@@ -403,8 +412,17 @@ def main(argv: list[str] | None = None) -> int:
     print(render(doc))
     if doc.get("tracemalloc"):
         print("tracemalloc, top allocation sites at the traced peak:\n" + doc["tracemalloc"])
+    return 0 if all_ok(doc) else 1
+
+
+def all_ok(doc: dict[str, Any]) -> bool:
+    """Every measured run exited 0 with no failed line."""
     runs = doc["cold"] + [doc[k] for k in ("warm", "one") if k in doc]
-    return 0 if all(r["returncode"] == 0 and r["totals"].get("failed", 1) == 0 for r in runs) else 1
+    return all(_ok(r) for r in runs)
+
+
+def _ok(run: dict[str, Any]) -> bool:
+    return bool(run["returncode"] == 0 and run["totals"].get("failed", 1) == 0)
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import artifacts, biglayers, discovery_run, startup
+from . import artifacts, biglayers, discovery_run, rancher2026, startup
 
 __all__ = ["render", "targets"]
 
@@ -238,6 +238,8 @@ def render(doc: dict[str, Any]) -> str:
     if doc.get("biglayers"):
         out += biglayers.render(doc["biglayers"])
     out += artifacts.render(doc)
+    if doc.get("rancher2026"):
+        out += ["### Rancher-2026-shaped sync", "", rancher2026.render(doc["rancher2026"])]
     if doc.get("startup"):
         out += startup.render(doc["startup"])
     out += ["### Targets", "", "| target | measured | met |", "|---|---|---|"]

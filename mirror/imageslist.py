@@ -26,7 +26,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 from . import ref as imageref
@@ -85,7 +85,7 @@ def split_lines(text: str) -> tuple[list[str], str]:
     return lines, newline
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Line:
     """One mirrored tag: a parsed images-list entry and where it came from."""
 
@@ -124,6 +124,13 @@ class Line:
         return line
 
 
+@lru_cache(maxsize=8192)
+def _parse_name(text: str) -> ImageRef:
+    """A source or destination field, parsed once: lines that name the same image (one source
+    mirrored to several destinations) share one frozen :class:`ImageRef` instead of a copy each."""
+    return imageref.parse(text)
+
+
 def _parse_entry(text: str, lineno: int) -> tuple[Line | None, str | None]:
     fields = split_fields(text)
     if len(fields) != 3:
@@ -134,8 +141,8 @@ def _parse_entry(text: str, lineno: int) -> tuple[Line | None, str | None]:
                           "255 and a tag at most 128")
     source_text, dest_text, tag = fields
     try:
-        source = imageref.parse(source_text)
-        destination = imageref.parse(dest_text)
+        source = _parse_name(source_text)
+        destination = _parse_name(dest_text)
         if source.tag or source.digest:
             return None, f"source {source_text!r} must not carry a tag or digest; the tag is the third field"
         if destination.tag or destination.digest:

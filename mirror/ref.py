@@ -15,6 +15,7 @@ one of the distribution project's reference package:
 from __future__ import annotations
 
 import re
+import sys
 from dataclasses import dataclass
 
 from .errors import InvalidReference
@@ -45,10 +46,11 @@ _SHA256 = re.compile(r"sha256:[a-f0-9]{64}\Z")
 def normalize_host(host: str) -> str:
     """Docker Hub's aliases all mean ``docker.io``; other hosts are lower-cased."""
     lowered = host.lower()
-    return DOCKER_HUB if lowered in _HUB_ALIASES else lowered
+    # Interned: a list names a handful of hosts thousands of times, and every reference keeps one.
+    return DOCKER_HUB if lowered in _HUB_ALIASES else sys.intern(lowered)
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True, order=True, slots=True)
 class ImageRef:
     """A normalised image reference: ``host/repository[:tag][@digest]``."""
 
@@ -59,8 +61,12 @@ class ImageRef:
 
     @property
     def name(self) -> str:
-        """Fully qualified repository name, e.g. ``docker.io/library/busybox``."""
-        return f"{self.host}/{self.repository}"
+        """Fully qualified repository name, e.g. ``docker.io/library/busybox``.
+
+        Interned: names are the keys of what a run remembers per repository (blobs placed,
+        tags listed), thousands of times for a few hundred repositories.
+        """
+        return sys.intern(f"{self.host}/{self.repository}")
 
     @property
     def familiar(self) -> str:

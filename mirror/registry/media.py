@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,7 +66,7 @@ def sha256_digest(data: bytes) -> str:
     return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Platform:
     os: str
     architecture: str
@@ -76,7 +77,7 @@ class Platform:
         return f"{text}/{self.variant}" if self.variant else text
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Descriptor:
     """What a HEAD (or an index entry) tells about content: digest, type, size."""
 
@@ -87,20 +88,23 @@ class Descriptor:
 
 
 def _descriptor(raw: Any, where: str) -> Descriptor:
+    """A descriptor of a parsed manifest. Its strings are interned: a run parses the same
+    manifests again for every destination, and keeps blob digests as keys for the whole run
+    (what each repository already has), so one string per digest instead of one per parse."""
     if not isinstance(raw, dict) or not isinstance(raw.get("digest"), str):
         raise ProtocolError(f"{where}: descriptor without a digest")
     platform = None
     raw_platform = raw.get("platform")
     if isinstance(raw_platform, dict):
         platform = Platform(
-            str(raw_platform.get("os", "")),
-            str(raw_platform.get("architecture", "")),
+            sys.intern(str(raw_platform.get("os", ""))),
+            sys.intern(str(raw_platform.get("architecture", ""))),
             raw_platform.get("variant") if isinstance(raw_platform.get("variant"), str) else None,
         )
     size = raw.get("size")
     return Descriptor(
-        digest=raw["digest"],
-        media_type=base(raw.get("mediaType") if isinstance(raw.get("mediaType"), str) else None),
+        digest=sys.intern(raw["digest"]),
+        media_type=sys.intern(base(raw.get("mediaType") if isinstance(raw.get("mediaType"), str) else None)),
         size=size if isinstance(size, int) else -1,
         platform=platform,
     )
@@ -128,7 +132,7 @@ def detect_media_type(data: bytes, served: str | None) -> str:
     return served_base
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Manifest:
     """A manifest as served: ``data`` is byte-exact, ``digest`` is its sha256."""
 
