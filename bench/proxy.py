@@ -50,6 +50,8 @@ class ProxyCounters:
     #: final blob upload PUTs per (repository, digest)
     blob_puts: Counter[tuple[str, str]] = field(default_factory=Counter)
     mounts: Counter[tuple[str, str]] = field(default_factory=Counter)
+    #: answered blob GETs per digest (a source read once per blob has every count at 1)
+    blob_gets: Counter[str] = field(default_factory=Counter)
     in_flight: int = 0
     peak_in_flight: int = 0
     #: with ``LatencyProxy(timeline=True)``: (arrived, answered, method, path, status), wall-clock
@@ -78,6 +80,8 @@ class ProxyCounters:
             "blob_put_pairs": len(self.blob_puts),
             "blob_put_duplicates": sum(v - 1 for v in self.blob_puts.values() if v > 1),
             "mounts": sum(self.mounts.values()),
+            "blob_gets": sum(self.blob_gets.values()),
+            "blob_get_digests": len(self.blob_gets),
             "peak_in_flight": self.peak_in_flight,
         }
 
@@ -184,6 +188,8 @@ class LatencyProxy:
         counters.by_status[status] += 1
         if kind == "upload" and request.method == "PUT" and ref and status in (201, 204):
             counters.blob_puts[(repo or "", ref)] += 1
+        if kind == "blob" and request.method == "GET" and ref and status in (200, 206):
+            counters.blob_gets[ref] += 1
         if kind == "mount" and status == 201:
             counters.mounts[(repo or "", ref or "")] += 1
         response = web.StreamResponse(status=status, headers=out_headers)

@@ -20,6 +20,9 @@ Runs:
 * warm no-op on the first cold run's destination (everything present);
 * one destination organisation (1,995 lines), cold: destination requests per copied
   two-platform line, at the destination's proxy;
+* the same work as 1,995 lines × 3 ``--target``s (issue 18), cold into a fresh destination and
+  then warm: source requests and blob GETs ÷ distinct blobs (the source proxy counts GETs per
+  digest) beside the 5,985-line form;
 * ``--debug-memory``: one more cold run under ``tracemalloc`` (``bench._cli`` with
   ``BENCH_TRACEMALLOC``), the top allocation sites at the traced peak (slow; not measured).
 
@@ -95,6 +98,7 @@ class Run:
     source_requests: int
     #: (seconds since start, VmRSS MiB), every 100 ms
     samples: list[tuple[float, float]] = field(default_factory=list)
+    source: dict[str, Any] = field(default_factory=dict)  # the source proxy's snapshot
     note: str = ""
     loadavg: list[float] = field(default_factory=list)  # 1-minute load average before and after
 
@@ -215,19 +219,24 @@ class Bed:
         return len(ORGS if label == "three" else ORGS[:1]) * len(self.base)
 
     async def image_mirror(self, dest: Destination, label: str, name: str, jobs: int | None,
-                           trace: Path | None = None) -> Run:
-        """One sync of list ``label`` into ``dest``; ``jobs`` None leaves the tool's default."""
+                           trace: Path | None = None, targets: tuple[str, ...] = ()) -> Run:
+        """One sync of list ``label`` into ``dest``; ``jobs`` None leaves the tool's default.
+        ``targets``: ``--target`` values instead of ``DEST_REGISTRY_OVERRIDE`` (every line of the
+        list goes to each of them)."""
         registries = self.sync.registries_file(dest, name)
         report = self.rundir / f"{name}.report.json"
         report.unlink(missing_ok=True)
-        extra = {"DEST_REGISTRY_OVERRIDE": "registry.mirror.test", "PYTHONPATH": str(REPO_ROOT)}
+        extra = {"PYTHONPATH": str(REPO_ROOT)}
+        if not targets:
+            extra["DEST_REGISTRY_OVERRIDE"] = "registry.mirror.test"
         cli = [sys.executable, "-m", "mirror"]
         if trace is not None:
             extra["BENCH_TRACEMALLOC"] = str(trace)
             cli = image_mirror_argv()
         env = base_env(self.home, extra)
         argv = [*cli, "--registries", str(registries), "--images-list", str(self.lists[label]), "--no-cache",
-                "--log-format", "json", "sync", "--report", str(report), *(["--jobs", str(jobs)] if jobs else [])]
+                "--log-format", "json", "sync", "--report", str(report), *(["--jobs", str(jobs)] if jobs else []),
+                *(arg for target in targets for arg in ("--target", target))]
         self.sync.src_proxy.reset()
         dest.proxy.reset()
         load_before = os.getloadavg()[0]
@@ -243,9 +252,10 @@ class Bed:
         cpu = None
         if "User time (seconds)" in fields:
             cpu = float(fields["User time (seconds)"]) + float(fields["System time (seconds)"])
-        result = Run(name, self.lines_in(label), jobs or 0, wall, code, int(rss) / MIB if rss else None,
-                     hwm / MIB if hwm else None, cpu, totals, dst.snapshot(), src.total, samples,
-                     loadavg=[round(load_before, 2), round(os.getloadavg()[0], 2)])
+        result = Run(name, self.lines_in(label) * max(1, len(targets)), jobs or 0, wall, code,
+                     int(rss) / MIB if rss else None, hwm / MIB if hwm else None, cpu, totals, dst.snapshot(),
+                     src.total, samples, loadavg=[round(load_before, 2), round(os.getloadavg()[0], 2)],
+                     source=src.snapshot())
         (self.rundir / f"{name}.rss.tsv").write_text("".join(f"{at:.2f}\t{rss:.1f}\n" for at, rss in samples))
         if not result.ok:
             tail = (self.rundir / "logs" / f"{name}.stderr").read_text(errors="replace").strip().splitlines()[-5:]
@@ -265,7 +275,7 @@ def tool_default_jobs() -> int:
 
 async def measure(*, workdir: Path, rundir: Path, delay: float, log: Callable[[str], None], lines: int | None,
                   jobs: tuple[int, ...], cold: bool = True, warm: bool = True, one: bool = True,
-                  debug_memory: bool = False) -> dict[str, Any]:
+                  targets: bool = True, debug_memory: bool = False) -> dict[str, Any]:
     """The runs above; a JSON-ready document (``render`` turns it into the table)."""
     base = subset(read_lines(LIST), lines)
     bed = Bed(workdir=workdir, rundir=rundir, base=base, delay=delay, log=log)
@@ -292,6 +302,17 @@ async def measure(*, workdir: Path, rundir: Path, delay: float, log: Callable[[s
             doc["warm"] = (await bed.image_mirror(kept, "three", f"warm-jobs{jobs[0]}", jobs[0])).as_json()
         if kept is not None:
             await kept.stop()
+        if targets:
+            # The same work as 1,995 lines x 3 --targets (issue 18): cold into a fresh destination, then warm.
+            given = tuple(f"registry.mirror.test/{org}" for org in ORGS)
+            dest = await Destination(delay, "dest").start()
+            log(f"rancher2026: cold sync, {bed.lines_in('one')} lines x {len(given)} --target, --jobs {jobs[0]}")
+            doc["targets-cold"] = (await bed.image_mirror(dest, "one", f"targets-cold-jobs{jobs[0]}", jobs[0],
+                                                          targets=given)).as_json()
+            log(f"rancher2026: warm no-op, {bed.lines_in('one')} lines x {len(given)} --target")
+            doc["targets-warm"] = (await bed.image_mirror(dest, "one", f"targets-warm-jobs{jobs[0]}", jobs[0],
+                                                          targets=given)).as_json()
+            await dest.stop()
         if one:
             dest = await Destination(delay, "dest").start()
             log(f"rancher2026: cold sync, one organisation ({bed.lines_in('one')} lines), --jobs {jobs[0]}")
@@ -327,7 +348,7 @@ def render(doc: dict[str, Any]) -> str:
             "| per copied line | CPU s | load 1 min | ok |",
             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     runs = [("cold", r) for r in doc["cold"]]
-    runs += [(kind, doc[kind]) for kind in ("warm", "one") if kind in doc]
+    runs += [(kind, doc[kind]) for kind in ("warm", "one", "targets-cold", "targets-warm") if kind in doc]
     for kind, r in runs:
         timeline = r["rss_timeline"]
         per = _per_copied(r)
@@ -349,6 +370,7 @@ def render(doc: dict[str, Any]) -> str:
         per = _per_copied(doc["one"])
         checks.append(("≤ 12.5 destination requests per copied two-platform line (one organisation)",
                        "–" if per is None else f"{per:.2f}", per is not None and per <= REQUESTS_PER_LINE))
+    out += _forms(doc)
     if checks:
         out += "\n| target | measured | met |\n|---|---|---|\n"
         out += "".join(f"| {what} | {value} | {'yes' if met else '**no**'} |\n" for what, value, met in checks)
@@ -356,6 +378,26 @@ def render(doc: dict[str, Any]) -> str:
         best = min(doc["cold"], key=lambda r: r["wall"])
         out += f"\nFastest cold run: --jobs {best['jobs']} ({best['wall']:.1f} s).\n"
     return out
+
+
+def _forms(doc: dict[str, Any]) -> str:
+    """5,985 one-destination lines beside 1,995 lines x 3 --targets: what the source and the
+    destination saw (issue 18: blob GETs / distinct blobs = 1.00 for the --target form)."""
+    lines, form = f"{doc['lines']:,} lines", f"{doc['base_lines']:,} × {len(ORGS)} --target"
+    pairs = [(f"{lines}, cold", doc["cold"][0] if doc["cold"] else None), (f"{form}, cold", doc.get("targets-cold")),
+             (f"{lines}, warm", doc.get("warm")), (f"{form}, warm", doc.get("targets-warm"))]
+    rows = [f"| {label} | {r['source'].get('total', r['source_requests']):,} "
+            f"| {_ratio(r['source'])} | {r['destination']['total']:,} | {r['wall']:.1f} | {_mib(r['rss_mib'])} "
+            f"| {'yes' if _ok(r) else 'NO'} |" for label, r in pairs if r is not None and r.get("source")]
+    if not rows:
+        return ""
+    return ("\n| form | source requests | blob GETs ÷ distinct blobs | destination requests | wall s | peak RSS MiB "
+            "| ok |\n|---|---|---|---|---|---|---|\n" + "\n".join(rows) + "\n")
+
+
+def _ratio(source: dict[str, Any]) -> str:
+    digests = source.get("blob_get_digests") or 0
+    return f"{source.get('blob_gets', 0) / digests:.2f} ({source.get('blob_gets', 0):,} / {digests:,})" if digests else "–"
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
@@ -369,7 +411,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--delay-ms", type=float, default=20.0, help="latency per request (default 20)")
     parser.add_argument("--workdir", type=Path, default=Path("/dev/shm/image-mirror-bench-rancher2026"),
                         help="seeded source data (kept) and the run directories")
-    parser.add_argument("--skip", default="", help="comma list of: cold (then no warm either),warm,one")
+    parser.add_argument("--skip", default="", help="comma list of: cold (then no warm either),warm,one,targets")
     parser.add_argument("--debug-memory", action="store_true",
                         help="one more cold run under tracemalloc: the top allocation sites at the peak")
     parser.add_argument("--json", type=Path, help="also write the results here")
@@ -401,7 +443,8 @@ def main(argv: list[str] | None = None) -> int:
     doc = asyncio.run(measure(workdir=args.workdir, rundir=rundir, delay=args.delay_ms / 1000, log=_log,
                               lines=args.lines, jobs=parse_jobs(args.jobs), cold="cold" not in skip,
                               warm="warm" not in skip,
-                              one="one" not in skip, debug_memory=args.debug_memory))
+                              one="one" not in skip, targets="targets" not in skip,
+                              debug_memory=args.debug_memory))
     doc["code"] = bench_main.code_state()
     if os.environ.get("BENCH_COMMIT"):  # a copy of the tree outside git (run while the work tree changes)
         doc["code"]["commit"] = os.environ["BENCH_COMMIT"]
