@@ -7,11 +7,11 @@ lines, one generated list in the run directory). Sources are the seeded loopback
 :mod:`bench.seed` (two-platform images with small blobs) behind the latency proxy; each run
 gets a fresh destination ``docker-registry`` behind its own counting proxy (:mod:`bench.proxy`).
 
-``image-mirror`` runs as ``/usr/bin/time -v python -m mirror … sync`` — the CLI itself, not the
-benchmark's wrapper — so its peak RSS is ``time``'s maximum resident set size of that process
-(``time`` is a 2 MB parent: nothing large is carried across the fork). A sampler also reads
-``VmRSS``/``VmHWM`` from ``/proc/<pid>/status`` of the python process every 100 ms, which
-gives the memory over the run (where it grows: planning or copying).
+``image-mirror`` runs as ``/usr/bin/time -v python -m mirror … sync`` (:mod:`bench.timed`): the
+CLI itself, not the benchmark's wrapper, so its peak RSS is ``time``'s maximum resident set
+size of that process (``time`` is a small parent: nothing large is carried across the fork).
+A sampler also reads ``VmRSS``/``VmHWM`` of the python process every 100 ms: the memory over
+the run (where it grows: planning, copying, the report).
 
 Runs:
 
@@ -39,7 +39,6 @@ import os
 import re
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -52,6 +51,7 @@ from .discovery import SHARED_DATA
 from .runner import base_env, image_mirror_argv
 from .seed import REPO_ROOT, read_lines  # also puts the repository root on sys.path for ``tests``
 from .sync import Destination, SyncBed
+from .timed import MIB, run_timed
 
 __all__ = ["LIST", "ORGS", "Run", "all_ok", "measure", "render", "tool_default_jobs", "tripled"]
 
@@ -59,7 +59,6 @@ LIST = SHARED_DATA / "rancher-images-list-2024-12.txt"
 ORGS = ("mirror-a", "mirror-b", "mirror-c")
 SCENARIO = "rancher2026"
 JOBS = (4, 8, 16, 32)
-MIB = 1024.0
 #: The issue's targets (issue 17).
 COLD_MIB, WARM_MIB, REQUESTS_PER_LINE = 120.0, 60.0, 12.5
 
@@ -124,72 +123,6 @@ class Run:
         return doc
 
 
-def _status(pid: int) -> dict[str, int]:
-    """``VmRSS``/``VmHWM`` (KiB) of a live process; empty once it is gone."""
-    values = {}
-    try:
-        with open(f"/proc/{pid}/status", encoding="ascii") as status:
-            for raw in status:
-                if raw.startswith(("VmRSS:", "VmHWM:")):
-                    key, value = raw.split(":", 1)
-                    values[key] = int(value.split()[0])
-    except OSError:
-        pass
-    return values
-
-
-def _child(pid: int) -> int | None:
-    try:
-        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    except OSError:
-        return None
-    return int(children[0]) if children else None
-
-
-def _sample(parent: int, started: float, samples: list[tuple[float, float]], hwm: list[int],
-            stop: threading.Event) -> None:
-    """Follow the python process under ``time``: its VmRSS every 100 ms, its last VmHWM."""
-    pid = None
-    while not stop.is_set():
-        pid = pid or _child(parent)
-        if pid is not None:
-            values = _status(pid)
-            if "VmRSS" in values:
-                samples.append((time.monotonic() - started, values["VmRSS"] / MIB))
-                hwm[:] = [values["VmHWM"]]
-        stop.wait(0.1)
-
-
-def _time_fields(path: Path) -> dict[str, str]:
-    try:
-        text = path.read_text()
-    except OSError:
-        return {}
-    return {k.strip(): v.strip() for k, _, v in (line.partition(": ") for line in text.splitlines()) if v}
-
-
-def run_cli(argv: list[str], *, env: dict[str, str], logdir: Path, name: str) -> tuple[int, float, dict[str, str],
-                                                                                       list[tuple[float, float]],
-                                                                                       int | None]:
-    """``/usr/bin/time -v ARGV``: exit code, wall, time's fields, the RSS samples and last VmHWM."""
-    logdir.mkdir(parents=True, exist_ok=True)
-    timing = logdir / f"{name}.time"
-    samples: list[tuple[float, float]] = []
-    hwm: list[int] = []
-    stop = threading.Event()
-    with open(logdir / f"{name}.stdout", "wb") as out, open(logdir / f"{name}.stderr", "wb") as err:
-        started = time.monotonic()
-        proc = subprocess.Popen(["/usr/bin/time", "-v", "-o", str(timing), *argv], stdout=out, stderr=err,
-                                stdin=subprocess.DEVNULL, env=env, cwd=str(REPO_ROOT))
-        sampler = threading.Thread(target=_sample, args=(proc.pid, started, samples, hwm, stop), daemon=True)
-        sampler.start()
-        proc.wait()
-        wall = time.monotonic() - started
-        stop.set()
-        sampler.join()
-    return proc.returncode, wall, _time_fields(timing), samples, (hwm[0] if hwm else None)
-
-
 class Bed:
     """The seeded source side of :mod:`bench.sync`, and the generated lists of this scenario."""
 
@@ -240,8 +173,9 @@ class Bed:
         self.sync.src_proxy.reset()
         dest.proxy.reset()
         load_before = os.getloadavg()[0]
-        code, wall, fields, samples, hwm = await asyncio.to_thread(run_cli, argv, env=env,
-                                                                   logdir=self.rundir / "logs", name=name)
+        timed = await asyncio.to_thread(run_timed, argv, env=env, logdir=self.rundir / "logs", name=name,
+                                        cwd=REPO_ROOT)
+        code, wall, fields, samples, hwm = timed.returncode, timed.wall, timed.fields, timed.samples, timed.hwm_kib
         src, dst = self.sync.src_proxy.reset(), dest.proxy.reset()
         totals: dict[str, Any] = {}
         try:
