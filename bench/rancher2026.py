@@ -203,7 +203,7 @@ def tool_default_jobs() -> int:
     """``sync --jobs``'s default, read from the tool's own help (so a changed default is seen)."""
     out = subprocess.run([sys.executable, "-m", "mirror", "sync", "--help"], capture_output=True, text=True,
                          cwd=str(REPO_ROOT), check=False, env={**os.environ, "COLUMNS": "200"}).stdout
-    found = re.search(r"--jobs N\s+copies at the same time \(default (\d+)\)", out)
+    found = re.search(r"--jobs N\s+copies at the same time.*?\(default (\d+)", out, re.S)
     return int(found.group(1)) if found else 4
 
 

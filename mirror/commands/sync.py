@@ -25,7 +25,7 @@ from ..pipeline.sync import Outcome, SyncOptions, SyncReport, sync
 from ..registry import CredentialStore, Registries, load_registries
 from ..runtime import open_runtime, open_transport
 from ..referrers import ReferrerMirror, ReferrerOptions, parse_types
-from ..pipeline.results import LineResult
+from ..pipeline.results import DEFAULT_JOBS, LineResult
 from ..ui import open_sink
 from ._metrics import collector_for, deliver
 from ._results import exit_code
@@ -51,7 +51,10 @@ def register(parser: argparse.ArgumentParser) -> None:
                         help="only copy tags absent at the destination (one tag list per repository, "
                              "no digest comparison)")
     parser.add_argument("--dry-run", action="store_true", help="print the plan; copy nothing")
-    parser.add_argument("--jobs", type=int, default=4, metavar="N", help="copies at the same time (default 4)")
+    parser.add_argument("--jobs", type=int, default=DEFAULT_JOBS, metavar="N",
+                        help=f"copies at the same time: sources being copied, each to all its destinations "
+                             f"(default {DEFAULT_JOBS}, chosen by measurement; the per-host request limits of the "
+                             f"registries file bound the requests)")
     parser.add_argument("--copier", choices=COPIERS, default="native",
                         help="native (default, aiohttp), skopeo (skopeo copy --all) or oras (OCI artifacts)")
     parser.add_argument("--platforms", metavar="LIST",
