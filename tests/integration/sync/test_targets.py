@@ -185,3 +185,26 @@ async def test_target_with_a_destination_override_is_bad_input(
     monkeypatch.setenv("IMAGE_MIRROR_TARGETS", "127.0.0.1:3/a,127.0.0.1:3/a")
     assert await cli_in_thread(images_list, "sync", "--dry-run") == 2
     assert "given twice" in capsys.readouterr().err
+
+
+async def test_an_upload_refused_at_one_target_fails_that_target_only_and_the_source_is_still_read_once(
+    source: Source, registry_factory: Any, tmp_path: Path
+) -> None:
+    servers = [registry_factory() for _ in TARGET_PATHS]
+    async with _proxies(source, servers) as (src, dsts):
+        images_list, registries, targets = _files(tmp_path, source, src, dsts)
+        # The third target answers everything but refuses the chunks of the large layer: it took part
+        # in the shared read (its checks said "missing") and then failed on its own upload.
+        dsts[2].refuse = lambda seen: web.Response(status=403) if seen.method == "PATCH" else None  # type: ignore[method-assign]
+
+        code, report = await _sync(tmp_path, images_list, registries, *_target_args(targets))
+
+        assert code == 1
+        outcomes = {(r["target"], r["destination"].rsplit("/", 1)[1], r["outcome"]) for r in report["results"]}
+        assert (targets[2], "mirrored-big-app", "failed") in outcomes
+        assert {o for t, _, o in outcomes if t != targets[2]} == {"copied"}
+        assert {o for t, name, o in outcomes if t == targets[2] and name != "mirrored-big-app"} == {"copied"}
+        for server, path in zip(servers[:2], TARGET_PATHS[:2]):
+            assert get_manifest(server.url, _destination("big/app", path), "1").digest == source.digests[("big/app", "1")]
+        blob_gets = [s.ref for s in src.matching(method="GET", kind="blob")]
+        assert sorted(blob_gets) == sorted(source.blobs), src.summary()  # type: ignore[type-var]
