@@ -52,13 +52,8 @@ async def copy_blob(source: BlobStore, destination: BlobStore, digest: str, size
 async def fan_out_blob(source: BlobStore, destinations: Sequence[BlobStore], digest: str,
                        size: int) -> list[Exception | None]:
     """Copy one blob to several repositories reading the source once; per destination, the
-    error that made it fail (``None``: stored)."""
-    if len(destinations) == 1:
-        try:
-            await copy_blob(source, destinations[0], digest, size)
-            return [None]
-        except Exception as exc:  # this destination's failure, reported for it
-            return [exc]
+    error that made it fail (``None``: stored). For one destination :func:`copy_blob` streams
+    without a spool; the caller (:class:`~mirror.copy.blobs.BlobPlacer`) chooses."""
     what = f"blob {digest} from {source.display}"
     streams = source.target.streams
     small = size <= min(d.target.streams.monolithic_max for d in destinations)
