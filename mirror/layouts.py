@@ -19,23 +19,15 @@ from pathlib import Path
 from . import artifactsfile, imageslist
 from .diff import Choice, NewEntry, resolve_mapping
 from .errors import InputError
-from .lists import ArtifactsConfig, is_artifacts_text, render_config
+from .lists import ArtifactsConfig, render_config
 from .lists.choose import ArtifactTag, artifact_key, choose_artifact
 from .lists.comments import strip_comments
 from .lists.edit import add_tags
 from .ref import ImageRef, parse
+from .sniff import is_artifacts_file
 from .text import excerpt
 
-__all__ = ["ArtifactsFile", "ImagesListFile", "is_artifacts_file", "open_list"]
-
-
-def is_artifacts_file(path: str | Path) -> bool:
-    """Whether ``path`` holds a ``config.yaml`` (a missing file is the images-list reader's to report)."""
-    try:
-        data = Path(path).read_bytes()
-    except OSError:
-        return False
-    return is_artifacts_text(data.decode("utf-8", errors="replace"))
+__all__ = ["ArtifactsFile", "ImagesListFile", "open_list"]
 
 
 def open_list(path: str) -> ImagesListFile | ArtifactsFile:

@@ -4,14 +4,12 @@
 * :mod:`.reader` / :mod:`.strategies` — reading and validating the file (every problem at once);
 * :mod:`.select` — the pure choices a strategy makes from what its source returned
   (release names, registry tags, images in a chart render);
-* :func:`config_kind` — telling this file from a ``config.json`` by content, for ``--config``.
 
 No I/O beyond reading the file: the pipeline fetches, this package decides.
 """
 
 from __future__ import annotations
 
-from .detect import ConfigKind, config_kind, file_config_kind
 from .model import (
     Artifact,
     AutoupdateConfig,
@@ -30,7 +28,6 @@ __all__ = [
     "Artifact",
     "AutoupdateConfig",
     "AutoupdateEntry",
-    "ConfigKind",
     "GithubRelease",
     "HelmChart",
     "HelmEnvironment",
@@ -39,8 +36,6 @@ __all__ = [
     "Release",
     "Strategy",
     "chart_artifact_tags",
-    "config_kind",
-    "file_config_kind",
     "images_in_render",
     "load",
     "parse",

@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from ..cli import Settings
     from ..output import Output
 
-__all__ = ["is_autoupdate", "measured", "run_autoupdate"]
+__all__ = ["measured", "run_autoupdate"]
 
 
 def _artifacts(settings: Settings) -> ArtifactsConfig:
@@ -50,10 +50,6 @@ def _artifacts(settings: Settings) -> ArtifactsConfig:
             "counted per config.yaml artifact; this file is an images-list"
         )
     return listed.artifacts
-
-
-def is_autoupdate(path: str) -> bool:
-    return autoupdate.file_config_kind(path) is autoupdate.ConfigKind.AUTOUPDATE_YAML
 
 
 def run_autoupdate(args: argparse.Namespace, settings: Settings, out: Output) -> int:

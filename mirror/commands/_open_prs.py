@@ -21,8 +21,8 @@ from ..github_prs import Repository
 from ..pipeline.discover import to_seed_json
 from ..pipeline.prs import Options, Plan, PrRun, list_path, open_autoupdate_pull_requests, open_pull_requests
 from ..runtime import open_runtime, open_transport
+from ..sniff import ConfigKind, file_config_kind
 from ..ui import open_sink
-from ._discover_autoupdate import is_autoupdate
 from ._open_prs_options import add_options
 from ._metrics import collector_for, deliver
 from ._results import exit_code
@@ -52,7 +52,7 @@ def run(args: argparse.Namespace, settings: Settings, out: Output) -> int:
         raise InputError("--open-prs needs GITHUB_TOKEN with contents: write and pull-requests: write "
                          "(--dry-run reads only)")
     options = Options(repo, args.base, tuple(args.label), args.dry_run, list_path(settings.images_list, args.list_path))
-    config: Config = (autoupdate.load(settings.config) if is_autoupdate(settings.config)
+    config: Config = (autoupdate.load(settings.config) if file_config_kind(settings.config) is ConfigKind.AUTOUPDATE_YAML
                       else configfile.load(settings.config))
     stats = Stats()
     collector = collector_for(settings, "discover")

@@ -19,9 +19,10 @@ from typing import TYPE_CHECKING
 
 import anyio
 
-from .. import artifactsfile, imageslist, layouts
+from .. import artifactsfile, imageslist
 from ..errors import ArtifactsFileError, InputError, NotFound
-from ..lists import ArtifactsConfig, is_artifacts_text, parse_artifacts
+from ..lists import ArtifactsConfig, parse_artifacts
+from ..sniff import is_artifacts_file, is_artifacts_text
 from ..lists.changes import artifact_changes
 from ..ref import ImageRef
 from ..failure import describe
@@ -117,7 +118,7 @@ def run(args: argparse.Namespace, settings: Settings, out: Output) -> int:
 
 async def _run(args: argparse.Namespace, settings: Settings, out: Output) -> int:
     path = Path(settings.images_list)
-    is_artifacts = await anyio.to_thread.run_sync(layouts.is_artifacts_file, path)
+    is_artifacts = await anyio.to_thread.run_sync(is_artifacts_file, path)
     old_text, revision = await _base_text(path, args.base)
     if old_text.strip() and is_artifacts_text(old_text) != is_artifacts:
         layout = "a config.yaml" if is_artifacts else "an images-list"

@@ -14,6 +14,7 @@ from ..flight import Pending
 from ..pipeline.discover import Addition, check_additions, discover, pairs_to_add
 from ..events import DiscoverApply, EventSink, Stats
 from ..runtime import open_runtime, open_transport
+from ..sniff import ConfigKind, file_config_kind
 from ..ui import open_sink
 from ._open_prs_options import add_options as add_pr_options
 from ._metrics import collector_for, deliver
@@ -47,9 +48,9 @@ def run(args: argparse.Namespace, settings: Settings, out: Output) -> int:
         from . import _open_prs  # only here: the pull-request pipeline is not light
 
         return _open_prs.run(args, settings, out)
-    from ._discover_autoupdate import is_autoupdate, run_autoupdate
+    if file_config_kind(settings.config) is ConfigKind.AUTOUPDATE_YAML:  # told by content
+        from ._discover_autoupdate import run_autoupdate  # only here: its readers are ~30 modules
 
-    if is_autoupdate(settings.config):  # --config autoupdate.yaml (by content)
         return run_autoupdate(args, settings, out)
 
     config = configfile.load(settings.config)

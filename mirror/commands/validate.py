@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from .. import config as configfile
 from .. import imageslist
-from ..autoupdate import ConfigKind, file_config_kind
+from ..sniff import ConfigKind, file_config_kind, is_artifacts_file
 from ..errors import AutoupdateError, ConfigError, ImagesListError, InputError, ProblemsError
 from ..userfile import quote
 
@@ -35,7 +35,7 @@ def run(args: argparse.Namespace, settings: Settings, out: Output) -> int:
             out.status(f"{settings.config}: {len(config.entries)} entries OK")
         except ConfigError as exc:
             problems.extend(exc.problems)
-    if _is_artifacts_file(settings.images_list):
+    if is_artifacts_file(settings.images_list):
         problems.extend(_artifacts_problems(settings.images_list, out))
     else:
         problems.extend(_images_list_problems(settings.images_list, out))
@@ -44,19 +44,6 @@ def run(args: argparse.Namespace, settings: Settings, out: Output) -> int:
     if problems:
         raise InputError("\n".join(problems))
     return 0
-
-
-def _is_artifacts_file(path: str) -> bool:
-    """Rancher's config.yaml rather than an images-list (by content; unreadable: images-list,
-    whose reader reports why)."""
-    from ..lists.detect import is_artifacts_text
-
-    try:
-        with open(path, "rb") as handle:
-            head = handle.read(65536)
-    except OSError:
-        return False
-    return is_artifacts_text(head.decode("utf-8", errors="replace"))
 
 
 def _artifacts_problems(path: str, out: Output) -> list[str]:

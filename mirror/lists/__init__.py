@@ -4,8 +4,8 @@ Today this package holds Rancher's 2026 artifact-mirror layout (``config.yaml``)
 images-list joins it later (DESIGN.md, "Architecture"). Modules, one way down:
 
 * :mod:`.artifacts` — the values (Repository, Artifact, Credential), as written;
-* :mod:`.artifacts_read` / :mod:`.artifacts_check` — parse and validate; :mod:`.detect` — tell
-  the layouts apart by content;
+* :mod:`.artifacts_read` / :mod:`.artifacts_check` — parse and validate (:mod:`mirror.sniff`
+  tells the layouts apart by content);
 * :mod:`.expand` — the copies a config asks for; :mod:`.credentials` — per-registry
   credentials (resolved lazily) and concurrency;
 * :mod:`.yaml11` / :mod:`.goyaml` — go-yaml v2's resolver and emitter;
@@ -18,7 +18,6 @@ from __future__ import annotations
 from .artifacts import Artifact, ArtifactsConfig, Credential, Repository, default_target_name
 from .artifacts_format import render_config, sort_config
 from .artifacts_read import parse_artifacts, read_artifacts
-from .detect import is_artifacts_text
 from .credentials import Login, RegistryCredentials, registry_concurrency, registry_credentials
 from .expand import ArtifactLine, artifact_lines, copies, target_repositories
 from .regsync import render_regsync
@@ -34,7 +33,6 @@ __all__ = [
     "artifact_lines",
     "copies",
     "default_target_name",
-    "is_artifacts_text",
     "parse_artifacts",
     "read_artifacts",
     "registry_concurrency",

@@ -15,7 +15,7 @@ Unknown keys are errors (a misspelt ``TargetRepository`` would otherwise mirror 
 target). A forbidden character (see :mod:`mirror.text`) anywhere in the file is an error naming
 line and column, before YAML sees it. The cross-entry rules are in
 :mod:`mirror.lists.artifacts_check`; telling this layout from an images-list is
-:mod:`mirror.lists.detect`'s.
+:mod:`mirror.sniff`'s.
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ from ..ref import parse
 from ..userfile import UserFileError, decode_strict, read_bytes
 from .artifacts import ArtifactsConfig
 from .artifacts_read import parse_artifacts
-from .detect import is_artifacts_text
+from ..sniff import is_artifacts_text
 from .expand import artifact_lines
 
 __all__ = ["MirrorList", "load_mirror_list"]

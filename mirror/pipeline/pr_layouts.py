@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from .. import imageslist, prnames
 from ..imageslist import Line
 from ..lists import default_target_name, parse_artifacts
-from ..lists.detect import is_artifacts_text
+from ..sniff import is_artifacts_text
 from ..lists.edit import add_found
 from .discover import Addition, ArtifactAddition
 

@@ -76,6 +76,18 @@ def test_discover_starts_without_the_pull_request_or_autoupdate_machinery(tmp_pa
     assert [name for name in unwanted if name in modules] == []
 
 
+def test_a_config_json_discover_never_loads_the_autoupdate_machinery(tmp_path: Path) -> None:
+    # --config is sniffed by content (mirror.sniff); the autoupdate.yaml readers and pipeline are
+    # about thirty modules that a config.json run would otherwise import before its first request.
+    (tmp_path / "empty.json").write_text("{}")
+    result, modules = loaded_after(["--config", "empty.json", "--log-format", "json", "discover"], tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {}
+    unwanted = ("mirror.autoupdate", "mirror.pipeline.autoupdate", "mirror.sources.autoupdate",
+                "mirror.commands._discover_autoupdate", "mirror.pipeline.prs")
+    assert [name for name in unwanted if name in modules] == []
+
+
 def test_version_and_help_need_no_rich_console(tmp_path: Path) -> None:
     for argv in (["--version"], ["--help"]):
         _, modules = loaded_after(argv, tmp_path)

@@ -9,7 +9,7 @@ import pytest
 from mirror.errors import ArtifactsFileError, InputError
 from mirror.lists.artifacts import Artifact, Credential
 from mirror.lists.artifacts_read import parse_artifacts, read_artifacts
-from mirror.lists.detect import is_artifacts_text
+from mirror.sniff import is_artifacts_text
 
 GOOD = """\
 # our mirror

@@ -15,7 +15,7 @@ import yaml
 from mirror.lists.artifacts import ArtifactsConfig
 from mirror.lists.artifacts_format import render_config
 from mirror.lists.artifacts_read import parse_artifacts, read_artifacts
-from mirror.lists.detect import is_artifacts_text
+from mirror.sniff import is_artifacts_text
 from mirror.lists.expand import artifact_lines, copies
 from mirror.lists.regsync import render_regsync
 from tests.support.data import SHARED_DATA

@@ -1,4 +1,4 @@
-"""--config takes config.json or autoupdate.yaml: told apart by content, not by name."""
+"""--config takes config.json or autoupdate.yaml, --images-list an images-list or a config.yaml: told apart by content, not by name."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from mirror.autoupdate import ConfigKind, config_kind, file_config_kind
+from mirror.sniff import ConfigKind, config_kind, file_config_kind, is_artifacts_file
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 SHARED = REPO_ROOT.parent / "shared" / "data"
 
 
@@ -48,3 +48,17 @@ def test_a_file_is_told_by_its_beginning_and_only_a_regular_one_is_read(tmp_path
     assert file_config_kind(tmp_path) is None
     os.mkfifo(tmp_path / "pipe")
     assert file_config_kind(tmp_path / "pipe") is None
+
+
+def test_a_list_file_is_told_by_its_beginning(tmp_path: Path) -> None:
+    (tmp_path / "images-list").write_text("# header\nbusybox rancher/mirrored-library-busybox 1.36.1\n")
+    assert not is_artifacts_file(tmp_path / "images-list")
+    # A long comment block first (Rancher's files open with a licence header) still decides by
+    # the first entry.
+    (tmp_path / "config.yaml").write_text("# licence\n" * 2000 + "Repositories:\n- BaseUrl: docker.io/rancher\n")
+    assert is_artifacts_file(tmp_path / "config.yaml")
+    # Missing, a directory, a pipe: the images-list reader reports what is wrong.
+    assert not is_artifacts_file(tmp_path / "missing")
+    assert not is_artifacts_file(tmp_path)
+    os.mkfifo(tmp_path / "pipe")
+    assert not is_artifacts_file(tmp_path / "pipe")
