@@ -76,15 +76,19 @@ def test_discover_starts_without_the_pull_request_or_autoupdate_machinery(tmp_pa
     assert [name for name in unwanted if name in modules] == []
 
 
-def test_a_config_json_discover_never_loads_the_autoupdate_machinery(tmp_path: Path) -> None:
-    # --config is sniffed by content (mirror.sniff); the autoupdate.yaml readers and pipeline are
-    # about thirty modules that a config.json run would otherwise import before its first request.
+def test_a_config_json_discover_of_an_images_list_loads_neither_other_layout(tmp_path: Path) -> None:
+    # --config and --images-list are sniffed by content (mirror.sniff): the autoupdate.yaml readers
+    # and pipeline (about thirty modules, before the first request) and the config.yaml machinery
+    # (about fifteen, in the worker that parses the list while the first requests fly) are not
+    # loaded for a config.json and an images-list.
     (tmp_path / "empty.json").write_text("{}")
     result, modules = loaded_after(["--config", "empty.json", "--log-format", "json", "discover"], tmp_path)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == {}
+    assert "mirror.layouts.images" in modules  # the list was read
     unwanted = ("mirror.autoupdate", "mirror.pipeline.autoupdate", "mirror.sources.autoupdate",
-                "mirror.commands._discover_autoupdate", "mirror.pipeline.prs")
+                "mirror.commands._discover_autoupdate", "mirror.pipeline.prs", "mirror.lists",
+                "mirror.layouts.artifacts", "mirror.artifactsfile")
     assert [name for name in unwanted if name in modules] == []
 
 

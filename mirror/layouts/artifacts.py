@@ -1,14 +1,7 @@
-"""The two list layouts behind one interface, chosen by the file's content.
-
-``--images-list PATH`` takes the seed's images-list or Rancher's 2026 ``config.yaml``; the
-commands that read and write it (``sort``, ``add-tag``, ``add-full-image``, ``discover``) hold a
-:class:`mirror.diff.MirrorFile` from :func:`open_list` and never ask which layout it is:
-
-* :class:`ImagesListFile`: lines sorted like ``LC_ALL=C sort -V`` (:mod:`mirror.imageslist`);
-* :class:`ArtifactsFile`: ``sort`` writes Rancher's format (comments dropped, as their formatter
-  does; ``--check`` ignores them); additions are spliced into the text as written
-  (:mod:`mirror.lists.edit`) and ``regsync.yaml`` follows (:mod:`mirror.artifactsfile`).
-"""
+"""Rancher's ``config.yaml`` behind :class:`mirror.diff.MirrorFile`: ``sort`` writes Rancher's
+format (comments dropped, as their formatter does; ``--check`` ignores them); additions are
+spliced into the text as written (:mod:`mirror.lists.edit`) and ``regsync.yaml`` follows
+(:mod:`mirror.artifactsfile`)."""
 
 from __future__ import annotations
 
@@ -16,62 +9,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import artifactsfile, imageslist
-from .diff import Choice, NewEntry, resolve_mapping
-from .errors import InputError
-from .lists import ArtifactsConfig, render_config
-from .lists.choose import ArtifactTag, artifact_key, choose_artifact
-from .lists.comments import strip_comments
-from .lists.edit import add_tags
-from .ref import ImageRef, parse
-from .sniff import is_artifacts_file
-from .text import excerpt
+from .. import artifactsfile
+from ..diff import Choice, NewEntry
+from ..errors import InputError
+from ..lists import ArtifactsConfig, render_config
+from ..lists.choose import ArtifactTag, artifact_key, choose_artifact
+from ..lists.comments import strip_comments
+from ..lists.edit import add_tags
+from ..ref import ImageRef, parse
+from ..text import excerpt
 
-__all__ = ["ArtifactsFile", "ImagesListFile", "open_list"]
-
-
-def open_list(path: str) -> ImagesListFile | ArtifactsFile:
-    """Read ``path`` in whichever layout it has (bad input raises, naming file and line)."""
-    if is_artifacts_file(path):
-        return ArtifactsFile(path, artifactsfile.load(path))
-    return ImagesListFile(path, imageslist.load(path))
-
-
-@dataclass(frozen=True)
-class ImagesListFile:
-    path: str
-    current: imageslist.ImagesList
-
-    def has_tag(self, source: ImageRef, tag: str) -> bool:
-        return self.current.has_tag(source, tag)
-
-    def choose(self, image: str, target_name: str | None = None) -> Choice:
-        if target_name is not None:
-            raise InputError(f"{self.path}: --target-name applies to a config.yaml; an images-list names "
-                             "destinations on each line")
-        return resolve_mapping(self.current, image)
-
-    def has(self, entry: NewEntry) -> bool:
-        assert isinstance(entry, imageslist.Line)
-        return entry.key in self.current.keys
-
-    def add(self, entries: Sequence[NewEntry]) -> str:
-        lines = [entry for entry in entries if isinstance(entry, imageslist.Line)]
-        if lines:
-            imageslist.update(self.path, lambda current: current.with_lines(lines))
-        return f"{self.path}: added {len(lines)} line(s)"
-
-    def unsorted(self) -> str | None:
-        if self.current.is_sorted():
-            return None
-        first = next((a for a, b in zip(self.current.lines, self.current.sorted().lines) if a.text != b.text), None)
-        where = f" (first out of place: line {first.lineno}: {first.text})" if first else ""
-        return f"not sorted{where}"
-
-    def sort(self) -> str:
-        before, after = imageslist.update(self.path, lambda current: current.sorted())
-        changed = before.render() != after.render()
-        return f"{self.path}: {'sorted' if changed else 'already sorted'} ({len(after)} entries)"
+__all__ = ["ArtifactsFile"]
 
 
 @dataclass(frozen=True)
