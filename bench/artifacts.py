@@ -254,10 +254,16 @@ class ArtifactsBed:
         return base_env(self.rundir / "home", {str(name): "bench" for name in names})
 
     async def sync(self, name: str, tool: str, config: Path, copies: int, *, sequential: bool = False,
-                   strict: bool = False) -> Measurement:
-        """One ``image-mirror sync`` of ``config``; ok only when every copy was found present."""
+                   strict: bool = False, concurrency: int | None = None, profile: Path | None = None,
+                   tree: Path = REPO_ROOT) -> Measurement:
+        """One ``image-mirror sync`` of ``config``; ok only when every copy was found present.
+
+        ``concurrency``: that limit for every host in the registries file (an experiment; the
+        defaults set none). ``profile``: run under cProfile, stats written there (not a measured run).
+        ``tree``: the checkout whose ``mirror/`` (and ``bench/_cli.py``) runs: the working directory."""
         proxy = self.serial if strict else self.proxy
-        registries = self._registries(proxy, name, 1 if sequential else None)
+        limit = 1 if sequential else concurrency
+        registries = self._registries(proxy, name, limit)
         report = self.rundir / f"{name}.report.json"
         report.unlink(missing_ok=True)
         argv = image_mirror_argv("--registries", str(registries), "--images-list", str(config), "--no-cache",
@@ -265,7 +271,10 @@ class ArtifactsBed:
                                  "--report", str(report))
         proxy.reset()
         before = (time.process_time(), _proc_cpu(self.server), os.getloadavg()[0])
-        result = await run(argv, env=self._env(), logdir=self.rundir / "logs", name=name, cwd=REPO_ROOT)
+        env = self._env()
+        if profile is not None:
+            env["BENCH_PROFILE"] = str(profile)
+        result = await run(argv, env=env, logdir=self.rundir / "logs", name=name, cwd=tree)
         counted = proxy.reset().snapshot()
         # What else served the run: this process (the latency proxy) and the registry; the load.
         others = {"bench_proxies": round(time.process_time() - before[0], 2),
@@ -283,7 +292,7 @@ class ArtifactsBed:
         m = Measurement(tool, SCENARIO, result.wall, ok, copies, engine, result.cpu, result.rss_mib,
                         source={"total": counted["total"]},
                         extra={"proxy": counted, "totals": totals, "config": str(config),
-                               "concurrency": 1 if sequential else DEFAULT_CONCURRENCY,
+                               "concurrency": limit or DEFAULT_CONCURRENCY,
                                "jobs": 1 if sequential else None, "one_request_at_a_time": strict,
                                "cpu_others": others, "loadavg_1min": load})
         if not ok:
@@ -302,11 +311,36 @@ async def _repeat(make: Callable[[int], Any], repeats: int, slow: float) -> Meas
     return summarize_runs(runs)
 
 
+async def _interleaved(bed: ArtifactsBed, trees: dict[str, Path], repeats: int) -> list[Measurement]:
+    """The defaults on the whole file from each checkout in turn, the order reversed every round
+    (A B, B A, A B…): the median of ``repeats`` runs each, on the same bed minutes apart."""
+    runs: dict[str, list[Measurement]] = {tool: [] for tool in trees}
+    order = list(trees)
+    for index in range(repeats):
+        for tool in order if index % 2 == 0 else reversed(order):
+            name = f"warm-default-{trees[tool].name}-{index}"
+            runs[tool].append(await bed.sync(name, tool, bed.config_path, len(bed.lines), tree=trees[tool]))
+    return [summarize_runs(measured) for measured in runs.values()]
+
+
+#: The runs ``--shapes`` can pick, in the order they run.
+SHAPES = ("defaults", "regsync", "subset")
+
+
 async def measure(*, workdir: Path, rundir: Path, delay: float, log: Callable[[str], None], repeats: int = 3,
-                  slow: float = 60.0, copies: int = 1000, quick: bool = False) -> tuple[dict[str, Any], list[Measurement]]:
+                  slow: float = 60.0, copies: int = 1000, quick: bool = False,
+                  shapes: tuple[str, ...] = SHAPES, concurrency: tuple[int, ...] = (),
+                  profile: bool = False, against: Path | None = None) -> tuple[dict[str, Any], list[Measurement]]:
     """Seed, then the runs of the module docstring: (info for the report, measurements).
 
-    ``quick``: everything on the subset of ``copies`` only (the whole file is not run)."""
+    ``quick``: everything on the subset of ``copies`` only (the whole file is not run).
+    ``shapes``: which of :data:`SHAPES` to run (``defaults``: the whole file, the tool's
+    defaults; ``regsync``: the whole file, ``--jobs 1`` and ``concurrency: 1``; ``subset``:
+    the subset runs). ``concurrency``: also the defaults shape on the whole file with each of
+    these limits for every host (an experiment, not the defaults). ``profile``: one more run of
+    the defaults on the whole file under cProfile (``warm-default.prof`` in the run directory).
+    ``against``: another checkout; the defaults on the whole file then alternate between it and
+    this tree (ABBA…, ``repeats`` runs each, medians), for a before/after on the same bed."""
     bed = ArtifactsBed(workdir=workdir, rundir=rundir, delay=delay, log=log)
     await bed.start()
     out: list[Measurement] = []
@@ -315,13 +349,27 @@ async def measure(*, workdir: Path, rundir: Path, delay: float, log: Callable[[s
         info = {"config": str(bed.config_path), "copies": len(bed.lines), "source_tags": len(bed.digests),
                 "hosts": len(bed.hosts), "subset_copies": subset_copies, "subset_config": str(subset),
                 "seed_seconds": round(bed.seed_seconds, 1), "quick": quick}
-        if not quick:
+        whole = bed.config_path, len(bed.lines)
+        if not quick and "defaults" in shapes and against is not None:
+            log(f"artifacts: the defaults on the whole file, {against} and this tree alternately")
+            out += await _interleaved(bed, {f"{TOOL_DEFAULT} [{against.name}]": against,
+                                            f"{TOOL_DEFAULT} [{REPO_ROOT.name}]": REPO_ROOT}, repeats)
+        elif not quick and "defaults" in shapes:
             log(f"artifacts: warm sync of the whole config.yaml ({len(bed.lines)} copies), defaults")
-            out.append(await _repeat(lambda i: bed.sync(f"warm-default-{i}", TOOL_DEFAULT, bed.config_path,
-                                                        len(bed.lines)), repeats, slow))
+            out.append(await _repeat(lambda i: bed.sync(f"warm-default-{i}", TOOL_DEFAULT, *whole), repeats, slow))
+        for limit in () if quick else concurrency:
+            log(f"artifacts: the same, concurrency: {limit} for every host (experiment)")
+            out.append(await _repeat(lambda i: bed.sync(f"warm-concurrency{limit}-{i}",
+                                                        f"{TOOL_DEFAULT}, concurrency: {limit} for every host",
+                                                        *whole, concurrency=limit), repeats, slow))
+        if profile and not quick:
+            log("artifacts: the defaults once more under cProfile (not measured)")
+            await bed.sync("warm-default-profiled", TOOL_DEFAULT, *whole, profile=bed.rundir / "warm-default.prof")
+        if not quick and "regsync" in shapes:
             log("artifacts: the same, --jobs 1 and concurrency: 1 for every host")
-            out.append(await bed.sync("warm-regsync-shape", TOOL_REGSYNC, bed.config_path, len(bed.lines),
-                                      sequential=True))
+            out.append(await bed.sync("warm-regsync-shape", TOOL_REGSYNC, *whole, sequential=True))
+        if "subset" not in shapes:
+            return info, out
         log(f"artifacts: subset of {subset_copies} copies ({subset.name}): defaults, then one entry at a time")
         m = await _repeat(lambda i: bed.sync(f"subset-default-{i}", TOOL_DEFAULT, subset, subset_copies),
                           repeats, slow)
@@ -412,7 +460,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--workdir", type=Path, default=Path("/dev/shm/image-mirror-bench"))
     parser.add_argument("--json", type=Path, help="also write the raw results here")
+    parser.add_argument("--shapes", default=",".join(SHAPES),
+                        help=f"comma-separated runs to do, of {', '.join(SHAPES)} (default all)")
+    parser.add_argument("--concurrency", default="",
+                        help="comma-separated per-host limits: the defaults shape again with each (an experiment)")
+    parser.add_argument("--profile", action="store_true",
+                        help="one more defaults run on the whole file under cProfile (not measured)")
+    parser.add_argument("--against", type=Path,
+                        help="another checkout (e.g. a `git archive` of the base commit): the defaults on the "
+                             "whole file alternate between it and this tree")
     args = parser.parse_args(argv)
+    shapes = tuple(shape for shape in args.shapes.split(",") if shape)
+    if not set(shapes) <= set(SHAPES):
+        parser.error(f"--shapes: unknown {', '.join(sorted(set(shapes) - set(SHAPES)))}; choose from {', '.join(SHAPES)}")
+    try:
+        limits = tuple(int(limit) for limit in args.concurrency.split(",") if limit)
+    except ValueError:
+        parser.error(f"--concurrency: not a comma-separated list of numbers: {args.concurrency!r}")
     from . import __main__ as bench_main
     from . import runner
 
@@ -421,7 +485,9 @@ def main(argv: list[str] | None = None) -> int:
     started = bench_main.machine()
     info, measurements = asyncio.run(measure(workdir=args.workdir, rundir=rundir, delay=args.delay_ms / 1000,
                                              log=bench_main._log, repeats=args.repeats,
-                                             copies=args.artifacts_copies, quick=args.quick))
+                                             copies=args.artifacts_copies, quick=args.quick, shapes=shapes,
+                                             concurrency=limits, profile=args.profile,
+                                             against=args.against and args.against.resolve()))
     doc = {"info": {"delay_ms": args.delay_ms, "machine": started, "code": bench_main.code_state(),
                     "loadavg_at_end": [round(x, 2) for x in os.getloadavg()]},
            "artifacts": info, "measurements": [m.as_json() for m in measurements]}

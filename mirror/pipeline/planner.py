@@ -3,20 +3,25 @@ for the whole run) and the destination, and return a frozen :class:`Plan` -- cop
 before any copy slot is taken.
 
 A plan is per destination so a line with several targets gets one plan each; the scheduler
-(:mod:`.sync`) hands the copier every destination of one source that needs a copy at once.
+(:mod:`.sync`) plans every destination of one source together (:meth:`Planner.plan_all`: the
+source HEAD and the destinations' HEADs at once, one task per destination) and hands the copier
+every destination that needs a copy at once.
 A destination repository that does not exist yet is learnt once per repository, so the
 checks sure to answer 404 are skipped (:attr:`Plan.new_repository`).
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Protocol, TypeVar
 
+import anyio
+
 from ..errors import MirrorError, NotFound
-from ..flight import SingleFlight, gather
+from ..flight import SingleFlight, settle
 from ..ref import ImageRef
 from ..registry.media import INDEX_TYPES, Descriptor, Manifest
 from .platforms import filter_index
@@ -82,12 +87,17 @@ async def _missing_ok(call: Awaitable[T]) -> T | None:
         return None
 
 
-def _by_digest(plan: Plan, source: Descriptor, dest: Descriptor | None) -> Plan:
+def _by_digest(source: Descriptor, dest: Descriptor | None) -> tuple[Action, str]:
     if dest is None:
-        return plan.but(Action.COPY, "missing at the destination")
+        return Action.COPY, "missing at the destination"
     if dest.digest == source.digest:
-        return plan.but(Action.SKIP, "up to date")
-    return plan.but(Action.COPY, f"digest differs (destination has {dest.digest})")
+        return Action.SKIP, "up to date"
+    return Action.COPY, f"digest differs (destination has {dest.digest})"
+
+
+#: A destination's HEAD as planning sees it: the tag (``None``: missing) and whether its
+#: repository is new; or the error that HEAD ended in.
+_DestinationHead = tuple[Descriptor | None, bool] | Exception
 
 
 class Planner:
@@ -154,25 +164,65 @@ class Planner:
         return await _missing_ok(self.reader.head_manifest(ref)), False
 
     async def plan(self, work: WorkItem) -> Plan:
+        (planned,) = await self.plan_all([work])
+        if isinstance(planned, Exception):
+            raise planned
+        return planned
+
+    async def plan_all(self, works: Sequence[WorkItem]) -> list[Plan | Exception]:
+        """The plan of each destination of one source (``works`` share their source image), or
+        the error that destination's planning ended in; one destination's failure is its own.
+
+        The source HEAD (once for the run, whoever asks) and every destination's HEAD go out
+        together: one task per destination, the source's in the caller's task. This is the
+        path of every line of a warm run, so it spawns no more than that. A failed source
+        fails every destination, and their HEADs still waiting are cancelled (no use now).
+        """
         if self.options.missing:
-            return await self._plan_missing(work)
-        found: dict[str, tuple[Descriptor | None, bool]] = {}
+            return await settle([functools.partial(self._plan_missing, work) for work in works])
+        source, heads = await self._heads(works[0].line.source_image, [work.destination for work in works])
+        if isinstance(source, Exception):
+            return [source for _ in works]
+        out: list[Plan | Exception] = []
+        filtered: list[tuple[int, Plan, Descriptor | None]] = []
+        for work, head in zip(works, heads):
+            if isinstance(head, Exception):
+                out.append(head)
+                continue
+            dest, new = head
+            action, reason = _by_digest(source, dest)
+            plan = Plan(work, action, reason, source.digest, source.media_type, dest.digest if dest else None,
+                        new_repository=new, destination_media_type=dest.media_type if dest else None)
+            if self.options.platforms and source.media_type in INDEX_TYPES:
+                filtered.append((len(out), plan, dest))
+            out.append(plan)
+        if filtered:
+            calls = [functools.partial(self._filter, plan, source, dest) for _, plan, dest in filtered]
+            for (index, _, _), decided in zip(filtered, await settle(calls)):
+                out[index] = decided
+        return out
 
-        async def head_source() -> None:
-            found["source"] = (await self.source_head(work.line.source_image), False)
+    async def _heads(self, source_ref: ImageRef,
+                     destinations: Sequence[ImageRef]) -> tuple[Descriptor | Exception, list[_DestinationHead]]:
+        """The source HEAD and each destination's, concurrently; each its value or its error."""
+        heads: list[_DestinationHead] = [MirrorError("not planned")] * len(destinations)
 
-        async def head_dest() -> None:
-            found["dest"] = await self.destination_head(work.destination)
+        async def head(index: int, ref: ImageRef) -> None:
+            try:
+                heads[index] = await self.destination_head(ref)
+            except Exception as exc:  # this destination's own failure
+                heads[index] = exc
 
-        await gather([head_source, head_dest])
-        source, _ = found["source"]
-        dest, new = found["dest"]
-        assert source is not None
-        plan = Plan(work, Action.COPY, "", source.digest, source.media_type, dest.digest if dest else None,
-                    new_repository=new, destination_media_type=dest.media_type if dest else None)
-        if self.options.platforms and source.media_type in INDEX_TYPES:
-            return await self._filter(plan, source, dest)
-        return _by_digest(plan, source, dest)
+        source: Descriptor | Exception
+        async with anyio.create_task_group() as group:
+            for index, ref in enumerate(destinations):
+                group.start_soon(head, index, ref)
+            try:
+                source = await self.source_head(source_ref)
+            except Exception as exc:  # every destination's failure: their HEADs are no use now
+                source = exc
+                group.cancel_scope.cancel()
+        return source, heads
 
     async def _plan_missing(self, work: WorkItem) -> Plan:
         """``--missing`` judges by tag presence: one tag list per repository, no HEAD per line."""

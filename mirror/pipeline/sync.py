@@ -88,23 +88,34 @@ class _Run:
         """Every destination of one source: plan each, settle the skips, copy the rest together."""
         started = self.clock()
         plans: list[Plan] = []
-        for work, planned in zip(group, await settle([functools.partial(self.planner.plan, w) for w in group])):
+        for work, planned in zip(group, await self.planner.plan_all(group)):
             if isinstance(planned, Exception):  # this destination only; a bug is an internal error (exit 3)
                 self._failed(work, None, started, planned, stage="plan")
             else:
                 plans.append(planned)
         copies = [plan for plan in plans if plan.action is Action.COPY]
-        async with anyio.create_task_group() as group_tasks:
-            for plan in plans:
-                if plan.action is Action.SKIP:
-                    group_tasks.start_soon(self._up_to_date, plan, started)
+        skips = [plan for plan in plans if plan.action is Action.SKIP]
+        if self.options.dry_run:  # nothing is written, so nothing is added to a skip either
+            for plan in copies:
+                self.sink.emit(SyncPlanItem(_item(plan.work), "copy", plan.reason, plan.source_digest))
+                self._result(plan.work, plan, Outcome.PLANNED, started)
+            for plan in skips:
+                self._skip(plan.work, plan, started)
+            return
+        # A skip with nothing to add (no arch tags, no referrers: every line of a plain warm run)
+        # is settled at once, not in a task of its own.
+        adds = self.referrers is not None or self.options.arch_tags
+        if not adds:
+            for plan in skips:
+                self._skip(plan.work, plan, started)
             if not copies:
                 return
-            if self.options.dry_run:
-                for plan in copies:
-                    self.sink.emit(SyncPlanItem(_item(plan.work), "copy", plan.reason, plan.source_digest))
-                    self._result(plan.work, plan, Outcome.PLANNED, started)
-            elif self._repository_locks is None:
+        async with anyio.create_task_group() as group_tasks:
+            for plan in skips if adds else []:
+                group_tasks.start_soon(self._up_to_date, plan, started)
+            if not copies:
+                return
+            if self._repository_locks is None:
                 async with self.workers:
                     await self._copy(copies, started)
             else:
@@ -114,7 +125,7 @@ class _Run:
     async def _up_to_date(self, plan: Plan, started: float) -> None:
         written: list[str] = []
         try:
-            if self.options.arch_tags and not self.options.dry_run:
+            if self.options.arch_tags:
                 if await missing_arch_tags(self.planner, self.client, plan):
                     present = await self.planner.destination_tags(plan.destination)
                     written = await put_arch_tags(self.client, plan.destination, present)

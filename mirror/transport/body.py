@@ -30,6 +30,8 @@ async def read_limited(
     declared = response.content_length
     if strict and declared is not None and declared > limit:
         raise ProtocolError(f"{what}: response of {declared} bytes exceeds the limit of {limit}")
+    if response.method == "HEAD":
+        return b""  # no body follows a HEAD reply (its Content-Length is the GET's)
     chunks: list[bytes] = []
     size = 0
     async for chunk in response.content.iter_chunked(64 * 1024):

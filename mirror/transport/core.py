@@ -28,17 +28,19 @@ and never query strings (signed CDN URLs carry credentials there).
 
 from __future__ import annotations
 
+import functools
 import logging
 import random
 import time
-from collections.abc import AsyncIterable, AsyncIterator, Mapping, Sequence
-from contextlib import AsyncExitStack, asynccontextmanager
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Mapping, Sequence
+from contextlib import AbstractContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urljoin, urlsplit
 
 import aiohttp
 import anyio
+import anyio.lowlevel
 from multidict import CIMultiDict, CIMultiDictProxy, MultiDictProxy
 from yarl import URL
 
@@ -73,13 +75,17 @@ _NO_REPLY = (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError, TimeoutE
 
 @dataclass(frozen=True)
 class Reply:
-    """A finished response: status, headers, parsed ``Link`` header and the body read in full."""
+    """A finished response: status, headers, the body read in full, and its ``Link`` header
+    parsed when first asked (only paged listings have one; most replies are HEADs)."""
 
     status: int
     headers: CIMultiDictProxy[str] = field(repr=False)
     body: bytes = field(repr=False)
     url: str = field(repr=False)
-    links: Links = field(repr=False)
+
+    @functools.cached_property
+    def links(self) -> Links:
+        return parse_links(self.headers, self.url)
 
     def link(self, rel: str) -> str | None:
         """The absolute URL of ``rel`` in the ``Link`` header (aiohttp resolves relative ones)."""
@@ -112,6 +118,61 @@ class Authenticator(Protocol):
     ) -> str: ...
 
     async def refused(self, target: ResolvedHost, what: str, sent: str | None) -> MirrorError: ...
+
+
+@functools.lru_cache(maxsize=64)
+def _attempt_timeout(total: float) -> aiohttp.ClientTimeout:
+    """Each attempt's timeout for a request answered in full (a handful of distinct totals per run)."""
+    return aiohttp.ClientTimeout(total=total, sock_connect=SESSION_TIMEOUT.sock_connect)
+
+
+def _on_origin(url: str, target: ResolvedHost) -> bool:
+    """Whether ``url`` is on ``target``'s origin (scheme and netloc): a credential may go there.
+
+    A URL the client built from the target starts with ``scheme://netloc/`` as written, which
+    settles it without parsing; anything else (a redirect) is compared parsed."""
+    home = f"{target.scheme}://{target.netloc}"
+    if url.startswith(home) and url[len(home):len(home) + 1] in ("/", "?", "#", ""):
+        return True
+    return origin(url) == target.origin
+
+
+class _Held:
+    """What one attempt holds until its reply is done with -- the host slot, the in-flight
+    count, the quota ticket, the response -- undone in reverse order, once.
+
+    Every undo is synchronous, and this is the path of every request, so a list stands in
+    for a (much heavier) ``AsyncExitStack``. An undo that raises does not stop the others;
+    the first error is raised after they all ran."""
+
+    __slots__ = ("_undo",)
+
+    def __init__(self) -> None:
+        self._undo: list[Callable[[], object]] = []
+
+    def callback(self, undo: Callable[[], object]) -> None:
+        self._undo.append(undo)
+
+    def enter(self, manager: AbstractContextManager[object]) -> None:
+        manager.__enter__()
+        self._undo.append(functools.partial(manager.__exit__, None, None, None))
+
+    def release(self) -> None:
+        undo, self._undo = self._undo, []
+        error: BaseException | None = None
+        for step in reversed(undo):
+            try:
+                step()
+            except BaseException as exc:  # the others still run; the first error is raised below
+                error = error or exc
+        if error is not None:
+            raise error
+
+    def __enter__(self) -> _Held:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
 
 
 class _Retry(Exception):
@@ -279,11 +340,11 @@ class Transport:
         total = timeout or self.retry.total_seconds
         call = _Call(target, Request(method, url, what, frozenset(unprocessed), not_found, pull), tuple(scopes),
                      dict(headers or {}), body, frozenset(ok), authenticate, check, follow_redirects,
-                     authorization, aiohttp.ClientTimeout(total=total, sock_connect=SESSION_TIMEOUT.sock_connect))
-        async with AsyncExitStack() as stack:
-            reply = await self._perform(call, stack, limit)
-            assert isinstance(reply, Reply)
-            return reply
+                     authorization, _attempt_timeout(total))
+        reply, held = await self._perform(call, limit)
+        held.release()
+        assert isinstance(reply, Reply)
+        return reply
 
     @asynccontextmanager
     async def stream(
@@ -300,12 +361,14 @@ class Transport:
         """Like :meth:`request`, but yield the open response; the host slot is
         held until the block ends (a streamed body is a request in flight)."""
         call = _Call(target, Request(method, url, what), tuple(scopes), dict(headers or {}), None, frozenset(ok))
-        async with AsyncExitStack() as stack:
-            response = await self._perform(call, stack, None)
+        response, held = await self._perform(call, None)
+        with held:
             assert isinstance(response, aiohttp.ClientResponse)
             yield response
 
-    async def _perform(self, call: _Call, stack: AsyncExitStack, limit: int | None) -> Reply | aiohttp.ClientResponse:
+    async def _perform(self, call: _Call, limit: int | None) -> tuple[Reply | aiohttp.ClientResponse, _Held]:
+        """The attempts of one request; the last one's reply and what it still holds (the
+        caller releases it when done with the reply)."""
         gate = self.gate(call.target)
         policy = self.policy(call.target)
         started = self.clock()
@@ -324,24 +387,23 @@ class Transport:
             admitted = None
             if call.request.pull:  # before the slot: a pull waiting for the quota holds none
                 admitted = await quota.admit(lambda: self._reread(call))
-            attempt_stack = AsyncExitStack()
+            held = _Held()
             if admitted is not None:
-                attempt_stack.callback(admitted.settle)
+                held.callback(admitted.settle)
             try:
-                result = await self._attempt(call, attempt_stack, gate, policy, authorization, limit, attempt, waits,
-                                             admitted)
+                result = await self._attempt(call, held, gate, policy, authorization, limit, attempt, waits, admitted)
             except _Retry as retry:
-                await attempt_stack.aclose()
+                held.release()
                 counted = await self._before_retry(call, gate, policy, retry, attempt, started, replayable)
                 attempt, waits = (attempt + 1, waits) if counted else (attempt, waits + 1)
                 continue
             except BaseException:
-                await attempt_stack.aclose()
+                held.release()
                 raise
             status = result.status
             if status == 401 and call.authenticate and self.auth is not None:
                 challenges = result.headers.getall("WWW-Authenticate", [])
-                await attempt_stack.aclose()
+                held.release()
                 if answered:
                     raise await self.auth.refused(call.target, call.what, authorization)
                 authorization = await self.auth.answer(call.target, call.scopes, challenges, authorization, call.what)
@@ -351,11 +413,12 @@ class Transport:
                                     status=401)
                 continue
             if call.check and status not in call.ok:
-                body = result.body if isinstance(result, Reply) else await read_limited(result, ERROR_BODY_LIMIT)
-                await attempt_stack.aclose()
+                try:
+                    body = result.body if isinstance(result, Reply) else await read_limited(result, ERROR_BODY_LIMIT)
+                finally:
+                    held.release()
                 raise status_error(self._failure(call, policy, status, body))
-            await stack.enter_async_context(attempt_stack.pop_all())
-            return result
+            return result, held
 
     def _failure(self, call: _Call, policy: HostPolicy, status: int, body: bytes, attempts: int = 1,
                  decision: Decision | None = None) -> Failure:
@@ -409,7 +472,7 @@ class Transport:
     async def _attempt(
         self,
         call: _Call,
-        stack: AsyncExitStack,
+        held: _Held,
         gate: HostGate,
         policy: HostPolicy,
         authorization: str | None,
@@ -419,13 +482,20 @@ class Transport:
         admitted: Admission | None = None,
     ) -> Reply | aiohttp.ClientResponse:
         borrower = object()  # a token per request: nested requests in one task must not collide
-        await gate.limiter.acquire_on_behalf_of(borrower)
-        stack.callback(gate.limiter.release_on_behalf_of, borrower)
+        limiter = gate.limiter
+        # A free slot is taken at once: a cancelled run still stops here, but a request that may
+        # go gets no extra turn of the event loop (anyio's acquire yields even when it need not).
+        await anyio.lowlevel.checkpoint_if_cancelled()
+        try:
+            limiter.acquire_on_behalf_of_nowait(borrower)
+        except anyio.WouldBlock:
+            await limiter.acquire_on_behalf_of(borrower)
+        held.callback(functools.partial(limiter.release_on_behalf_of, borrower))
         await gate.admit()
-        stack.enter_context(gate.stats.request())
+        held.enter(gate.stats.request())
         quota = self.quota(call.target)
         ticket = quota.ticket()
-        stack.callback(quota.forget, ticket)
+        held.callback(functools.partial(quota.forget, ticket))
         started = self.clock()
         try:
             response = await self._send(call, authorization, gate.stats)
@@ -437,12 +507,13 @@ class Transport:
                             detail=describe(exc), handshake=True) from None
         except _NO_REPLY as exc:
             self._no_reply(call, policy, exc, sent=not isinstance(exc, aiohttp.ClientConnectorError))
-        stack.callback(response.release)
+        held.callback(response.release)
         if isinstance(call.body, (bytes, bytearray)):
             gate.stats.bytes_sent += len(call.body)
         gate.stats.record_status(response.status)
-        log.debug("%s %s -> %d (%.0f ms)", call.method, safe_url(call.url), response.status,
-                  (self.clock() - started) * 1000)
+        if log.isEnabledFor(logging.DEBUG):  # safe_url parses: not for a line nobody writes
+            log.debug("%s %s -> %d (%.0f ms)", call.method, safe_url(call.url), response.status,
+                      (self.clock() - started) * 1000)
         read = quota.note(response.headers, ticket)
         if admitted is not None:
             pulled = 200 <= response.status < 300
@@ -472,7 +543,7 @@ class Transport:
             raise status_error(self._failure(call, policy, response.status, body, attempt, decision))
         if accepted and limit is None:
             return response
-        return Reply(response.status, response.headers, body, str(response.url), response.links)
+        return Reply(response.status, response.headers, body, str(response.url))
 
     def _no_reply(self, call: _Call, policy: HostPolicy, exc: BaseException, *, sent: bool) -> None:
         """A connection error or timeout: retry unless a POST may have been processed."""
@@ -485,10 +556,10 @@ class Transport:
     async def _send(self, call: _Call, authorization: str | None, stats: HostStats) -> aiohttp.ClientResponse:
         """Send, following redirects ourselves so credentials stay on their origin."""
         url, method = call.url, call.method
-        home = call.target.origin
         for hop in range(MAX_REDIRECTS + 1):
             headers = dict(call.headers)
-            if origin(url) != home:
+            home = _on_origin(url, call.target)
+            if not home:
                 headers.pop("Authorization", None)
             elif authorization:
                 headers["Authorization"] = authorization
@@ -496,7 +567,7 @@ class Transport:
             extra: dict[str, Any] = {"timeout": call.timeout} if call.timeout is not None else {}
             response = await self.session.request(
                 method, URL(url, encoded=True), headers=headers, data=data,
-                allow_redirects=False, ssl=self._ssl_for(call.target, url), **extra,
+                allow_redirects=False, ssl=call.target.ssl if home else self._ssl_for(call.target, url), **extra,
             )  # fmt: skip
             location = response.headers.get("Location")
             follow = call.follow_redirects and method in ("GET", "HEAD")  # a body is never re-sent
@@ -507,7 +578,8 @@ class Transport:
             target = urljoin(url, location)
             if urlsplit(target).scheme not in ("http", "https"):
                 raise ProtocolError(f"{call.what}: redirect to a non-HTTP URL")
-            log.debug("%s %s redirected (%d) to %s", method, safe_url(url), response.status, safe_url(target))
+            if log.isEnabledFor(logging.DEBUG):
+                log.debug("%s %s redirected (%d) to %s", method, safe_url(url), response.status, safe_url(target))
             if response.status == 303 and method != "HEAD":
                 method = "GET"
             url = target
