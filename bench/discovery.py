@@ -2,7 +2,8 @@
 
 Every entry of the real config is kept (same keys, kinds, filters, images,
 chart names and ``chartConfig`` sets); what answers is local, behind the same
-latency proxies as the sync scenarios:
+latency and counts as the sync scenarios' proxies (here a middleware in front of each fake:
+:class:`bench.proxy.LatencyFront`):
 
 * registry tag lists (``versionSource: registry``) — a fake distribution front
   that pages ``tags/list`` 100 tags at a time with ``Link: rel="next"`` (as
@@ -30,7 +31,6 @@ import hashlib
 import json
 import os
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -38,7 +38,7 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from . import timeline
-from .proxy import LatencyProxy, serve_app
+from .proxy import LatencyFront, serve_app
 from .runner import base_env, image_mirror_argv, run
 from .sync import Measurement
 
@@ -183,12 +183,6 @@ def _charts() -> dict[str, bytes]:
 # -- the bed -------------------------------------------------------------------------------------
 
 
-@dataclass
-class _Served:
-    runner: web.AppRunner
-    proxy: LatencyProxy
-
-
 class DiscoveryBed:
     def __init__(self, *, rundir: Path, delay: float, images_list: Path, log: Any) -> None:
         self.rundir = rundir
@@ -197,9 +191,11 @@ class DiscoveryBed:
         self.log = log
         self.config = json.loads(CONFIG_SOURCE.read_text())
         self.github = FakeGitHub(limit_authenticated=10**9, limit_anonymous=10**9)
-        self.github_proxy = LatencyProxy("http://unset", delay=delay, name="github", timeline=True)
-        self.tags_proxy = LatencyProxy("http://unset", delay=delay, name="tags", timeline=True)
-        self.charts_proxy = LatencyProxy("http://unset", delay=delay, name="charts", timeline=True)
+        # The delay and counts sit in front of each fake as a middleware (no proxy hop: every
+        # fake is in this process, and a second HTTP hop answered bursts late; bench.proxy).
+        self.github_proxy = LatencyFront(delay=delay, name="github", timeline=True)
+        self.tags_proxy = LatencyFront(delay=delay, name="tags", timeline=True)
+        self.charts_proxy = LatencyFront(delay=delay, name="charts", timeline=True)
         self._runners: list[web.AppRunner] = []
         self.helm_dir: Path | None = None
         #: what the fakes serve (for the critical-path bound, :mod:`bench.discovery_run`)
@@ -207,30 +203,24 @@ class DiscoveryBed:
         self.chart_files: dict[str, bytes] = {}
 
     @property
-    def proxies(self) -> list[LatencyProxy]:
+    def proxies(self) -> list[LatencyFront]:
         return [self.github_proxy, self.tags_proxy, self.charts_proxy]
 
     async def start(self) -> None:
         _github(self.github, self.config)
-        await self.github.start()
-        self.github_proxy.upstream = self.github.url
+        await self.github.start(middlewares=[self.github_proxy.middleware])
+        self.github_proxy.url = self.github.url
         self.tags = _registry_tags()
-        runner, url = await serve_app(_tags_app(self.tags))
-        self._runners.append(runner)
-        self.tags_proxy.upstream = url
         self.chart_files = _charts()
-        runner, url = await serve_app(_static_app(self.chart_files))
-        self._runners.append(runner)
-        self.charts_proxy.upstream = url
-        for proxy in self.proxies:
-            await proxy.start()
+        for front, app in ((self.tags_proxy, _tags_app(self.tags)), (self.charts_proxy, _static_app(self.chart_files))):
+            app.middlewares.append(front.middleware)
+            runner, front.url = await serve_app(app)
+            self._runners.append(runner)
         helm = find_helm()
         self.helm_dir = Path(helm).parent
         (self.rundir / "discover.config.json").write_text(json.dumps(self.config, indent=2))
 
     async def stop(self) -> None:
-        for proxy in self.proxies:
-            await proxy.close()
         for runner in self._runners:
             await runner.cleanup()
         await self.github.close()

@@ -55,7 +55,7 @@ import json
 import re
 import socket
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
@@ -72,6 +72,9 @@ from aiohttp import web
 from .github_git import GitStore, route as git_route
 
 __all__ = ["FakeGitHub", "FakeRelease", "FakeRepo", "FakeTime", "RecordedRequest"]
+
+#: An aiohttp middleware (``@web.middleware``), e.g. a bench's latency front.
+Middleware = Callable[[web.Request, Callable[[web.Request], Awaitable[web.StreamResponse]]], Awaitable[web.StreamResponse]]
 
 _DOCS = "https://docs.github.com/rest"
 _RAW_TYPES = ("application/vnd.github.raw", "application/vnd.github.v3.raw", "application/vnd.github.raw+json")
@@ -269,8 +272,9 @@ class FakeGitHub:
 
     # -- lifecycle ---------------------------------------------------------------------------
 
-    async def start(self) -> Self:
-        app = web.Application()
+    async def start(self, middlewares: Sequence[Middleware] = ()) -> Self:
+        """Serve on a free loopback port; ``middlewares`` wrap every request (a bench's latency)."""
+        app = web.Application(middlewares=list(middlewares))
         app.router.add_route("*", "/{tail:.*}", self._handle)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
