@@ -131,7 +131,7 @@ def _parse_name(text: str) -> ImageRef:
     return imageref.parse(text)
 
 
-def _parse_entry(text: str, lineno: int) -> tuple[Line | None, str | None]:
+def _parse_entry(text: str, lineno: int, comments: tuple[str, ...] = ()) -> tuple[Line | None, str | None]:
     fields = split_fields(text)
     if len(fields) != 3:
         return None, f"expected 3 fields '<source> <destination> <tag>' (separated by spaces or tabs), found {len(fields)}"
@@ -147,10 +147,10 @@ def _parse_entry(text: str, lineno: int) -> tuple[Line | None, str | None]:
             return None, f"source {source_text!r} must not carry a tag or digest; the tag is the third field"
         if destination.tag or destination.digest:
             return None, f"destination {dest_text!r} must not carry a tag or digest; the tag is the third field"
-        source.with_tag(tag)
+        source.check_tag(tag)
     except InvalidReference as exc:
         return None, str(exc)
-    return Line(source, destination, tag, text, lineno), None
+    return Line(source, destination, tag, text, lineno, comments), None
 
 
 @dataclass(frozen=True)
@@ -267,11 +267,11 @@ def parse(text: str, *, path: str = "images-list", strict: bool = True, skip_uns
             (header if in_header else pending).append(raw)
             continue
         in_header = False
-        line, problem = _parse_entry(raw, lineno)
+        line, problem = _parse_entry(raw, lineno, tuple(pending))
         if line is None:
             problems.append(f"{path}:{lineno}: {problem}: {excerpt(raw.strip(BLANKS))}")
             continue
-        lines.append(replace(line, comments=tuple(pending)))
+        lines.append(line)
         pending = []
     if problems and (strict or (unsafe and not skip_unsafe)):
         raise ImagesListError(problems)

@@ -83,8 +83,14 @@ class ImageRef:
         raise InvalidReference(f"image reference {str(self)!r} has neither tag nor digest")
 
     def with_tag(self, tag: str) -> ImageRef:
-        _check_tag(tag, f"{self.name}:{tag}")
+        self.check_tag(tag)
         return ImageRef(self.host, self.repository, tag, None)
+
+    def check_tag(self, tag: str) -> None:
+        """Raise :class:`InvalidReference` as :meth:`with_tag` would, without making the
+        reference (a list's reader checks thousands of lines; the message is built on failure only)."""
+        if not _TAG.match(tag):
+            raise InvalidReference(f"invalid tag {tag!r} in image reference {f'{self.name}:{tag}'!r}")
 
     def with_digest(self, digest: str) -> ImageRef:
         _check_digest(digest, f"{self.name}@{digest}")
