@@ -395,10 +395,11 @@ def _per_copy(m: dict[str, Any]) -> float:
 
 
 def _ratios(doc: dict[str, Any]) -> list[tuple[str, dict[str, Any], dict[str, Any]]]:
-    """(label, slow run, the defaults' run on the same copies) for each slow shape measured."""
+    """(label, slow run, the defaults' run on the same copies) for each slow shape measured (the
+    regsync shapes: the defaults with other limits, or from another checkout, are not baselines)."""
     rows = _rows(doc)
     out = []
-    for slow in (m for m in rows if m["tool"] != TOOL_DEFAULT):
+    for slow in (m for m in rows if not m["tool"].startswith(TOOL_DEFAULT)):
         same = next((m for m in rows if m["tool"] == TOOL_DEFAULT and m["lines"] == slow["lines"]), None)
         if same is not None:
             out.append((slow["tool"], slow, same))
