@@ -15,6 +15,8 @@ Modules, in dependency order:
 * ``body``     bounded body reads, counted streamed uploads
 * ``limits``   per-host stream limits, blob deadlines, the process's memory budget
 * ``session``  the run's one ``aiohttp.ClientSession``
+* ``reply``    :class:`Reply` (a response read in full) and ``Link`` parsing
+* ``call``     one request through its attempts: what it asks, what an attempt holds
 * ``core``     :class:`Transport`: the request loop
 
 Clients on it: :mod:`mirror.registry` (with its auth challenges),
@@ -24,9 +26,10 @@ repositories through the registry client's ``fetch``.
 
 from __future__ import annotations
 
-from .core import Authenticator, Body, Links, Reply, Transport, parse_links
+from .core import Authenticator, Transport
 from .gate import Clock, HostGate, RetryPolicy, Sleep, parse_retry_after
 from .policy import Action, Decision, HostPolicy, Outcome, RegistryPolicy, Request
+from .reply import Body, Links, Reply, parse_links
 from .status import Api, Failure, Limit, origin, safe_url
 
 __all__ = [

@@ -32,38 +32,34 @@ import functools
 import logging
 import random
 import time
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Mapping, Sequence
-from contextlib import AbstractContextManager, asynccontextmanager
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterable, AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urljoin, urlsplit
 
 import aiohttp
 import anyio
 import anyio.lowlevel
-from multidict import CIMultiDict, CIMultiDictProxy, MultiDictProxy
 from yarl import URL
 
 from ..errors import AuthError, MirrorError, ProtocolError
 from ..events import EventSink, HostStats, NullSink, Stats
 from .body import counting, read_limited
+from .call import Call, Held, Retry, attempt_timeout, on_origin
 from .gate import Clock, HostGate, RetryPolicy, Sleep
 from .limits import PROCESS_BUDGET, MemoryBudget
 from .policy import Action, Decision, HostPolicy, Outcome, RegistryPolicy, Request
-from .session import TIMEOUT as SESSION_TIMEOUT
 from .quota import Admission, PullQuota
+from .reply import Body, Reply
 from .session import open_session
-from .status import Failure, describe, origin, safe_url, status_error, tls_error, unreachable_error
+from .status import Failure, describe, safe_url, status_error, tls_error, unreachable_error
 
 if TYPE_CHECKING:
     from ..registry.hosts import Registries, ResolvedHost
 
-__all__ = ["Authenticator", "Body", "Links", "Reply", "Transport", "parse_links"]
+__all__ = ["Authenticator", "Transport"]
 
 log = logging.getLogger("mirror.transport")
-
-Body = bytes | bytearray | AsyncIterable[bytes] | None
-Links = MultiDictProxy[MultiDictProxy[str | URL]]
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 MAX_REDIRECTS = 10
@@ -71,40 +67,6 @@ ERROR_BODY_LIMIT = 64 * 1024
 DEFAULT_BODY_LIMIT = 8 * 1024 * 1024
 PROBE_TIMEOUT = aiohttp.ClientTimeout(total=10)
 _NO_REPLY = (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError, TimeoutError)
-
-
-@dataclass(frozen=True)
-class Reply:
-    """A finished response: status, headers, the body read in full, and its ``Link`` header
-    parsed when first asked (only paged listings have one; most replies are HEADs)."""
-
-    status: int
-    headers: CIMultiDictProxy[str] = field(repr=False)
-    body: bytes = field(repr=False)
-    url: str = field(repr=False)
-
-    @functools.cached_property
-    def links(self) -> Links:
-        return parse_links(self.headers, self.url)
-
-    def link(self, rel: str) -> str | None:
-        """The absolute URL of ``rel`` in the ``Link`` header (aiohttp resolves relative ones)."""
-        found = self.links.get(rel)
-        return None if found is None else str(found["url"])
-
-
-def parse_links(headers: Mapping[str, str], url: str) -> Links:
-    """aiohttp's own ``Link`` parsing (``ClientResponse.links``) for headers kept from an earlier
-    reply (a page reused from the ETag cache), resolved against that reply's ``url``."""
-
-    class _Stored:  # the two attributes (and the property cache) ClientResponse.links reads
-        def __init__(self) -> None:
-            self.headers = CIMultiDictProxy(CIMultiDict(headers))
-            self.url = URL(url)
-            self._cache: dict[str, Any] = {}
-
-    links: Links = aiohttp.ClientResponse.links.__get__(_Stored())
-    return links
 
 
 class Authenticator(Protocol):
@@ -118,98 +80,6 @@ class Authenticator(Protocol):
     ) -> str: ...
 
     async def refused(self, target: ResolvedHost, what: str, sent: str | None) -> MirrorError: ...
-
-
-@functools.lru_cache(maxsize=64)
-def _attempt_timeout(total: float) -> aiohttp.ClientTimeout:
-    """Each attempt's timeout for a request answered in full (a handful of distinct totals per run)."""
-    return aiohttp.ClientTimeout(total=total, sock_connect=SESSION_TIMEOUT.sock_connect)
-
-
-def _on_origin(url: str, target: ResolvedHost) -> bool:
-    """Whether ``url`` is on ``target``'s origin (scheme and netloc): a credential may go there.
-
-    A URL the client built from the target starts with ``scheme://netloc/`` as written, which
-    settles it without parsing; anything else (a redirect) is compared parsed."""
-    home = f"{target.scheme}://{target.netloc}"
-    if url.startswith(home) and url[len(home):len(home) + 1] in ("/", "?", "#", ""):
-        return True
-    return origin(url) == target.origin
-
-
-class _Held:
-    """What one attempt holds until its reply is done with -- the host slot, the in-flight
-    count, the quota ticket, the response -- undone in reverse order, once.
-
-    Every undo is synchronous, and this is the path of every request, so a list stands in
-    for a (much heavier) ``AsyncExitStack``. An undo that raises does not stop the others;
-    the first error is raised after they all ran."""
-
-    __slots__ = ("_undo",)
-
-    def __init__(self) -> None:
-        self._undo: list[Callable[[], object]] = []
-
-    def callback(self, undo: Callable[[], object]) -> None:
-        self._undo.append(undo)
-
-    def enter(self, manager: AbstractContextManager[object]) -> None:
-        manager.__enter__()
-        self._undo.append(functools.partial(manager.__exit__, None, None, None))
-
-    def release(self) -> None:
-        undo, self._undo = self._undo, []
-        error: BaseException | None = None
-        for step in reversed(undo):
-            try:
-                step()
-            except BaseException as exc:  # the others still run; the first error is raised below
-                error = error or exc
-        if error is not None:
-            raise error
-
-    def __enter__(self) -> _Held:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.release()
-
-
-class _Retry(Exception):
-    """An attempt failed in a way the policy (or the connection rules) allow to retry."""
-
-    def __init__(self, decision: Decision, failure: Failure | None) -> None:
-        super().__init__(decision.reason)
-        self.decision = decision
-        self.failure = failure  # what to raise when the retries run out (None: no reply)
-
-
-@dataclass
-class _Call:
-    target: ResolvedHost
-    request: Request
-    scopes: Sequence[str] = ()
-    headers: Mapping[str, str] = field(default_factory=dict, repr=False)
-    body: Body = field(default=None, repr=False)
-    ok: frozenset[int] = frozenset({200})
-    authenticate: bool = True
-    check: bool = True
-    follow_redirects: bool = True
-    #: sent instead of the auth flow (token realms, GitHub); same-origin only, like any credential
-    authorization: str | None = field(default=None, repr=False)
-    timeout: aiohttp.ClientTimeout | None = None
-
-    @property
-    def method(self) -> str:
-        return self.request.method
-
-    @property
-    def url(self) -> str:
-        return self.request.url
-
-    @property
-    def what(self) -> str:
-        return self.request.what
 
 
 class Transport:
@@ -338,9 +208,9 @@ class Transport:
         # answered in full is bounded by the retry budget: a server that never answers, or
         # trickles, fails it instead of holding the run for the socket's read timeout.
         total = timeout or self.retry.total_seconds
-        call = _Call(target, Request(method, url, what, frozenset(unprocessed), not_found, pull), tuple(scopes),
+        call = Call(target, Request(method, url, what, frozenset(unprocessed), not_found, pull), tuple(scopes),
                      dict(headers or {}), body, frozenset(ok), authenticate, check, follow_redirects,
-                     authorization, _attempt_timeout(total))
+                     authorization, attempt_timeout(total))
         reply, held = await self._perform(call, limit)
         held.release()
         assert isinstance(reply, Reply)
@@ -360,13 +230,13 @@ class Transport:
     ) -> AsyncIterator[aiohttp.ClientResponse]:
         """Like :meth:`request`, but yield the open response; the host slot is
         held until the block ends (a streamed body is a request in flight)."""
-        call = _Call(target, Request(method, url, what), tuple(scopes), dict(headers or {}), None, frozenset(ok))
+        call = Call(target, Request(method, url, what), tuple(scopes), dict(headers or {}), None, frozenset(ok))
         response, held = await self._perform(call, None)
         with held:
             assert isinstance(response, aiohttp.ClientResponse)
             yield response
 
-    async def _perform(self, call: _Call, limit: int | None) -> tuple[Reply | aiohttp.ClientResponse, _Held]:
+    async def _perform(self, call: Call, limit: int | None) -> tuple[Reply | aiohttp.ClientResponse, Held]:
         """The attempts of one request; the last one's reply and what it still holds (the
         caller releases it when done with the reply)."""
         gate = self.gate(call.target)
@@ -387,12 +257,12 @@ class Transport:
             admitted = None
             if call.request.pull:  # before the slot: a pull waiting for the quota holds none
                 admitted = await quota.admit(lambda: self._reread(call))
-            held = _Held()
+            held = Held()
             if admitted is not None:
                 held.callback(admitted.settle)
             try:
                 result = await self._attempt(call, held, gate, policy, authorization, limit, attempt, waits, admitted)
-            except _Retry as retry:
+            except Retry as retry:
                 held.release()
                 counted = await self._before_retry(call, gate, policy, retry, attempt, started, replayable)
                 attempt, waits = (attempt + 1, waits) if counted else (attempt, waits + 1)
@@ -420,18 +290,18 @@ class Transport:
                 raise status_error(self._failure(call, policy, status, body))
             return result, held
 
-    def _failure(self, call: _Call, policy: HostPolicy, status: int, body: bytes, attempts: int = 1,
+    def _failure(self, call: Call, policy: HostPolicy, status: int, body: bytes, attempts: int = 1,
                  decision: Decision | None = None) -> Failure:
         return Failure(status, body, call.what, call.target.netloc, policy.api, attempts,
                        decision.limit if decision else None, call.request.not_found,
                        authenticated=bool(call.authorization))
 
-    async def _reread(self, call: _Call) -> None:
+    async def _reread(self, call: Call) -> None:
         """A HEAD of the waiting pull's URL: free, and its reply carries the quota again."""
         await self.request(call.target, "HEAD", call.url, what=call.what, scopes=call.scopes, headers=call.headers,
                            check=False, authenticate=call.authenticate, authorization=call.authorization)
 
-    async def _hold(self, call: _Call, gate: HostGate, policy: HostPolicy, attempt: int) -> None:
+    async def _hold(self, call: Call, gate: HostGate, policy: HostPolicy, attempt: int) -> None:
         """The policy's word before sending: go, wait for the host (a known quota reset), or fail."""
         decision = policy.before(call.request)
         if decision.action is Action.FAIL:
@@ -442,7 +312,7 @@ class Transport:
             gate.pause(decision.delay)
 
     async def _before_retry(
-        self, call: _Call, gate: HostGate, policy: HostPolicy, retry: _Retry, attempt: int, started: float,
+        self, call: Call, gate: HostGate, policy: HostPolicy, retry: Retry, attempt: int, started: float,
         replayable: bool,
     ) -> bool:
         """Wait before the next attempt, or raise the final error; True when the attempt counts."""
@@ -471,8 +341,8 @@ class Transport:
 
     async def _attempt(
         self,
-        call: _Call,
-        held: _Held,
+        call: Call,
+        held: Held,
         gate: HostGate,
         policy: HostPolicy,
         authorization: str | None,
@@ -538,27 +408,27 @@ class Transport:
             decision = policy.decide(Outcome(call.request, response.status, response.headers, body if not accepted
                                              else b"", accepted, attempt, waits))
         if decision.action in (Action.RETRY, Action.PAUSE):
-            raise _Retry(decision, self._failure(call, policy, response.status, body, attempt, decision))
+            raise Retry(decision, self._failure(call, policy, response.status, body, attempt, decision))
         if decision.action is Action.FAIL and call.check:
             raise status_error(self._failure(call, policy, response.status, body, attempt, decision))
         if accepted and limit is None:
             return response
         return Reply(response.status, response.headers, body, str(response.url))
 
-    def _no_reply(self, call: _Call, policy: HostPolicy, exc: BaseException, *, sent: bool) -> None:
+    def _no_reply(self, call: Call, policy: HostPolicy, exc: BaseException, *, sent: bool) -> None:
         """A connection error or timeout: retry unless a POST may have been processed."""
         reason = describe(exc)
         if sent and not call.request.idempotent:
             raise unreachable_error(policy.api, what=call.what, host=call.target.netloc, attempts=1,
                                     cause=f"{reason}; not sent again: it may have been processed")
-        raise _Retry(Decision(Action.RETRY, None, reason), None) from None
+        raise Retry(Decision(Action.RETRY, None, reason), None) from None
 
-    async def _send(self, call: _Call, authorization: str | None, stats: HostStats) -> aiohttp.ClientResponse:
+    async def _send(self, call: Call, authorization: str | None, stats: HostStats) -> aiohttp.ClientResponse:
         """Send, following redirects ourselves so credentials stay on their origin."""
         url, method = call.url, call.method
         for hop in range(MAX_REDIRECTS + 1):
             headers = dict(call.headers)
-            home = _on_origin(url, call.target)
+            home = on_origin(url, call.target)
             if not home:
                 headers.pop("Authorization", None)
             elif authorization:
