@@ -7,7 +7,7 @@
 * :mod:`.summary` — the Markdown step summary when ``GITHUB_STEP_SUMMARY`` is set.
 
 Every outside string is escaped here, in the renderer that shows it (JSON escapes by itself).
-rich is imported only when a dashboard is opened.
+Only the renderers a run uses are imported (rich only when a dashboard is opened).
 """
 
 from __future__ import annotations
@@ -20,10 +20,8 @@ from typing import IO
 
 from ..events import Event, EventSink, Stats
 from .jsonlines import JsonLines
-from .plain import Plain
-from .summary import StepSummary
 
-__all__ = ["Fanout", "JsonLines", "Plain", "StepSummary", "open_sink"]
+__all__ = ["Fanout", "JsonLines", "open_sink"]
 
 
 @dataclass
@@ -47,7 +45,11 @@ def open_sink(
     targets = dict(targets or {})
     sinks: list[EventSink] = [] if extra is None else [extra]
     summary_path = os.environ.get("GITHUB_STEP_SUMMARY")
-    summary = StepSummary(summary_path, targets=targets) if summary_path else None
+    summary = None
+    if summary_path:
+        from .summary import StepSummary  # each renderer is imported only when chosen (start-up)
+
+        summary = StepSummary(summary_path, targets=targets)
     if summary:
         sinks.append(summary)
     use_rich = log_format == "rich" or (log_format == "auto" and stream.isatty())
@@ -60,7 +62,13 @@ def open_sink(
             with Dashboard(stats, console, title=title, targets=targets) as dashboard:
                 yield Fanout([dashboard, *sinks])
         else:
-            main: EventSink = Plain(stream, several=len(targets) > 1) if log_format == "plain" else JsonLines(stream)
+            main: EventSink
+            if log_format == "plain":
+                from .plain import Plain
+
+                main = Plain(stream, several=len(targets) > 1)
+            else:
+                main = JsonLines(stream)
             yield Fanout([main, *sinks])
     finally:
         if summary:

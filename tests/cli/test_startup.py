@@ -88,7 +88,8 @@ def test_a_config_json_discover_of_an_images_list_loads_neither_other_layout(tmp
     assert "mirror.layouts.images" in modules  # the list was read
     unwanted = ("mirror.autoupdate", "mirror.pipeline.autoupdate", "mirror.sources.autoupdate",
                 "mirror.commands._discover_autoupdate", "mirror.pipeline.prs", "mirror.lists",
-                "mirror.layouts.artifacts", "mirror.artifactsfile")
+                "mirror.layouts.artifacts", "mirror.artifactsfile",
+                "mirror.ui.plain", "mirror.ui.summary", "mirror.tally")  # only the renderer chosen
     assert [name for name in unwanted if name in modules] == []
 
 

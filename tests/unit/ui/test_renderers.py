@@ -12,7 +12,8 @@ from rich.console import Console, RenderableType
 from mirror.events import (DiscoverEntryFailed, DiscoverEntryStart, Error, Item, PullQuotaWait, Stats, SyncConflict,
                            SyncCopyFailed, SyncDone, SyncPlan, SyncReferrers, SyncSkip, Warning)
 from mirror.output import Output
-from mirror.ui import Plain, StepSummary
+from mirror.ui.plain import Plain
+from mirror.ui.summary import StepSummary
 from mirror.ui.dashboard import Dashboard
 from mirror.ui.jsonlines import record
 from mirror.ui.summary import code

@@ -13,7 +13,8 @@ from rich.console import Console
 from mirror.events import (CompareLine, ComparePlan, Item, Stats, SyncConflict, SyncCopyDone, SyncCopyFailed,
                            SyncCopyStart, SyncDone, SyncPlan, SyncPlanItem, SyncSkip)
 from mirror.tally import Tally, outcome
-from mirror.ui import Plain, StepSummary
+from mirror.ui.plain import Plain
+from mirror.ui.summary import StepSummary
 from mirror.ui.dashboard import Dashboard
 
 LINES = 2000
