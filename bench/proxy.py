@@ -269,6 +269,9 @@ class LatencyFront:
             response = await handler(request)
             status = response.status
             return response
+        except web.HTTPException as exc:  # a fake's 404 and the like, raised rather than returned
+            status = exc.status
+            raise
         finally:
             counters.in_flight -= 1
             counters.answered(seen, status)
