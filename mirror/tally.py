@@ -14,7 +14,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from .events import CompareLine, Event, SyncCopyDone, SyncCopyFailed, SyncPlanItem, SyncSkip
+from .events import Event
+from .events.sync import CompareLine, SyncCopyDone, SyncCopyFailed, SyncPlanItem, SyncSkip
 
 __all__ = ["SYNC_RESULTS", "Tally", "outcome"]
 

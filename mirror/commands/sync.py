@@ -18,7 +18,8 @@ import anyio
 
 from ..copy import COPIERS, check_supported, make_copier
 from ..errors import InputError, WriteError
-from ..events import EventSink, Stats, SyncInvalid
+from ..events import EventSink, Stats
+from ..events.sync import SyncInvalid
 from ..pipeline.platforms import PlatformSpec, parse_platforms
 from ..pipeline.selection import Shard
 from ..pipeline.sync import Outcome, SyncOptions, SyncReport, sync

@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.metrics_core import Metric
 
-from ..events import (CompareDone, DiscoverDone, DiscoverEntryDone, DiscoverEntryFailed, Event, Stats, SyncCopyDone,
-                      SyncCopyFailed, SyncDone, SyncPlan, SyncReferrers)
+from ..events import DiscoverDone, DiscoverEntryDone, DiscoverEntryFailed, Event, Stats
+from ..events.sync import CompareDone, SyncCopyDone, SyncCopyFailed, SyncDone, SyncPlan, SyncReferrers
 from ..tally import SYNC_RESULTS, Tally
 from . import families
 from .families import Samples

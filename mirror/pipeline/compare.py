@@ -27,7 +27,8 @@ from typing import Any
 import anyio
 
 from ..errors import MirrorError, NotFound
-from ..events import CompareDone, CompareLine, ComparePlan, EventSink
+from ..events import EventSink
+from ..events.sync import CompareDone, CompareLine, ComparePlan
 from ..failure import describe
 from ..ref import ImageRef
 from ..referrers import ReferrerMirror

@@ -33,8 +33,9 @@ import anyio
 
 from ..copy import Copier, CopyResult, Destination, SourceImage
 from ..errors import AuthError, MirrorError
-from ..events import (EventSink, Item, SyncConflict, SyncCopyDone, SyncCopyFailed, SyncCopyStart, SyncDone,
-                      SyncPlan, SyncPlanItem, SyncReferrers, SyncSkip)
+from ..events import EventSink, Item
+from ..events.sync import (SyncConflict, SyncCopyDone, SyncCopyFailed, SyncCopyStart, SyncDone, SyncPlan,
+                           SyncPlanItem, SyncReferrers, SyncSkip)
 from ..failure import describe
 from ..flight import settle
 from ..ref import ImageRef

@@ -32,9 +32,13 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
-from ..events import (CompareDone, CompareLine, ComparePlan, DiscoverDone, DiscoverEntryDone, DiscoverEntryFailed,
-                      DiscoverEntryStart, Event, Item, PullQuotaWait, Stats, SyncConflict, SyncCopyDone, SyncCopyFailed,
-                      SyncCopyStart, SyncDone, SyncInvalid, SyncPlan)
+from ..events import (
+    DiscoverDone, DiscoverEntryDone, DiscoverEntryFailed, DiscoverEntryStart, Event, Item, PullQuotaWait, Stats,
+)
+from ..events.sync import (
+    CompareDone, CompareLine, ComparePlan, SyncConflict, SyncCopyDone, SyncCopyFailed, SyncCopyStart, SyncDone,
+    SyncInvalid, SyncPlan,
+)
 from ..tally import SYNC_RESULTS, Tally
 from ..text import escape, excerpt
 from .targets import copying_rows, human_bytes, problem_line, targets_table

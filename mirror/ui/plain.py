@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import IO
 
-from ..events import (CompareLine, DiscoverEntryDone, DiscoverEntryFailed, DiscoverEntryStart, Event, Item,
-                      PullQuotaWait, SyncCopyStart, SyncPlan)
+from ..events import DiscoverEntryDone, DiscoverEntryFailed, DiscoverEntryStart, Event, Item, PullQuotaWait
+from ..events.sync import CompareLine, SyncCopyStart, SyncPlan
 from ..text import escape
 
 __all__ = ["Plain"]

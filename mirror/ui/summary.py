@@ -15,8 +15,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from ..events import (CompareDone, DiscoverDone, DiscoverEntryDone, DiscoverEntryFailed, Event, SyncCopyFailed,
-                      SyncDone, SyncReferrers)
+from ..events import DiscoverDone, DiscoverEntryDone, DiscoverEntryFailed, Event
+from ..events.sync import CompareDone, SyncCopyFailed, SyncDone, SyncReferrers
 from ..tally import SYNC_RESULTS, Tally
 from ..text import escape
 

@@ -89,7 +89,8 @@ def test_a_config_json_discover_of_an_images_list_loads_neither_other_layout(tmp
     unwanted = ("mirror.autoupdate", "mirror.pipeline.autoupdate", "mirror.sources.autoupdate",
                 "mirror.commands._discover_autoupdate", "mirror.pipeline.prs", "mirror.lists",
                 "mirror.layouts.artifacts", "mirror.artifactsfile",
-                "mirror.ui.plain", "mirror.ui.summary", "mirror.tally")  # only the renderer chosen
+                "mirror.ui.plain", "mirror.ui.summary", "mirror.tally",  # only the renderer chosen
+                "mirror.events.sync")
     assert [name for name in unwanted if name in modules] == []
 
 

@@ -1,7 +1,7 @@
 """Build typed events from their JSON names and fields, for tests that feed sinks by hand.
 
 ``emit(sink, "sync.copy.done", destination="d", tag="t", bytes=1)`` builds the
-:class:`~mirror.events.SyncCopyDone` those fields describe, with neutral values ("", 0, None)
+:class:`~mirror.events.sync.SyncCopyDone` those fields describe, with neutral values ("", 0, None)
 for the fields a test does not care about, and emits it.
 """
 
@@ -12,12 +12,14 @@ from typing import Any
 
 from mirror import events
 from mirror.events import Event, EventSink, Item
+from mirror.events import sync as sync_events
 
 __all__ = ["build", "emit"]
 
 _KINDS: dict[str, type[Event]] = {
     cls.name: cls
-    for cls in vars(events).values()
+    for module in (events, sync_events)
+    for cls in vars(module).values()
     if isinstance(cls, type) and issubclass(cls, Event) and cls is not Event
 }
 _NEUTRAL: dict[str, object] = {"str": "", "int": 0, "float": 0.0, "bool": False, "tuple[str, ...]": ()}

@@ -9,8 +9,8 @@ from pathlib import Path
 
 from rich.console import Console, RenderableType
 
-from mirror.events import (DiscoverEntryFailed, DiscoverEntryStart, Error, Item, PullQuotaWait, Stats, SyncConflict,
-                           SyncCopyFailed, SyncDone, SyncPlan, SyncReferrers, SyncSkip, Warning)
+from mirror.events import DiscoverEntryFailed, DiscoverEntryStart, Error, Item, PullQuotaWait, Stats, Warning
+from mirror.events.sync import SyncConflict, SyncCopyFailed, SyncDone, SyncPlan, SyncReferrers, SyncSkip
 from mirror.output import Output
 from mirror.ui.plain import Plain
 from mirror.ui.summary import StepSummary

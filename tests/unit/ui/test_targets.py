@@ -10,8 +10,11 @@ from pathlib import Path
 
 from rich.console import Console
 
-from mirror.events import (CompareLine, ComparePlan, Item, Stats, SyncConflict, SyncCopyDone, SyncCopyFailed,
-                           SyncCopyStart, SyncDone, SyncPlan, SyncPlanItem, SyncSkip)
+from mirror.events import Item, Stats
+from mirror.events.sync import (
+    CompareLine, ComparePlan, SyncConflict, SyncCopyDone, SyncCopyFailed, SyncCopyStart, SyncDone, SyncPlan,
+    SyncPlanItem, SyncSkip,
+)
 from mirror.tally import Tally, outcome
 from mirror.ui.plain import Plain
 from mirror.ui.summary import StepSummary
