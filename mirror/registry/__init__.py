@@ -30,7 +30,6 @@ Errors raised are those of :mod:`mirror.errors`: ``AuthError``, ``NotFound``,
 from __future__ import annotations
 
 from .auth import Challenge, parse_challenges
-from .blobs import BlobReader
 from .client import RegistryClient
 from .credentials import Credential, CredentialStore
 from .hosts import (
@@ -52,8 +51,6 @@ from .media import (
     Manifest,
     Platform,
 )
-from .ordering import parse_created
-from .referrers import ReferrersAnswer
 
 __all__ = [
     "ACCEPT_MANIFESTS",
@@ -62,7 +59,6 @@ __all__ = [
     "OCI_ARTIFACT_MANIFEST",
     "OCI_INDEX",
     "OCI_MANIFEST",
-    "BlobReader",
     "Challenge",
     "Credential",
     "CredentialStore",
@@ -70,13 +66,11 @@ __all__ = [
     "HostConfig",
     "Manifest",
     "Platform",
-    "ReferrersAnswer",
     "Registries",
     "RegistryClient",
     "ResolvedHost",
     "is_loopback",
     "load_registries",
     "parse_challenges",
-    "parse_created",
     "parse_registries",
 ]

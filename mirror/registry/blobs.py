@@ -19,20 +19,16 @@ import aiohttp
 
 from ..errors import ProtocolError, RegistryError
 from ..transport import Transport
+from ..transport.limits import SMALL_BLOB_LIMIT
 from .auth import repository_scope
 from .download import RemoteBlob
 from .hosts import ResolvedHost
-from .media import compute_digest
+from .media import compute_digest, digest_algorithm
 from .upload import NOT_PROCESSED, BlobUpload, location_of, with_query
 
-__all__ = ["CHUNK_SIZE", "SMALL_BLOB_LIMIT", "BlobReader", "BlobStore", "digest_algorithm"]
+__all__ = ["CHUNK_SIZE", "BlobReader", "BlobStore"]
 
 CHUNK_SIZE = 1024 * 1024
-SMALL_BLOB_LIMIT = 16 * 1024 * 1024
-
-
-def digest_algorithm(digest: str) -> str:
-    return digest.split(":", 1)[0]
 
 
 @dataclass

@@ -15,7 +15,7 @@ import json
 from collections.abc import AsyncIterable, AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 import anyio
@@ -24,14 +24,12 @@ from ..errors import NotFound, ProtocolError
 from ..events import Stats
 from ..ref import ImageRef, normalize_host
 from ..transport import Reply, Transport, safe_url
+from ..transport.limits import SMALL_BLOB_LIMIT
 from . import ordering
 from .auth import Authenticator, TokenRequest, TokenResponse, repository_scope
-from .blobs import SMALL_BLOB_LIMIT, BlobReader, BlobStore, digest_algorithm
 from .credentials import CredentialStore
 from .hosts import Registries, ResolvedHost
 from .pages import json_object, pages
-from .referrers import ReferrersAnswer, list_referrers
-from .transfer import copy_blob, fan_out_blob
 from .media import (
     ACCEPT_MANIFESTS,
     MANIFEST_TYPES,
@@ -40,7 +38,12 @@ from .media import (
     base,
     compute_digest,
     detect_media_type,
+    digest_algorithm,
 )
+
+if TYPE_CHECKING:
+    from .blobs import BlobReader, BlobStore
+    from .referrers import ReferrersAnswer
 
 __all__ = ["RegistryClient"]
 
@@ -269,11 +272,18 @@ class RegistryClient:
                              ) -> ReferrersAnswer | None:
         """The OCI 1.1 referrers of ``digest`` in ``ref``'s repository, every ``Link`` page
         followed; ``None`` when the registry has no referrers API (see :mod:`.referrers`)."""
+        from .referrers import list_referrers  # on first use, like the blob machinery below
+
         return await list_referrers(self, ref, digest, artifact_type)
 
     # -- blobs (see .blobs) ------------------------------------------------------------
 
     async def _blobs(self, ref: ImageRef) -> BlobStore:
+        """The blob side of ``ref``'s repository. The blob, upload and transfer modules are
+        imported on first use: discover never moves a blob, and their classes were part of the
+        start-up every discover run paid before its first request."""
+        from .blobs import BlobStore
+
         target, name = await self._target(ref)
         return BlobStore(self.transport, target, name, ref.name)
 
@@ -316,6 +326,8 @@ class RegistryClient:
         """
         store = await self._blobs(source)
         size = blob.size if blob.size >= 0 else await store.length(blob.digest)
+        from .transfer import copy_blob
+
         return await copy_blob(store, await self._blobs(destination), blob.digest, size, spool=spool)
 
     async def fan_out_blob(self, source: ImageRef, destinations: Sequence[ImageRef],
@@ -325,6 +337,8 @@ class RegistryClient:
         store = await self._blobs(source)
         size = blob.size if blob.size >= 0 else await store.length(blob.digest)
         stores = [await self._blobs(destination) for destination in destinations]
+        from .transfer import fan_out_blob
+
         return [size if error is None else error for error in await fan_out_blob(store, stores, blob.digest, size)]
 
     async def mount_blob(self, ref: ImageRef, digest: str, from_repo: ImageRef) -> bool:

@@ -34,6 +34,7 @@ __all__ = [
     "base",
     "compute_digest",
     "detect_media_type",
+    "digest_algorithm",
     "pick_child",
     "sha256_digest",
 ]
@@ -185,6 +186,11 @@ def pick_child(children: list[Descriptor]) -> Descriptor | None:
         if child.platform is None or child.platform.os != "unknown":
             return child
     return None
+
+
+def digest_algorithm(digest: str) -> str:
+    """The algorithm part of ``algorithm:hex``."""
+    return digest.split(":", 1)[0]
 
 
 def compute_digest(data: bytes, algorithm: str = "sha256") -> str:

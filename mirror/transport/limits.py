@@ -20,11 +20,13 @@ from dataclasses import dataclass
 
 import anyio
 
-__all__ = ["KIB", "MEMORY_BUDGET", "MIB", "PROCESS_BUDGET", "MemoryBudget", "StreamLimits"]
+__all__ = ["KIB", "MEMORY_BUDGET", "MIB", "PROCESS_BUDGET", "SMALL_BLOB_LIMIT", "MemoryBudget", "StreamLimits"]
 
 KIB = 1024
 MIB = 1024 * KIB
 MEMORY_BUDGET = 64 * MIB
+#: A blob read whole into memory (a config, a referrer's manifest-sized layer) is refused above this.
+SMALL_BLOB_LIMIT = 16 * MIB
 
 
 @dataclass(frozen=True)

@@ -90,7 +90,7 @@ def test_a_config_json_discover_of_an_images_list_loads_neither_other_layout(tmp
                 "mirror.commands._discover_autoupdate", "mirror.pipeline.prs", "mirror.lists",
                 "mirror.layouts.artifacts", "mirror.artifactsfile",
                 "mirror.ui.plain", "mirror.ui.summary", "mirror.tally",  # only the renderer chosen
-                "mirror.events.sync")
+                "mirror.events.sync", "mirror.registry.blobs", "mirror.registry.transfer")  # discover moves no blob
     assert [name for name in unwanted if name in modules] == []
 
 
