@@ -1,68 +1,28 @@
-"""``config.json`` (version sources and tag filters) as frozen dataclasses.
+"""Read and validate a ``config.json``: every problem, each naming the entry key and the field.
 
-Every field the seed's ``retrieve-image-tags.py`` reads is modelled. All
-problems are collected and raised together as one :class:`ConfigError`, each
-naming the entry key and the field, so a user fixes a file in one pass. Regexes
-and constraints are compiled here, so a typo fails ``validate`` rather than a
-discovery run half an hour later.
-
-A key that appears twice in the JSON object is an error: ``json.load`` would
-silently keep the last one (the seed's own example had two ``longhorn`` keys).
-
-The file is hostile input like any other (see :mod:`mirror.userfile`): it must be UTF-8
-without control, separator or bidi characters (a problem names line and column), may not
-nest deeper than :data:`~mirror.userfile.NESTING_LIMIT`, and may not use ``NaN`` or
-``Infinity``, which Python's ``json`` accepts but JSON does not. Values quoted in messages
-are escaped and cut, so a 10 MB line gives a short message.
+All problems are collected and raised together as one :class:`~mirror.errors.ConfigError`, so
+a user fixes a file in one pass. Regexes and constraints are compiled here, so a typo fails
+``validate`` rather than a discovery run half an hour later. The JSON itself is read strictly
+(:mod:`.strict_json`).
 """
 
 from __future__ import annotations
 
-import json
-import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from . import ref as imageref
-from .errors import ConfigError, InvalidReference
-from .filters import compile_helm_constraint, compile_version_constraint
-from .text import excerpt
-from .userfile import NESTING_LIMIT, UserFileError, forbidden_characters, quote, read_text
+from .. import ref as imageref
+from ..errors import ConfigError, InvalidReference
+from ..filters import compile_helm_constraint, compile_version_constraint
+from ..text import excerpt
+from ..userfile import UserFileError, forbidden_characters, quote, read_text
+from .model import ChartConfig, Config, Entry, HelmChart, SourceKind, VersionSource, repository_path_problem
+from .strict_json import load_json, location
 
-__all__ = [
-    "ChartConfig",
-    "Config",
-    "Entry",
-    "HelmChart",
-    "SourceKind",
-    "VersionSource",
-    "load",
-    "parse",
-    "repository_path_problem",
-]
-
-
-class SourceKind(StrEnum):
-    GITHUB_RELEASES = "github-releases"
-    GITHUB_LATEST_RELEASE = "github-latest-release"
-    GITHUB_TAGGED_IMAGES_FILE = "github-tagged-images-file"
-    REGISTRY = "registry"
-    HELM_LATEST = "helm-latest"
-    HELM_OCI = "helm-oci"
-    HELM_DIRECTORY = "helm-directory"
-
-    @property
-    def is_helm(self) -> bool:
-        return self in (SourceKind.HELM_LATEST, SourceKind.HELM_OCI, SourceKind.HELM_DIRECTORY)
-
-    @property
-    def gives_full_images(self) -> bool:
-        """Helm and tagged-file sources yield ``repo:tag`` lists, not tags for known images."""
-        return self.is_helm or self is SourceKind.GITHUB_TAGGED_IMAGES_FILE
+__all__ = ["load", "parse"]
 
 
 _NEEDS_TARGET = {
@@ -74,89 +34,10 @@ _NEEDS_TARGET = {
 }
 _OWNER_REPO = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+\Z")
 _MAX_REFERENCE = 255  # the longest image reference mirror.ref accepts
-_MAX_DIGITS = 100
 #: GitHub's longest label name; a longer one makes the labels request fail after the pull request exists.
 _MAX_LABEL = 50
 #: A GitHub login or an org/team slug: what the request-reviewers endpoint takes (as autoupdate.yaml).
 _REVIEWER = re.compile(r"[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)?\Z")
-
-
-def repository_path_problem(path: str) -> str | None:
-    """Why ``path`` is not a file path inside a repository, or None when it is one.
-
-    The one rule for ``imagesFilePath``: ``validate`` applies it through :func:`parse`, and
-    the GitHub client applies it again before building a contents URL, so ``validate``
-    cannot accept a path that ``discover`` then refuses.
-    """
-    if not path:
-        return "must be a file path inside the repository"
-    if path.startswith("/"):
-        return "must be relative to the repository root, not an absolute path"
-    if any(part in ("", ".", "..") for part in path.split("/")):
-        return "must not contain '..', '.' or empty path components"
-    return None
-
-
-@dataclass(frozen=True)
-class VersionSource:
-    """``versionSource``: a kind and, for most kinds, a target after the first colon."""
-
-    kind: SourceKind
-    target: str | None = None
-
-    def __str__(self) -> str:
-        return self.kind.value if self.target is None else f"{self.kind.value}:{self.target}"
-
-
-@dataclass(frozen=True)
-class ChartConfig:
-    """One ``helm template`` variant: ``--set`` values and an optional ``--kube-version``."""
-
-    name: str
-    values: tuple[str, ...] = ()
-    kube_version: str | None = None
-
-
-@dataclass(frozen=True)
-class HelmChart:
-    """A chart under ``helmCharts``: its name (or ``oci://`` reference) and render options."""
-
-    name: str
-    devel: bool = False
-    version_filter: str | None = None  # a Helm version constraint, e.g. "v1.4.*"
-    chart_configs: tuple[ChartConfig, ...] = ()
-
-
-@dataclass(frozen=True)
-class Entry:
-    """One key of config.json."""
-
-    key: str
-    source: VersionSource
-    images: tuple[str, ...] = ()
-    version_constraint: str | None = None
-    version_filter: str | None = None  # a regex, searched in each tag
-    latest: bool = False
-    latest_entry: bool = False
-    images_file_path: str | None = None
-    image_denylist: tuple[str, ...] = ()
-    additional_version_filter: tuple[str, ...] = ()  # Helm version constraints
-    helm_charts: tuple[HelmChart, ...] = ()
-    labels: tuple[str, ...] = ()  # put on the entry's pull requests (discover --open-prs)
-    reviewers: tuple[str, ...] = ()  # users, or org/team for a team
-
-
-@dataclass(frozen=True)
-class Config:
-    entries: tuple[Entry, ...]
-    path: str = "config.json"
-
-    def entry(self, key: str) -> Entry:
-        for candidate in self.entries:
-            if candidate.key == key:
-                return candidate
-        raise KeyError(key)
-
 
 _ENTRY_FIELDS = {
     "images",
@@ -174,80 +55,6 @@ _ENTRY_FIELDS = {
 }
 _CHART_FIELDS = {"devel", "versionFilter", "chartConfig"}
 _CHART_CONFIG_FIELDS = {"values", "kubeVersion"}
-
-
-class _Object(dict):  # type: ignore[type-arg]
-    duplicates: list[str]
-
-
-@dataclass(frozen=True)
-class _Rejected:
-    """Stands in for a JSON value the file may not hold (``NaN``, a 5000-digit number), so
-    the walk can name the entry and field it was found in."""
-
-    reason: str
-
-
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result = _Object()
-    result.duplicates = []
-    for key, value in pairs:
-        if key in result:
-            result.duplicates.append(key)
-        else:
-            result[key] = value
-    return result
-
-
-def _constant(name: str) -> _Rejected:
-    return _Rejected(f"{name} is not valid JSON (JSON numbers are finite)")
-
-
-def _integer(text: str) -> int | _Rejected:
-    if len(text) > _MAX_DIGITS:
-        return _Rejected(f"a number of {len(text)} digits is too long")
-    return int(text)
-
-
-def _float(text: str) -> float | _Rejected:
-    value = float(text)
-    if not math.isfinite(value):
-        return _Rejected(f"the number {quote(text)} is out of range")
-    return value
-
-
-def _where(where: list[str]) -> str:
-    if not where:
-        return "the top level"
-    if len(where) == 1:
-        return f"entry {quote(where[0])}"
-    return f"entry {quote(where[0])} field {quote('.'.join(where[1:]))}"
-
-
-def _structure_problems(data: Any, path: str) -> list[str]:
-    """Nesting too deep, keys given twice and rejected values, in document order.
-
-    Iterative, so a deep document cannot exhaust the stack here; the depth limit then keeps
-    the rest of the parser's (recursive) code safe too.
-    """
-    found: list[str] = []
-    stack: list[tuple[Any, list[str], int]] = [(data, [], 1)]
-    while stack:
-        value, where, depth = stack.pop()
-        if depth > NESTING_LIMIT:
-            return [f"{path}: nested more than {NESTING_LIMIT} levels deep"]
-        if isinstance(value, _Rejected):
-            found.append(f"{path}: {_where(where)}: {value.reason}")
-        elif isinstance(value, dict):
-            for key in getattr(value, "duplicates", ()):
-                if not where:
-                    found.append(f"{path}: key {quote(key)} appears more than once")
-                else:
-                    found.append(f"{path}: {_where([*where, key])}: appears more than once")
-            stack.extend((child, [*where, key], depth + 1) for key, child in reversed(value.items()))
-        elif isinstance(value, list):
-            stack.extend((child, where, depth + 1) for child in reversed(value))
-    return found
 
 
 @dataclass
@@ -274,16 +81,7 @@ def parse(text: str, *, path: str = "config.json") -> Config:
     forbidden = forbidden_characters(text, path)
     if forbidden:
         raise ConfigError(forbidden)
-    try:
-        data = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_constant,
-                          parse_int=_integer, parse_float=_float)
-    except json.JSONDecodeError as exc:
-        raise ConfigError([f"{path}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}"]) from None
-    except RecursionError:
-        raise ConfigError([f"{path}: nested more than {NESTING_LIMIT} levels deep"]) from None
-    structure = _structure_problems(data, path)
-    if structure:
-        raise ConfigError(structure)
+    data = load_json(text, path)
     if not isinstance(data, dict):
         raise ConfigError([f"{path}: the top level must be an object of entries"])
     collector = _Collector(path)
@@ -312,7 +110,7 @@ def _str_list(value: Any) -> tuple[str, ...] | None:
 
 
 def _parse_source(key: str, raw: Any, c: _Collector) -> VersionSource | None:
-    where = _where([key, "versionSource"])
+    where = location([key, "versionSource"])
     if not isinstance(raw, str) or not raw:
         c.add(where, "is required and must be a string")
         return None
@@ -342,15 +140,15 @@ def _parse_source(key: str, raw: Any, c: _Collector) -> VersionSource | None:
 
 def _parse_entry(key: str, raw: Any, c: _Collector) -> Entry | None:
     if not isinstance(raw, dict):
-        c.add(_where([key]), "must be an object")
+        c.add(location([key]), "must be an object")
         return None
     before = len(c.problems)
     for unknown in sorted(set(raw) - _ENTRY_FIELDS):
-        c.add(_where([key, unknown]), "unknown field")
+        c.add(location([key, unknown]), "unknown field")
     source = _parse_source(key, raw.get("versionSource"), c)
 
     def field_where(name: str) -> str:
-        return _where([key, name])
+        return location([key, name])
 
     def string_list(name: str, message: str) -> tuple[str, ...]:
         if name not in raw:
@@ -432,7 +230,7 @@ def _parse_entry(key: str, raw: Any, c: _Collector) -> Entry | None:
         if kind is SourceKind.HELM_OCI:
             for chart in charts:
                 if not chart.name.startswith("oci://"):
-                    c.add(_where([key, "helmCharts", chart.name]), "helm-oci charts must be oci:// references")
+                    c.add(location([key, "helmCharts", chart.name]), "helm-oci charts must be oci:// references")
         if flags["latest"] and flags["latest_entry"]:
             c.add(field_where("latest_entry"), "latest and latest_entry cannot both be set")
     if source is None or len(c.problems) > before:
@@ -465,12 +263,12 @@ def _parse_charts(key: str, raw: Any, c: _Collector) -> tuple[HelmChart, ...]:
     if raw is None:
         return ()
     if not isinstance(raw, dict):
-        c.add(_where([key, "helmCharts"]), "must be an object of charts")
+        c.add(location([key, "helmCharts"]), "must be an object of charts")
         return ()
     charts = []
     for name, spec in raw.items():
         def where(*names: str) -> str:
-            return _where([key, "helmCharts", name, *names])
+            return location([key, "helmCharts", name, *names])
 
         if not isinstance(spec, dict):
             c.add(where(), "must be an object")
