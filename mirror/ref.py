@@ -90,7 +90,7 @@ class ImageRef:
         """Raise :class:`InvalidReference` as :meth:`with_tag` would, without making the
         reference (a list's reader checks thousands of lines; the message is built on failure only)."""
         if not _TAG.match(tag):
-            raise InvalidReference(f"invalid tag {tag!r} in image reference {f'{self.name}:{tag}'!r}")
+            _check_tag(tag, f"{self.name}:{tag}")
 
     def with_digest(self, digest: str) -> ImageRef:
         _check_digest(digest, f"{self.name}@{digest}")

@@ -324,21 +324,21 @@ class RegistryClient:
         committed before its digest matched (:mod:`.transfer`). ``spool`` downloads to a
         temporary file before uploading (both sides on one host with one request slot).
         """
+        from .transfer import copy_blob  # on first use (see _blobs)
+
         store = await self._blobs(source)
         size = blob.size if blob.size >= 0 else await store.length(blob.digest)
-        from .transfer import copy_blob
-
         return await copy_blob(store, await self._blobs(destination), blob.digest, size, spool=spool)
 
     async def fan_out_blob(self, source: ImageRef, destinations: Sequence[ImageRef],
                            blob: Descriptor) -> list[int | Exception]:
         """Copy one blob to several repositories, reading the source once; per destination
         the blob's size, or the error that failed it (:func:`~.transfer.fan_out_blob`)."""
+        from .transfer import fan_out_blob  # on first use (see _blobs)
+
         store = await self._blobs(source)
         size = blob.size if blob.size >= 0 else await store.length(blob.digest)
         stores = [await self._blobs(destination) for destination in destinations]
-        from .transfer import fan_out_blob
-
         return [size if error is None else error for error in await fan_out_blob(store, stores, blob.digest, size)]
 
     async def mount_blob(self, ref: ImageRef, digest: str, from_repo: ImageRef) -> bool:
