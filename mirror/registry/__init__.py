@@ -10,7 +10,8 @@ Modules, in dependency order:
 
 * ``media``       media type constants, Descriptor, Manifest (pure)
 * ``sizes``       the registries file's stream fields (sizes with KiB/MiB/GiB, seconds)
-* ``hosts``       the registries file and endpoint/scheme/TLS resolution
+* ``hosts``       one host's settings and endpoint/scheme/TLS resolution
+* ``registries_file`` the registries file, read and checked as hostile input
 * ``credentials`` docker ``config.json`` and credential helpers
 * ``auth``        WWW-Authenticate parsing, Basic, Bearer tokens and their cache
 * ``ordering``    newest-first tag orders (Docker Hub, quay.io, config ``created``)
@@ -32,14 +33,7 @@ from __future__ import annotations
 from .auth import Challenge, parse_challenges
 from .client import RegistryClient
 from .credentials import Credential, CredentialStore
-from .hosts import (
-    HostConfig,
-    Registries,
-    ResolvedHost,
-    is_loopback,
-    load_registries,
-    parse_registries,
-)
+from .hosts import HostConfig, Registries, ResolvedHost, is_loopback
 from .media import (
     ACCEPT_MANIFESTS,
     DOCKER_MANIFEST,
@@ -51,6 +45,7 @@ from .media import (
     Manifest,
     Platform,
 )
+from .registries_file import load_registries, parse_registries
 
 __all__ = [
     "ACCEPT_MANIFESTS",

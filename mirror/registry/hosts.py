@@ -1,21 +1,7 @@
-"""The registries file and where each host's requests really go.
+"""Where each registry host's requests really go: the settings of one host (:class:`HostConfig`),
+all of them (:class:`Registries`), and one host resolved (:class:`ResolvedHost`).
 
-``registries.yaml`` maps a registry host *as written in image references* to
-optional settings (see DESIGN.md, "Registries file")::
-
-    docker.io:
-      endpoint: http://127.0.0.1:5001
-      repository_prefix: dockerhub
-      concurrency: 8
-      rate: 50
-      insecure: false
-      ca_file: /path/ca.crt
-      monolithic_max: 8MiB     # blob streaming (:mod:`.sizes`): sizes take KiB/MiB/GiB
-      chunk_size: 16MiB
-      deadline_base: 30        # a blob attempt's deadline: deadline_base + size / min_throughput
-      min_throughput: 256KiB
-      pull_floor: 10
-      referrers: false         # as a destination: copy signatures, attestations, SBOMs here
+The registries file that holds the settings is read by :mod:`.registries_file`.
 
 Resolution rules, decided here once so the native client and the skopeo copier
 agree:
@@ -32,34 +18,19 @@ agree:
 * TLS is verified unless the host is ``insecure``; ``ca_file`` is loaded into an
   ``ssl.SSLContext`` when the file is read, so a bad path fails at start-up
   (naming host and field), not in the middle of a run.
-
-Reading the file is blocking I/O: call :func:`load_registries` before the event
-loop runs, or through ``anyio.to_thread``. The file is checked as hostile input (see
-:mod:`mirror.userfile`): strict UTF-8 and no control or bidi characters (problems name line
-and column), a nesting bomb or an unparsable number is a message rather than a traceback,
-``rate`` must be a finite number (``.nan`` would disable the ceiling), and values quoted
-in messages are cut short.
 """
 
 from __future__ import annotations
 
 import ipaddress
-import math
 import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
-import yaml
-
-from ..errors import InputError, RegistriesFileError
+from ..errors import InputError
 from ..ref import DOCKER_HUB, ImageRef, normalize_host
 from ..transport.limits import StreamLimits
-from ..text import excerpt
-from ..userfile import UserFileError, forbidden_characters, long_lines, quote, read_text
-from .sizes import STREAM_FIELDS, check_stream_field, stream_limits
 
 __all__ = [
     "DEFAULT_CONCURRENCY",
@@ -67,26 +38,11 @@ __all__ = [
     "Registries",
     "ResolvedHost",
     "is_loopback",
-    "load_registries",
-    "parse_registries",
+    "split_endpoint",
 ]
 
 DEFAULT_CONCURRENCY = 8
 DOCKER_HUB_REGISTRY = "registry-1.docker.io"
-_FIELDS = {
-    "endpoint": str,
-    "repository_prefix": str,
-    "concurrency": int,
-    "rate": float,
-    "insecure": bool,
-    "ca_file": str,
-    **{name: object for name in STREAM_FIELDS},  # checked in .sizes
-    "pull_floor": int,
-    "referrers": bool,
-}
-#: Whole-number fields that accept 0 (``pull_floor: 0`` turns the pull-quota floor off).
-_ZERO_ALLOWED = frozenset({"pull_floor"})
-#: Pulls kept in reserve on Docker Hub unless the registries file says otherwise (other hosts: 0, off).
 DOCKER_HUB_PULL_FLOOR = 10
 
 
@@ -224,7 +180,7 @@ class Registries:
         scheme: str | None = None
         path_prefix = ""
         if cfg.endpoint:
-            scheme, netloc, path_prefix = _split_endpoint(cfg.endpoint)
+            scheme, netloc, path_prefix = split_endpoint(cfg.endpoint)
         elif key == DOCKER_HUB:
             netloc = DOCKER_HUB_REGISTRY
         else:
@@ -265,7 +221,7 @@ class Registries:
         if not resolved.redirected:
             resolved = replace(resolved, scheme=parts.scheme, netloc=parts.netloc, may_fall_back=False)
             return resolved, url
-        endpoint_scheme, _, _ = _split_endpoint(self.config(parts.netloc).endpoint or "")
+        endpoint_scheme, _, _ = split_endpoint(self.config(parts.netloc).endpoint or "")
         resolved = replace(resolved, scheme=endpoint_scheme or parts.scheme, may_fall_back=False)
         query = f"?{parts.query}" if parts.query else ""
         return resolved, resolved.url(parts.path + query)
@@ -276,127 +232,9 @@ def _safe(url: str) -> str:
     return f"{parts.scheme}://{parts.hostname or ''}{parts.path}"
 
 
-def _split_endpoint(endpoint: str) -> tuple[str | None, str, str]:
+def split_endpoint(endpoint: str) -> tuple[str | None, str, str]:
     if "://" in endpoint:
         parts = urlsplit(endpoint)
         return parts.scheme.lower(), parts.netloc, parts.path.rstrip("/")
     netloc, _, path = endpoint.partition("/")
     return None, netloc, ("/" + path).rstrip("/") if path else ""
-
-
-def _check_field(host: str, name: str, value: Any, where: str) -> Any:
-    expected = _FIELDS[name]
-    at = f"{where}: host {quote(host)} field {quote(name)}"
-    if name in STREAM_FIELDS:
-        return check_stream_field(name, value, at)
-    if expected is bool:
-        if not isinstance(value, bool):
-            raise RegistriesFileError(f"{at} must be true or false")
-        return value
-    if expected is int:
-        least = 0 if name in _ZERO_ALLOWED else 1
-        if isinstance(value, bool) or not isinstance(value, int) or value < least:
-            raise RegistriesFileError(f"{at} must be a whole number >= {least}")
-        return value
-    if expected is float:
-        # NaN compares false with everything, so ``value <= 0`` alone would let ``.nan`` through.
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
-            raise RegistriesFileError(f"{at} must be a finite number > 0")
-        return float(value)
-    if not isinstance(value, str) or not value.strip():
-        raise RegistriesFileError(f"{at} must be a non-empty string")
-    return value.strip()
-
-
-def _parse_host(host: str, raw: Any, where: str) -> HostConfig:
-    if raw is None:
-        return HostConfig()
-    if not isinstance(raw, dict):
-        raise RegistriesFileError(f"{where}: host {quote(host)} must be a mapping of settings")
-    for unknown in sorted(set(map(str, raw)) - set(_FIELDS)):
-        known = ", ".join(sorted(_FIELDS))
-        raise RegistriesFileError(f"{where}: host {quote(host)} field {quote(unknown)} is unknown (known: {known})")
-    values = {name: _check_field(host, name, value, where) for name, value in raw.items()}
-    endpoint = values.get("endpoint")
-    if endpoint is not None:
-        scheme, netloc, _ = _split_endpoint(endpoint)
-        if scheme not in (None, "http", "https") or not netloc or "@" in netloc:
-            raise RegistriesFileError(
-                f"{where}: host {quote(host)} field 'endpoint' must be host[:port] or an http(s):// URL "
-                "without credentials"
-            )
-    prefix = values.get("repository_prefix", "").strip("/")
-    context = None
-    ca_file = values.get("ca_file")
-    if ca_file is not None:
-        try:
-            context = ssl.create_default_context(cafile=ca_file)
-        except (OSError, ssl.SSLError) as exc:
-            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else excerpt(str(exc))
-            raise RegistriesFileError(
-                f"{where}: host {quote(host)} field 'ca_file': cannot load {quote(ca_file)}: {reason}"
-            ) from None
-    return HostConfig(
-        endpoint=endpoint,
-        repository_prefix=prefix,
-        concurrency=values.get("concurrency"),
-        rate=values.get("rate"),
-        insecure=values.get("insecure", False),
-        ca_file=ca_file,
-        pull_floor=values.get("pull_floor"),
-        ssl_context=context,
-        streams=stream_limits(values),
-        referrers=values.get("referrers", False),
-    )
-
-
-def parse_registries(data: Any, *, source: str = "registries file") -> Registries:
-    """Validate the loaded YAML; raise :class:`RegistriesFileError` naming host and field."""
-    if data is None:
-        return Registries({}, source)
-    if not isinstance(data, dict):
-        raise RegistriesFileError(f"{source}: the top level must be a mapping of registry hosts")
-    hosts: dict[str, HostConfig] = {}
-    for raw_host, raw in data.items():
-        if not isinstance(raw_host, str) or not raw_host or "/" in raw_host or "://" in raw_host:
-            raise RegistriesFileError(f"{source}: {quote(raw_host)} is not a registry host (host[:port])")
-        key = normalize_host(raw_host)
-        if key in hosts:
-            raise RegistriesFileError(f"{source}: host {quote(raw_host)} is configured twice (as {quote(key)})")
-        hosts[key] = _parse_host(raw_host, raw, source)
-    return Registries(hosts, source)
-
-
-def load_registries(path: str | Path | None) -> Registries:
-    """Read a registries file (blocking). ``None`` means no file: defaults everywhere."""
-    if path is None:
-        return Registries()
-    source = str(path)
-    try:
-        text = read_text(path)
-    except UserFileError as exc:
-        raise RegistriesFileError(str(exc)) from None
-    problems = forbidden_characters(text, source) or long_lines(text, source)
-    if problems:
-        raise RegistriesFileError("\n".join(problems))
-    try:
-        data = yaml.safe_load(text)
-    except yaml.MarkedYAMLError as exc:
-        raise RegistriesFileError(_yaml_problem(source, exc)) from None
-    except yaml.YAMLError as exc:
-        raise RegistriesFileError(f"{source}: invalid YAML: {excerpt(str(exc))}") from None
-    except RecursionError:
-        raise RegistriesFileError(f"{source}: invalid YAML: nested too deeply") from None
-    except ValueError as exc:  # a scalar PyYAML's constructors cannot convert, e.g. a 5000-digit int
-        raise RegistriesFileError(f"{source}: invalid YAML value: {excerpt(str(exc))}") from None
-    return parse_registries(data, source=source)
-
-
-def _yaml_problem(source: str, exc: yaml.MarkedYAMLError) -> str:
-    """``file:line:column: invalid YAML: problem (context)``: PyYAML's own text quotes a snippet
-    of the line and spreads over several lines."""
-    mark = exc.problem_mark or exc.context_mark
-    where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark is not None else source
-    problem = excerpt(exc.problem or "syntax error")
-    context = f" ({excerpt(exc.context)})" if exc.context else ""
-    return f"{where}: invalid YAML: {problem}{context}"
