@@ -112,10 +112,13 @@ class Gate:
     def is_open(self) -> bool:
         return self._open.is_set()
 
-    async def pass_through(self) -> None:
+    def arrive(self) -> None:
+        """Count a held request, before anyone watching the proxy is told it arrived."""
         self.waiting += 1
         if self.parties is not None and self.waiting >= self.parties:
             self._open.set()
+
+    async def pass_through(self) -> None:
         await self._open.wait()
         self.passed += 1
 
@@ -225,10 +228,12 @@ class CountingProxy:
         seen = Seen(index, request.method, kind, repo, ref, query, None, request.headers.get("Range"),
                     request.headers.get("Content-Range"), length)
         self.seen.append(seen)
-        self._notify()
-        for gate in self.gates:
-            if gate.predicate(seen) and not (gate.once and gate.is_open):
-                await gate.pass_through()
+        held = [gate for gate in self.gates if gate.predicate(seen) and not (gate.once and gate.is_open)]
+        for gate in held:
+            gate.arrive()
+        self._notify()  # a watcher sees the request already counted by its gates
+        for gate in held:
+            await gate.pass_through()
         refused = self.refuse(seen)
         if refused is not None:
             self.seen[index] = Seen(index, seen.method, kind, repo, ref, query, refused.status)

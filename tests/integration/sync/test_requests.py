@@ -127,13 +127,14 @@ async def _meet(src: CountingProxy, dst: CountingProxy, shared: str, own_layers:
     gate = dst.hold(lambda s: s.ref == shared)
 
     def reached(proxy: CountingProxy) -> bool:
-        return all(proxy.count(ref=layer) >= 1 for layer in own_layers)
+        # Both, in either order: a copy may ask about its own layer before or after the shared one.
+        return all(proxy.count(ref=layer) >= 1 for layer in own_layers) and gate.waiting >= 1
 
     with anyio.fail_after(WAIT):
         async with anyio.create_task_group() as group:
             group.start_soon(run)  # type: ignore[arg-type]
             await dst.wait_for(reached)
-            assert gate.waiting >= 1 and not gate.is_open
+            assert not gate.is_open
             gate.release()
 
 
