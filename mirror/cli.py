@@ -231,16 +231,35 @@ def _skip_the_last_collection() -> None:
     gc.freeze()
 
 
-_exit_hook = False
+def _parse_loading(argv: Sequence[str] | None) -> argparse.Namespace:
+    """:func:`parse_args`, which loads the command's modules, with no garbage collection
+    meanwhile; what they made is frozen afterwards.
+
+    Why: a command loads ~300 modules (aiohttp, the registry client…) whose objects live
+    as long as the run. Collections while they load free nothing, since every object is
+    reachable from its module, and they cost 10–15 ms of a discover run's start-up.
+    :func:`gc.freeze` then keeps later collections from walking them again and again.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return parse_args(argv)
+    finally:
+        gc.freeze()
+        if enabled:
+            gc.enable()
+
+
+_first_run = True
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    global _exit_hook
-    if not _exit_hook:  # once per process, also when tests call main() many times
+    global _first_run
+    first, _first_run = _first_run, False
+    if first:  # once per process: tests call main() many times and must not freeze their garbage
         atexit.register(_skip_the_last_collection)
-        _exit_hook = True
     try:
-        args = parse_args(argv)
+        args = _parse_loading(argv) if first else parse_args(argv)
     except SystemExit as exc:  # argparse exits 2 on bad arguments, 0 on --help
         return int(exc.code or 0)
     try:

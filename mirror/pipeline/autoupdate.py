@@ -29,6 +29,7 @@ from functools import partial
 
 from .. import ref as imageref
 from ..autoupdate import Artifact, AutoupdateConfig, AutoupdateEntry, GithubRelease, HelmLatest, Strategy
+from ..config import SourceKind
 from ..errors import AutoupdateError
 from ..events import EventSink
 from ..lists import ArtifactsConfig, default_target_name
@@ -61,6 +62,15 @@ def source_label(strategy: Strategy) -> str:
     if isinstance(strategy, HelmLatest):
         return f"HelmLatest:{strategy.helm_repo}"
     return f"Registry:{strategy.artifacts[0].source}"
+
+
+def start_rank(strategy: Strategy) -> int:
+    """The rank of the config.json kind that reads the same source (the same chain of requests)."""
+    if isinstance(strategy, GithubRelease):
+        kind = SourceKind.GITHUB_LATEST_RELEASE if strategy.latest_only else SourceKind.GITHUB_RELEASES
+    else:
+        kind = SourceKind.HELM_LATEST if isinstance(strategy, HelmLatest) else SourceKind.REGISTRY
+    return kind.start_rank
 
 
 def _result(entry: AutoupdateEntry, found: ArtifactTags, listed: dict[_Key, frozenset[str]]) -> EntryResult:
@@ -100,7 +110,7 @@ async def discover_autoupdate(
         return _result(entry, found, listed)
 
     jobs = [Job(entry.name, source_label(entry.strategy), isinstance(entry.strategy, HelmLatest),
-                partial(evaluate, entry), entry.reviewers) for entry in config.entries]
+                partial(evaluate, entry), entry.reviewers, start_rank(entry.strategy)) for entry in config.entries]
     return await run_jobs(jobs, events, clock)
 
 

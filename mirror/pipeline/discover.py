@@ -103,13 +103,15 @@ class Job:
     full_image_kind: bool
     evaluate: Callable[[], Awaitable[EntryResult]]
     reviewers: tuple[str, ...] = ()
+    rank: int = 0  # start order (lowest first), see :attr:`~mirror.config.SourceKind.start_rank`
 
 
 async def run_jobs(
     jobs: Sequence[Job], events: EventSink | None = None, clock: Callable[[], float] = time.monotonic,
     background: Sequence[Callable[[], Awaitable[None]]] = (),
 ) -> list[EntryResult]:
-    """Run every job concurrently in one task group; results come back in the jobs' order.
+    """Run every job concurrently in one task group, started by ``rank`` (the longest chains of
+    requests first); results come back in the jobs' order.
 
     Shared by config.json and autoupdate.yaml, so both report the same events, time entries
     the same way and turn a bug into an internal error (exit 3) rather than a plain failure.
@@ -146,8 +148,8 @@ async def run_jobs(
             group.cancel_scope.cancel()
 
     async with anyio.create_task_group() as group:
-        for index, job in enumerate(jobs):
-            group.start_soon(one, index, job)
+        for index in sorted(range(len(jobs)), key=lambda i: jobs[i].rank):
+            group.start_soon(one, index, jobs[index])
         for work in background:
             group.start_soon(guarded, work)
     if fatal:
@@ -190,8 +192,8 @@ async def discover(
             seen=found.seen, found=len(found.tags),
         )
 
-    jobs = [Job(entry.key, str(entry.source), entry.source.kind.gives_full_images, partial(evaluate, entry))
-            for entry in config.entries]
+    jobs = [Job(entry.key, str(entry.source), entry.source.kind.gives_full_images, partial(evaluate, entry),
+                rank=entry.source.kind.start_rank) for entry in config.entries]
     return await run_jobs(jobs, events, clock, background)
 
 

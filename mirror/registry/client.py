@@ -119,7 +119,7 @@ class RegistryClient:
         found = self._resolved.get(key)
         if found is not None:
             return found
-        lock = self._resolve_locks.setdefault(key, anyio.Lock())
+        lock = self._resolve_locks.setdefault(key, anyio.Lock(fast_acquire=True))
         async with lock:
             found = self._resolved.get(key)
             if found is None:

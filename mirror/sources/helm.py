@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable
+from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -57,19 +58,31 @@ class _Target:
 class _Run:
     """The state of one entry's discovery: where to write, what was found, what failed."""
 
-    def __init__(self, entry: Entry, helm: HelmRenderer, fetcher: Fetcher, oci: OciReader | None, workdir: Path):
+    def __init__(self, entry: Entry, helm: HelmRenderer, fetcher: Fetcher, oci: OciReader | None,
+                 stack: AsyncExitStack):
         self.entry = entry
         self.helm = helm
         self.fetcher = fetcher
         self.oci = oci
-        self.workdir = workdir
         self.candidates: list[str] = []
         self._files = 0
+        self._stack = stack
+        self._workdir: Path | None = None
+        self._workdir_lock = anyio.Lock(fast_acquire=True)
 
-    def new_file(self, chart: str, version: str) -> Path:
+    async def new_file(self, chart: str, version: str) -> Path:
+        """A path for a downloaded archive, in the entry's work directory.
+
+        The directory is made when the first archive arrives, not before the index is
+        asked for: making it is a worker-thread call, and the index request is the first
+        link of the entry's chain (index, archive, renders).
+        """
+        async with self._workdir_lock:
+            if self._workdir is None:
+                self._workdir = await self._stack.enter_async_context(self.helm.workdir())
         self._files += 1
         safe = re.sub(r"[^A-Za-z0-9_.+-]+", "_", f"{chart.rsplit('/', 1)[-1]}-{version}")
-        return self.workdir / f"{self._files:03d}-{safe}.tgz"
+        return self._workdir / f"{self._files:03d}-{safe}.tgz"
 
     def versions_for(self, chart: HelmChart, available: list[str], origin: str) -> list[str]:
         """The newest version, then the newest match of each additionalVersionFilter."""
@@ -97,6 +110,10 @@ async def _gather(jobs: list[Callable[[], Awaitable[None]]]) -> None:
     Why not let the task group raise: callers (and users) want one HelmError
     naming the chart that failed, not an ExceptionGroup.
     """
+    if len(jobs) <= 1:  # no task group: even an empty one is a turn of the event loop
+        for job in jobs:
+            await job()
+        return
     errors: list[MirrorError] = []
 
     async def guarded(job: Callable[[], Awaitable[None]]) -> None:
@@ -157,7 +174,7 @@ async def _repo_targets(run: _Run, repo_url: str) -> list[_Target]:
     files: list[_Target] = []
 
     async def download(chart: HelmChart, version: str, url: str) -> None:
-        path = run.new_file(chart.name, version)
+        path = await run.new_file(chart.name, version)
         await _write(run, path, await _fetch(run, url, f"chart {chart.name} {version}"))
         files.append(_Target(chart, version, path))
 
@@ -201,7 +218,7 @@ async def _oci_targets(run: _Run, chart: HelmChart) -> list[_Target]:
             raise
         except MirrorError as exc:
             raise HelmError(f"pulling {chart.name} {version} failed: {exc}") from exc
-        path = run.new_file(chart.name, version)
+        path = await run.new_file(chart.name, version)
         await _write(run, path, data)
         targets.append(_Target(chart, version, path))
 
@@ -260,8 +277,8 @@ async def discover(entry: Entry, helm: HelmRenderer, fetcher: Fetcher, oci: OciR
     kind = entry.source.kind
     if not kind.is_helm:
         raise ValueError(f"entry {entry.key!r} is not a Helm source ({entry.source})")
-    async with helm.workdir() as workdir:
-        run = _Run(entry, helm, fetcher, oci, workdir)
+    async with AsyncExitStack() as stack:
+        run = _Run(entry, helm, fetcher, oci, stack)
         if kind is SourceKind.HELM_DIRECTORY:
             targets = await _directory_targets(run, entry.source.target or "")
         elif kind is SourceKind.HELM_OCI:
