@@ -174,8 +174,9 @@ async def _repo_targets(run: _Run, repo_url: str) -> list[_Target]:
     files: list[_Target] = []
 
     async def download(chart: HelmChart, version: str, url: str) -> None:
+        data = await _fetch(run, url, f"chart {chart.name} {version}")
         path = await run.new_file(chart.name, version)
-        await _write(run, path, await _fetch(run, url, f"chart {chart.name} {version}"))
+        await _write(run, path, data)
         files.append(_Target(chart, version, path))
 
     await _gather([partial(download, c, v, u) for c, v, u in downloads])
