@@ -24,11 +24,12 @@ DEFAULT_TIMEOUT = 120.0
 #: How much of helm's stderr goes into an error message (the end is where the error is).
 _STDERR_LIMIT = 2000
 #: Go's GC target for helm unless the caller's environment sets ``GOGC``. A ``helm template`` of a
-#: small chart spends about a quarter of its 40-50 ms of CPU collecting the garbage of its own
-#: start-up; at 200 (Go's default is 100) it collects half as often. Measured on the discovery
-#: bench (bench/RESULTS.md): engine time -13 %; a 300-template chart peaked at 104-116 MB of RSS
-#: instead of 77-96 MB.
-HELM_GOGC = "200"
+#: small chart spends a good part of its 35-45 ms of CPU collecting the garbage of its own
+#: start-up; at 400 (Go's default is 100) it collects a quarter as often. Measured with the
+#: discovery bench's four renders, two at a time (median of 21): 86 ms at 200, 77 ms at 400.
+#: A big chart's render is template work whatever the target; its peak RSS grows a little:
+#: 300 templates 77 / 96 / 99 MB at 100 / 200 / 400, 600 templates 152 / 186 / 204 MB.
+HELM_GOGC = "400"
 
 
 def _trim(stderr: bytes | None) -> str:

@@ -78,7 +78,7 @@ async def test_arguments_are_a_list_and_helm_homes_are_isolated(
         "HELM_CACHE_HOME": str(home / "cache"),
         "HELM_DATA_HOME": str(home / "data"),
     }
-    assert out["gogc"] == "200", "helm collects garbage half as often as Go's default"
+    assert out["gogc"] == "400", "helm collects garbage a quarter as often as Go's default"
     assert not home.exists(), "the temporary helm home is removed on exit"
 
 
