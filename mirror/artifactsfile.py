@@ -18,19 +18,19 @@ Blocking, for the CLI's synchronous commands; async code calls it through ``anyi
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from . import safewrite
 from .errors import ArtifactsFileError
 from .lists import ArtifactsConfig, parse_artifacts, read_artifacts, render_regsync, sort_config
+from .value import frozen
 
 __all__ = ["REGSYNC_NAME", "Written", "load", "regsync_path", "update"]
 
 REGSYNC_NAME = "regsync.yaml"
 
 
-@dataclass(frozen=True)
+@frozen
 class Written:
     """What :func:`update` did: the config before and after, and which files it replaced."""
 

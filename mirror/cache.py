@@ -33,7 +33,7 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from types import TracebackType
 from typing import Protocol, TypeVar
@@ -43,6 +43,7 @@ import anyio.to_thread
 
 from .errors import CacheError
 from .events import EventSink, NullSink, Warning
+from .value import frozen
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -86,7 +87,7 @@ def default_cache_path(environ: Mapping[str, str] | None = None) -> Path:
     return base / "image-mirror" / "state.db"
 
 
-@dataclass(frozen=True)
+@frozen
 class CachedResponse:
     """A stored 200 response: its validators, the headers we need again, and the body.
 

@@ -20,7 +20,6 @@ import os
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from importlib import import_module
 from typing import TYPE_CHECKING, NoReturn, Protocol, cast
 
@@ -28,6 +27,7 @@ from . import __version__
 from .errors import InputError, MirrorError
 from .exitcodes import EXIT_FAILED, EXIT_INPUT, EXIT_INTERNAL, EXIT_OK, worst
 from .text import escape
+from .value import frozen
 
 if TYPE_CHECKING:
     from .output import Output
@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 __all__ = ["COMMANDS", "EXIT_FAILED", "EXIT_INPUT", "EXIT_INTERNAL", "EXIT_OK", "Settings", "main", "parse_args"]
 
 
-@dataclass(frozen=True)
+@frozen
 class CommandSpec:
     """One subcommand: its name, its one-line help, its module under mirror/commands/."""
 
@@ -65,7 +65,7 @@ EPILOG = ("Exit codes: 0 success, 1 some items failed, 2 bad input, 3 internal e
           "traceback). When several apply, 2 wins over 3, and 3 over 1.")
 
 
-@dataclass(frozen=True)
+@frozen
 class Settings:
     """Options every command shares, resolved flag > env > default."""
 

@@ -10,13 +10,13 @@ is a HEAD request done by the caller). The list is either layout behind the
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import Protocol
 
 from . import ref as imageref
 from .errors import InputError, InvalidReference
 from .imageslist import ImagesList, Line
 from .ref import ImageRef
+from .value import frozen
 
 __all__ = [
     "Choice",
@@ -93,7 +93,7 @@ class MirrorFile(KnownTags, Protocol):
         ...
 
 
-@dataclass(frozen=True)
+@frozen
 class NewTags:
     """The seed's ``{"images": [...], "tags": [...]}`` for a tag-based entry."""
 
@@ -148,7 +148,7 @@ def missing_full_images(full_images: Iterable[str], current: KnownTags) -> tuple
     return tuple(sorted(set(result)))
 
 
-@dataclass(frozen=True)
+@frozen
 class Mapping:
     """The outcome of the add-tag mapping checks for one image."""
 

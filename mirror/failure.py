@@ -14,14 +14,14 @@ on thousands of lines must not keep thousands of frames (and their locals) alive
 from __future__ import annotations
 
 import traceback
-from dataclasses import dataclass
 
 from .errors import MirrorError
+from .value import frozen
 
 __all__ = ["Failure", "describe"]
 
 
-@dataclass(frozen=True)
+@frozen
 class Failure:
     """A one-line, secret-free reason; for an internal error also the formatted traceback."""
 

@@ -23,13 +23,15 @@ from typing import Generic, TypeVar
 
 import anyio
 
+from .value import frozen
+
 __all__ = ["Pending", "SingleFlight", "gather", "settle"]
 
 T = TypeVar("T")
 T_co = TypeVar("T_co", covariant=True)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen(slots=True)
 class _Done(Generic[T]):
     """A finished key: its value, or its error (a copy with no traceback, cause or context).
 

@@ -44,7 +44,6 @@ import os
 import re
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -58,6 +57,7 @@ from .flight import SingleFlight, gather
 from .github_policy import GitHubPolicy, Quota
 from .transport import Transport, parse_links
 from .transport.gate import Clock
+from .value import frozen
 
 __all__ = [
     "API_VERSION",
@@ -118,7 +118,7 @@ class _Secret:
     __str__ = __repr__
 
 
-@dataclass(frozen=True)
+@frozen
 class _Reply:
     status: int
     body: bytes

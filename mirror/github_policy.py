@@ -10,13 +10,13 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 from .events import EventSink, GitHubRetry, GitHubWait, HostStats
 from .transport import Action, Api, Decision, Limit, Outcome, Request, RetryPolicy
 from .transport.gate import Clock, parse_retry_after
 from .transport.status import github_message, quota_exhausted
 from .transport.status import iso as _iso
+from .value import frozen
 
 __all__ = ["MAX_QUOTA_WAITS", "GitHubPolicy", "Quota", "int_header"]
 
@@ -26,7 +26,7 @@ logger = logging.getLogger("mirror.github")
 MAX_QUOTA_WAITS = 3
 
 
-@dataclass(frozen=True)
+@frozen
 class Quota:
     """The primary quota as last reported by GitHub (None until a response said)."""
 

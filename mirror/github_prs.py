@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
 from .errors import GitHubError, GitHubRateLimited, InputError
 from .github import GitHubClient, JSONObject, split_owner_repo
 from .prnames import Reviewers
+from .value import frozen
 
 __all__ = ["PullRequest", "Repository"]
 
@@ -32,7 +32,7 @@ PULL_REQUESTS = "pull-requests: write"
 _FILE_MODE = "100644"
 
 
-@dataclass(frozen=True)
+@frozen
 class PullRequest:
     number: int
     state: str  # "open" or "closed"

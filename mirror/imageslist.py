@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from functools import cached_property, lru_cache
 from pathlib import Path
 
@@ -34,6 +34,7 @@ from . import safewrite
 from .errors import ImagesListError, InvalidReference
 from .ref import ImageRef
 from .text import excerpt, first_forbidden
+from .value import frozen
 from .versionsort import version_sorted
 
 __all__ = [
@@ -85,7 +86,7 @@ def split_lines(text: str) -> tuple[list[str], str]:
     return lines, newline
 
 
-@dataclass(frozen=True, slots=True)
+@frozen(slots=True)
 class Line:
     """One mirrored tag: a parsed images-list entry and where it came from."""
 
@@ -153,7 +154,7 @@ def _parse_entry(text: str, lineno: int, comments: tuple[str, ...] = ()) -> tupl
     return Line(source, destination, tag, text, lineno, comments), None
 
 
-@dataclass(frozen=True)
+@frozen
 class ImagesList:
     """A parsed images-list: header, entries (with their comments) and trailing comments."""
 

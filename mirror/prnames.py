@@ -22,7 +22,8 @@ import base64
 import hashlib
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+
+from .value import frozen
 
 __all__ = [
     "BODY_LIMIT",
@@ -119,7 +120,7 @@ def commit_message(source: str, tags: Iterable[str]) -> str:
     return f"Add tag(s) {', '.join(sorted(set(tags)))} for {source}"
 
 
-@dataclass(frozen=True)
+@frozen
 class Reviewers:
     """What the request-reviewers endpoint takes: logins, and team slugs (without the org)."""
 

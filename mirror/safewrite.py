@@ -33,15 +33,15 @@ import re
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import InputError, WriteError
+from .value import frozen
 
 __all__ = ["Target", "WorkTree", "find_work_tree", "locked", "replace_file", "target_of"]
 
 
-@dataclass(frozen=True)
+@frozen
 class WorkTree:
     """A git work tree's top directory and its git dir (``git rev-parse --git-dir``)."""
 
@@ -49,7 +49,7 @@ class WorkTree:
     git_dir: Path
 
 
-@dataclass(frozen=True)
+@frozen
 class Target:
     """The file a write replaces, how the user named it, and the lock that guards it."""
 

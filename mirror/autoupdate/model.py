@@ -6,7 +6,8 @@ value exists (see :mod:`mirror.autoupdate.reader`): a pipeline never meets a hal
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from ..value import frozen
+
 
 __all__ = [
     "Artifact",
@@ -21,7 +22,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
+@frozen
 class Artifact:
     """Which config.yaml artifact receives the tags: SourceArtifact as spelled, optional name.
 
@@ -33,7 +34,7 @@ class Artifact:
     target_name: str | None = None
 
 
-@dataclass(frozen=True)
+@frozen
 class GithubRelease:
     """Tags are the names of an OWNER/REPOSITORY's releases."""
 
@@ -49,7 +50,7 @@ class GithubRelease:
         return f"{self.owner}/{self.repository}"
 
 
-@dataclass(frozen=True)
+@frozen
 class HelmEnvironment:
     """One ``helm template`` of a chart: a name and its ``--set`` values."""
 
@@ -57,13 +58,13 @@ class HelmEnvironment:
     values: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@frozen
 class HelmChart:
     name: str
     environments: tuple[HelmEnvironment, ...]
 
 
-@dataclass(frozen=True)
+@frozen
 class HelmLatest:
     """Tags are those of images found in renders of a chart's latest stable version."""
 
@@ -73,7 +74,7 @@ class HelmLatest:
     image_denylist: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@frozen
 class RegistryTags:
     """Tags are read from the first artifact's source and applied to every artifact.
 
@@ -88,7 +89,7 @@ class RegistryTags:
 Strategy = GithubRelease | HelmLatest | RegistryTags
 
 
-@dataclass(frozen=True)
+@frozen
 class AutoupdateEntry:
     name: str
     reviewers: tuple[str, ...]
@@ -100,7 +101,7 @@ class AutoupdateEntry:
         return self.strategy.artifacts
 
 
-@dataclass(frozen=True)
+@frozen
 class AutoupdateConfig:
     entries: tuple[AutoupdateEntry, ...]
     path: str = "autoupdate.yaml"

@@ -21,12 +21,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 from .. import ref as imageref
 from ..errors import AutoupdateError, InvalidReference
 from ..filters import compile_version_constraint, parse_semver, semver_sort_key
 from ..text import excerpt
+from ..value import frozen
 from .model import Artifact, GithubRelease, HelmLatest, RegistryTags
 
 __all__ = [
@@ -41,7 +41,7 @@ __all__ = [
 _SHOWN = 5  # tags named in a message before "… (N in all)"
 
 
-@dataclass(frozen=True)
+@frozen
 class Release:
     """A GitHub release as the selection needs it: its tag and flags."""
 

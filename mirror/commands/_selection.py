@@ -8,7 +8,6 @@ then ``--shard`` by source repository.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
 from ..errors import InputError
 from ..lists import ArtifactsConfig, RegistryCredentials, registry_concurrency, registry_credentials
@@ -17,11 +16,12 @@ from ..pipeline.results import WorkItem
 from ..pipeline.selection import Overrides, Shard, parse_targets, superseded
 from ..registry import CredentialStore, Registries
 from ..registry.credentials import Credential
+from ..value import frozen
 
 __all__ = ["Selection", "apply_list_settings", "select_lines"]
 
 
-@dataclass(frozen=True)
+@frozen
 class Selection:
     """The (line, destination) pairs a command works on, and the list problems to report."""
 

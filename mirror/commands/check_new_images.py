@@ -13,7 +13,6 @@ unless ``--allow-removals`` (a clean-up), which reports it and passes.
 from __future__ import annotations
 
 import argparse
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -27,6 +26,7 @@ from ..lists.changes import artifact_changes
 from ..ref import ImageRef
 from ..failure import describe
 from ..runtime import open_runtime
+from ..value import frozen
 from ._results import exit_code
 
 if TYPE_CHECKING:
@@ -72,7 +72,7 @@ async def _base_text(path: Path, base: str | None) -> tuple[str, str]:
     raise InputError(f"cannot read {relative} at {' or '.join(candidates)}: is the revision fetched?")
 
 
-@dataclass(frozen=True)
+@frozen
 class Changes:
     """What changed since the base, in either layout: what to look up, what was removed."""
 

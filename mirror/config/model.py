@@ -6,8 +6,9 @@ pipeline take; nothing here reads or checks anything but the shape of a reposito
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import StrEnum
+
+from ..value import frozen
 
 __all__ = ["ChartConfig", "Config", "Entry", "HelmChart", "SourceKind", "VersionSource", "repository_path_problem"]
 
@@ -66,7 +67,7 @@ def repository_path_problem(path: str) -> str | None:
     return None
 
 
-@dataclass(frozen=True)
+@frozen
 class VersionSource:
     """``versionSource``: a kind and, for most kinds, a target after the first colon."""
 
@@ -77,7 +78,7 @@ class VersionSource:
         return self.kind.value if self.target is None else f"{self.kind.value}:{self.target}"
 
 
-@dataclass(frozen=True)
+@frozen
 class ChartConfig:
     """One ``helm template`` variant: ``--set`` values and an optional ``--kube-version``."""
 
@@ -86,7 +87,7 @@ class ChartConfig:
     kube_version: str | None = None
 
 
-@dataclass(frozen=True)
+@frozen
 class HelmChart:
     """A chart under ``helmCharts``: its name (or ``oci://`` reference) and render options."""
 
@@ -96,7 +97,7 @@ class HelmChart:
     chart_configs: tuple[ChartConfig, ...] = ()
 
 
-@dataclass(frozen=True)
+@frozen
 class Entry:
     """One key of config.json."""
 
@@ -115,7 +116,7 @@ class Entry:
     reviewers: tuple[str, ...] = ()  # users, or org/team for a team
 
 
-@dataclass(frozen=True)
+@frozen
 class Config:
     entries: tuple[Entry, ...]
     path: str = "config.json"

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
 from typing import Any
 
 from ..errors import ConfigError
 from ..userfile import NESTING_LIMIT, quote
+from ..value import frozen
 
 __all__ = ["MAX_DIGITS", "load_json", "location"]
 
@@ -26,7 +26,7 @@ class _Object(dict):  # type: ignore[type-arg]
     duplicates: list[str]
 
 
-@dataclass(frozen=True)
+@frozen
 class _Rejected:
     """Stands in for a JSON value the file may not hold (``NaN``, a 5000-digit number), so
     the walk can name the entry and field it was found in."""

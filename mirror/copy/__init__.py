@@ -19,12 +19,12 @@ credentials.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 
 from ..errors import InputError
 from ..registry.client import RegistryClient
 from ..registry.credentials import Credential, CredentialStore
 from ..registry.hosts import ResolvedHost
+from ..value import frozen
 from .base import Copier, CopyResult, Destination, HostResolver, SourceImage, is_schema1
 from .blobs import BlobPlacer
 from .native import NativeCopier
@@ -51,7 +51,7 @@ __all__ = [
 COPIERS = ("native", "skopeo", "oras")
 
 
-@dataclass(frozen=True)
+@frozen
 class ClientHosts:
     """The registry client's host decisions plus the credential store it was given:
     what the out-of-process skopeo copier needs."""

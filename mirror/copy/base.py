@@ -10,13 +10,13 @@ work on its own judgement, except blob-level de-duplication.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
 from typing import Protocol
 
 from ..ref import ImageRef
 from ..registry.credentials import Credential
 from ..registry.hosts import ResolvedHost
 from ..registry.media import Manifest
+from ..value import frozen
 
 __all__ = ["Copier", "CopyResult", "Destination", "HostResolver", "SCHEMA1_MEDIA_TYPES", "SourceImage", "each_destination",
            "is_schema1"]
@@ -36,7 +36,7 @@ def is_schema1(media_type: str, data: bytes) -> bool:
     return b'"schemaVersion":1,' in head or b'"schemaVersion":1}' in head
 
 
-@dataclass(frozen=True)
+@frozen
 class SourceImage:
     """What is copied: the source reference (with tag) and, when planning HEADed it, its
     top digest and media type (``None`` when ``--missing`` planned without a HEAD)."""
@@ -46,7 +46,7 @@ class SourceImage:
     media_type: str | None = None
 
 
-@dataclass(frozen=True)
+@frozen
 class Destination:
     """Where it goes: ``ref`` with tag (overrides applied). ``new_repository``: the repository
     did not exist at plan time, so a blob or manifest this run has not put there is sure to be
@@ -56,7 +56,7 @@ class Destination:
     new_repository: bool = False
 
 
-@dataclass(frozen=True)
+@frozen
 class CopyResult:
     """What a copier did for one item. ``bytes_sent`` counts blob bytes uploaded by us
     (skopeo does not tell, so it reports 0)."""

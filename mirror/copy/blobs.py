@@ -42,7 +42,6 @@ from __future__ import annotations
 import contextlib
 import functools
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Literal
 
 import anyio
@@ -51,13 +50,14 @@ from ..ref import ImageRef
 from ..registry.client import RegistryClient
 from ..registry.media import Descriptor
 from ..flight import SingleFlight, settle
+from ..value import frozen
 
 __all__ = ["BlobOutcome", "BlobPlacer", "Placed"]
 
 BlobOutcome = Literal["present", "sent", "mounted"]
 
 
-@dataclass(frozen=True)
+@frozen
 class Placed:
     """How a blob got into a repository, and how many bytes that cost us."""
 

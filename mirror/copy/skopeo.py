@@ -28,7 +28,6 @@ import json
 import os
 import shutil
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import anyio
@@ -39,6 +38,7 @@ from ..tempdir import private_tempdir
 from ..registry.credentials import Credential
 from ..registry.hosts import ResolvedHost
 from ..registry.media import Manifest
+from ..value import frozen
 from .base import SCHEMA1_MEDIA_TYPES, CopyResult, Destination, HostResolver, SourceImage, each_destination
 
 __all__ = ["HostResolver", "SkopeoCopier", "SkopeoInvocation", "check_supported", "skopeo_arguments"]
@@ -55,7 +55,7 @@ def check_supported(*, platforms: bool) -> None:
         )
 
 
-@dataclass(frozen=True)
+@frozen
 class SkopeoInvocation:
     """The argument list and the files it refers to (for tests and the dry-run)."""
 

@@ -23,6 +23,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, fields, is_dataclass
 from typing import ClassVar, Protocol
 
+from ..value import frozen
+
 __all__ = [
     "Debug", "DiscoverApply", "DiscoverDone",
     "DiscoverEntryDone", "DiscoverEntryFailed", "DiscoverEntryStart", "Error", "Event", "EventSink",
@@ -36,31 +38,11 @@ SPREAD = {"spread": True}
 OMIT_NONE = {"omit_none": True}
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@frozen
 class Event:
     """Base of every event; ``name`` is the ``event`` value of its JSON line."""
 
     name: ClassVar[str] = ""
-
-    # Equality, hash and repr are written here once, from the fields, instead of generated for
-    # each kind: ``dataclass`` compiles every generated method on its own, and for the 25 kinds
-    # these three were a third of this module's import, paid by every run before its first
-    # request. They behave as the generated ones: same class and equal fields.
-    def _values(self) -> tuple[object, ...]:
-        return tuple(getattr(self, spec.name) for spec in fields(self))
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        assert isinstance(other, Event)
-        return self._values() == other._values()
-
-    def __hash__(self) -> int:
-        return hash((self.__class__, self._values()))
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{spec.name}={getattr(self, spec.name)!r}" for spec in fields(self))
-        return f"{type(self).__qualname__}({args})"
 
     def fields(self) -> dict[str, object]:
         """The JSON fields after ``event``, in declaration order."""
@@ -124,7 +106,7 @@ class ListSink:
 # ---- the items a sync or compare line is about ----------------------------------------------
 
 
-@dataclass(frozen=True)
+@frozen
 class Item:
     """One images-list line's copy to one target: spread as ``source, destination, tag, line,
     target``."""
@@ -142,25 +124,25 @@ class Item:
 # ---- messages of the command itself (Output) ------------------------------------------------
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@frozen
 class Status(Event):
     name: ClassVar[str] = "status"
     message: str
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@frozen
 class Error(Event):
     name: ClassVar[str] = "error"
     message: str
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@frozen
 class Debug(Event):
     name: ClassVar[str] = "debug"
     message: str
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@frozen
 class Warning(Event):  # noqa: A001 - the event is called "warning"
     name: ClassVar[str] = "warning"
     source: str
@@ -172,14 +154,14 @@ class Warning(Event):  # noqa: A001 - the event is called "warning"
 # ---- discover -------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@frozen
 class DiscoverEntryStart(Event):
     name: ClassVar[str] = "discover.entry.start"
     entry: str
     source: str
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@frozen
 class DiscoverEntryDone(Event):
     """``listing`` is the entry's seed JSON (``images``/``tags`` or ``full_images``, and
     autoupdate.yaml's ``target_names`` where an artifact has a non-default name)."""
@@ -194,7 +176,7 @@ class DiscoverEntryDone(Event):
     listing: Mapping[str, list[str] | Mapping[str, str]] = field(default_factory=dict, metadata=SPREAD)
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@frozen
 class DiscoverEntryFailed(Event):
     name: ClassVar[str] = "discover.entry.failed"
     entry: str
@@ -203,7 +185,7 @@ class DiscoverEntryFailed(Event):
     elapsed: float
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@frozen
 class DiscoverApply(Event):
     name: ClassVar[str] = "discover.apply"
     image: str
@@ -213,7 +195,7 @@ class DiscoverApply(Event):
     line: str | None
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@frozen
 class DiscoverDone(Event):
     name: ClassVar[str] = "discover.done"
     entries: int
@@ -224,7 +206,7 @@ class DiscoverDone(Event):
 # ---- GitHub ---------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@frozen
 class GitHubWait(Event):
     """A wait for a GitHub limit: ``reason`` is the limit, ``until`` its reset (ISO) when known."""
 
@@ -236,7 +218,7 @@ class GitHubWait(Event):
     until: str | None = None
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@frozen
 class GitHubRetry(Event):
     name: ClassVar[str] = "github-retry"
     host: str
@@ -249,7 +231,7 @@ class GitHubRetry(Event):
 # ---- registry pull quota (Docker Hub's) --------------------------------------------------
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@frozen
 class PullQuotaWait(Event):
     """Pulls to ``host`` wait ``seconds`` (then the quota is read again): ``remaining`` of
     ``limit`` pulls are left in a window of ``window`` seconds, below the host's ``pull_floor``."""

@@ -6,10 +6,11 @@ counters) so that commands which never copy do not create these classes at start
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import ClassVar
 
 from . import SPREAD, Event, Item
+from ..value import frozen
 
 __all__ = [
     "CompareDone",
@@ -31,7 +32,7 @@ __all__ = [
 # ---- sync -----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@frozen
 class SyncPlan(Event):
     name: ClassVar[str] = "sync.plan"
     lines: int
@@ -43,13 +44,13 @@ class SyncPlan(Event):
     arch_tags: bool
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@frozen
 class SyncInvalid(Event):
     name: ClassVar[str] = "sync.invalid"
     reason: str
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@frozen
 class SyncPlanItem(Event):
     name: ClassVar[str] = "sync.plan.item"
     item: Item = field(metadata=SPREAD)
@@ -58,7 +59,7 @@ class SyncPlanItem(Event):
     digest: str | None
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@frozen
 class SyncConflict(Event):
     """``item`` loses to line ``winner``, which writes the same destination tag from ``winner_source``."""
 
@@ -68,7 +69,7 @@ class SyncConflict(Event):
     winner_source: str
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@frozen
 class SyncSkip(Event):
     name: ClassVar[str] = "sync.skip"
     item: Item = field(metadata=SPREAD)
@@ -77,7 +78,7 @@ class SyncSkip(Event):
     elapsed: float
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@frozen
 class SyncCopyStart(Event):
     name: ClassVar[str] = "sync.copy.start"
     item: Item = field(metadata=SPREAD)
@@ -86,7 +87,7 @@ class SyncCopyStart(Event):
     copier: str
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@frozen
 class SyncCopyDone(Event):
     name: ClassVar[str] = "sync.copy.done"
     item: Item = field(metadata=SPREAD)
@@ -99,7 +100,7 @@ class SyncCopyDone(Event):
     arch_tags: tuple[str, ...]
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@frozen
 class SyncCopyFailed(Event):
     name: ClassVar[str] = "sync.copy.failed"
     item: Item = field(metadata=SPREAD)
@@ -108,7 +109,7 @@ class SyncCopyFailed(Event):
     elapsed: float
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@frozen
 class SyncReferrers(Event):
     """What is attached to a line's image (``--referrers``), after its copy or skip: counts of
     referrers copied and already present; those that failed (each with its reason) and those
@@ -122,7 +123,7 @@ class SyncReferrers(Event):
     skipped: tuple[str, ...]
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@frozen
 class SyncDone(Event):
     name: ClassVar[str] = "sync.done"
     lines: int
@@ -137,13 +138,13 @@ class SyncDone(Event):
 # ---- compare --------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@frozen
 class ComparePlan(Event):
     name: ClassVar[str] = "compare.plan"
     lines: int
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@frozen
 class CompareLine(Event):
     name: ClassVar[str] = "compare.line"
     source: str
@@ -155,7 +156,7 @@ class CompareLine(Event):
     target: str = ""
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@frozen
 class CompareDone(Event):
     name: ClassVar[str] = "compare.done"
     lines: int

@@ -8,7 +8,6 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import urljoin
 
@@ -18,6 +17,7 @@ from .. import ref as imageref
 from ..errors import HelmError, InvalidReference
 from ..filters import compile_helm_constraint, parse_semver
 from ..ref import ImageRef
+from ..value import frozen
 from .images import YAML_LOADER
 
 __all__ = [
@@ -73,7 +73,7 @@ class OciReader(Protocol):
     async def read_blob(self, ref: ImageRef, digest: str) -> bytes: ...
 
 
-@dataclass(frozen=True)
+@frozen
 class ChartVersion:
     """One version of one chart in a repository index."""
 

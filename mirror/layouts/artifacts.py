@@ -6,7 +6,6 @@ spliced into the text as written (:mod:`mirror.lists.edit`) and ``regsync.yaml``
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from .. import artifactsfile
@@ -18,11 +17,12 @@ from ..lists.comments import strip_comments
 from ..lists.edit import add_tags
 from ..ref import ImageRef, parse
 from ..text import excerpt
+from ..value import frozen
 
 __all__ = ["ArtifactsFile"]
 
 
-@dataclass(frozen=True)
+@frozen
 class ArtifactsFile:
     path: str
     current: ArtifactsConfig

@@ -4,17 +4,17 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from .. import imageslist
 from ..diff import Choice, NewEntry, resolve_mapping
 from ..errors import InputError
 from ..ref import ImageRef
+from ..value import frozen
 
 __all__ = ["ImagesListFile"]
 
 
-@dataclass(frozen=True)
+@frozen
 class ImagesListFile:
     path: str
     current: imageslist.ImagesList

@@ -21,9 +21,10 @@ Reading and validating is :mod:`mirror.lists.artifacts_read`'s. Pure values, no 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from ..text import excerpt
+from ..value import frozen
 
 __all__ = [
     "APPCO_HOST",
@@ -58,7 +59,7 @@ def default_target_name(source: str) -> str:
     return f"mirrored-{parts[-2]}-{parts[-1]}"
 
 
-@dataclass(frozen=True)
+@frozen
 class Credential:
     """A ``Username`` or ``Password`` exactly as written: literal text or ``{{ env "NAME" }}``.
 
@@ -94,7 +95,7 @@ def template_problem(text: str) -> str | None:
     return 'a template must be exactly {{ env "NAME" }}'
 
 
-@dataclass(frozen=True)
+@frozen
 class Repository:
     """One entry of ``Repositories``: where copies go, and the credentials for ``registry``."""
 
@@ -110,7 +111,7 @@ class Repository:
     line: int = field(default=0, compare=False)
 
 
-@dataclass(frozen=True)
+@frozen
 class Artifact:
     """One entry of ``Artifacts``."""
 
@@ -151,7 +152,7 @@ class Artifact:
         return f"artifact {excerpt(self.source)}"
 
 
-@dataclass(frozen=True)
+@frozen
 class ArtifactsConfig:
     """A whole ``config.yaml``: artifacts and repositories in file order."""
 

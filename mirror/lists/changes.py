@@ -17,9 +17,9 @@ Pure, no I/O.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 
 from ..ref import DOCKER_HUB, ImageRef, parse
+from ..value import frozen
 from .artifacts import APPCO_HOST, Artifact, ArtifactsConfig
 from .choose import artifact_key
 from .expand import target_repositories
@@ -27,7 +27,7 @@ from .expand import target_repositories
 __all__ = ["ArtifactChanges", "artifact_changes"]
 
 
-@dataclass(frozen=True)
+@frozen
 class ArtifactChanges:
     new_tags: tuple[tuple[Artifact, str], ...] = ()
     #: source image -> why it is not pulled ("DoNotMirror", "dp.apps.rancher.io")

@@ -16,11 +16,11 @@ Pure, no I/O.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 
 from ..errors import InvalidReference
 from ..ref import ImageRef, parse
 from ..text import excerpt
+from ..value import frozen
 from .artifacts import Artifact, ArtifactsConfig
 
 __all__ = ["ArtifactChoice", "ArtifactTag", "artifact_key", "choose_artifact"]
@@ -31,7 +31,7 @@ def artifact_key(artifact: Artifact) -> tuple[str, str]:
     return parse(artifact.source).name, artifact.name
 
 
-@dataclass(frozen=True)
+@frozen
 class ArtifactTag:
     """A tag to add to one artifact's ``Tags``."""
 
@@ -49,7 +49,7 @@ class ArtifactTag:
         return parse(self.source).with_tag(self.tag)
 
 
-@dataclass(frozen=True)
+@frozen
 class ArtifactChoice:
     """The outcome of checks 1 and 2 for one image."""
 

@@ -8,16 +8,17 @@ Pure, no I/O.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 
 import yaml
+
+from ..value import frozen
 
 __all__ = ["Stripped", "strip_comments"]
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-@dataclass(frozen=True)
+@frozen
 class Stripped:
     """The lines left, each with its 1-based line number in the file, and the comments cut."""
 

@@ -14,17 +14,18 @@ Nothing here puts a value in a ``repr``, ``str`` or message. Pure, no I/O.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from ..errors import AuthError
 from ..ref import normalize_host
 from ..text import excerpt
+from ..value import frozen
 from .artifacts import ArtifactsConfig, Credential
 
 __all__ = ["Login", "RegistryCredentials", "registry_concurrency", "registry_credentials"]
 
 
-@dataclass(frozen=True)
+@frozen
 class Login:
     """Resolved credentials for one registry; both values hidden from ``repr``."""
 
@@ -32,7 +33,7 @@ class Login:
     password: str = field(repr=False)
 
 
-@dataclass(frozen=True)
+@frozen
 class RegistryCredentials:
     """The credentials ``config.yaml`` gives one registry host, still unresolved."""
 

@@ -19,15 +19,15 @@ written, no ``docker.io/`` added); parse them with :func:`mirror.ref.parse`. Pur
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 
 from ..ref import parse
+from ..value import frozen
 from .artifacts import Artifact, ArtifactsConfig, Repository
 
 __all__ = ["ArtifactLine", "artifact_lines", "copies", "target_repositories"]
 
 
-@dataclass(frozen=True)
+@frozen
 class ArtifactLine:
     """One source tag of one artifact and every destination it is copied to."""
 

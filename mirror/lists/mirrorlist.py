@@ -13,7 +13,6 @@ when a request to that registry needs them) and ``ReqConcurrent``. They travel i
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 from .. import imageslist
@@ -24,12 +23,13 @@ from ..userfile import UserFileError, decode_strict, read_bytes
 from .artifacts import ArtifactsConfig
 from .artifacts_read import parse_artifacts
 from ..sniff import is_artifacts_text
+from ..value import frozen
 from .expand import artifact_lines
 
 __all__ = ["MirrorList", "load_mirror_list"]
 
 
-@dataclass(frozen=True)
+@frozen
 class MirrorList:
     """Valid lines in file order, the problems of the lines that were not, and the layout."""
 

@@ -12,6 +12,7 @@ from prometheus_client.metrics_core import Metric
 from ..events import DiscoverDone, DiscoverEntryDone, DiscoverEntryFailed, Event, Stats
 from ..events.sync import CompareDone, SyncCopyDone, SyncCopyFailed, SyncDone, SyncPlan, SyncReferrers
 from ..tally import SYNC_RESULTS, Tally
+from ..value import frozen
 from . import families
 from .families import Samples
 
@@ -182,7 +183,7 @@ class MetricsCollector:
             out.add(families.SYNC_REFERRERS, count, kind, target)
 
 
-@dataclass(frozen=True)
+@frozen
 class _Snapshot:
     """A ``prometheus_client`` collector holding one run's samples, taken when it was made."""
 

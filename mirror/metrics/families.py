@@ -13,16 +13,16 @@ of :mod:`.collector` that adds its samples.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
 
 from prometheus_client.core import GaugeMetricFamily
 
 from ..events import HostStats
+from ..value import frozen
 
 __all__ = ["DECLARED", "HOST_FAMILIES", "Family", "HostFamily", "Samples"]
 
 
-@dataclass(frozen=True)
+@frozen
 class Family:
     name: str
     help: str
@@ -66,7 +66,7 @@ LAST_SUCCESS = _declare("image_mirror_last_success_timestamp_seconds",
 HostValues = Callable[[HostStats], Iterable[tuple[tuple[str, ...], float]]]
 
 
-@dataclass(frozen=True)
+@frozen
 class HostFamily:
     """A family with a ``host`` label (and maybe more), read from each host's counters."""
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
@@ -28,6 +28,7 @@ from prometheus_client import CollectorRegistry, push_to_gateway, pushadd_to_gat
 
 from ..errors import InputError, MetricsError, MirrorError
 from ..text import excerpt
+from ..value import frozen
 
 if TYPE_CHECKING:
     from ..transport import Transport
@@ -38,7 +39,7 @@ DEFAULT_TIMEOUT = 30.0
 SHAPE = "http(s)://[USER:PASSWORD@]HOST[:PORT][/PATH]"
 
 
-@dataclass(frozen=True)
+@frozen
 class Gateway:
     """A checked Pushgateway URL: ``url`` without credentials, and the header they make."""
 
@@ -86,7 +87,7 @@ def parse_gateway(value: str, option: str = "--pushgateway") -> Gateway:
     return Gateway(f"{parts.scheme}://{netloc}{parts.path}".rstrip("/"), authorization)
 
 
-@dataclass(frozen=True)
+@frozen
 class _Captured:
     method: str
     url: str

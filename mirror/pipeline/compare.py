@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 import anyio
@@ -30,10 +30,10 @@ from ..errors import MirrorError, NotFound
 from ..events import EventSink
 from ..events.sync import CompareDone, CompareLine, ComparePlan
 from ..failure import describe
-from ..ref import ImageRef
 from ..referrers import ReferrerMirror
 from ..registry.client import RegistryClient
 from ..registry.media import INDEX_TYPES
+from ..value import frozen
 from .planner import Action, Plan, Planner
 from .results import SyncOptions, WorkItem
 
@@ -44,7 +44,7 @@ FOUND, NOT_FOUND = "FOUND", "NOT FOUND"
 State = str
 
 
-@dataclass(frozen=True)
+@frozen
 class PlatformState:
     platform: str
     digest: str
@@ -54,7 +54,7 @@ class PlatformState:
         return {"platform": self.platform, "digest": self.digest, "status": self.status}
 
 
-@dataclass(frozen=True)
+@frozen
 class Comparison:
     source: str
     destination: str

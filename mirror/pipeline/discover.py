@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from functools import partial
 from typing import Any
 
@@ -23,6 +23,7 @@ from ..flight import Pending
 from ..events import DiscoverDone, DiscoverEntryDone, DiscoverEntryFailed, DiscoverEntryStart, EventSink, NullSink
 from ..ref import ImageRef
 from ..sources.base import Found
+from ..value import frozen
 
 __all__ = [
     "Addition",
@@ -41,7 +42,7 @@ SourceRunner = Callable[[Entry], Awaitable[Found]]
 ExistsCheck = Callable[[ImageRef], Awaitable[bool]]
 
 
-@dataclass(frozen=True)
+@frozen
 class ArtifactAddition:
     """autoupdate.yaml: one tag for one config.yaml artifact (created on the default targets
     if config.yaml has no such artifact yet). See :mod:`mirror.pipeline.autoupdate`."""
@@ -53,7 +54,7 @@ class ArtifactAddition:
     explicit_name: bool = False  # autoupdate.yaml gave TargetArtifactName (a new artifact keeps it)
 
 
-@dataclass(frozen=True)
+@frozen
 class EntryResult:
     key: str
     source: str
@@ -90,7 +91,7 @@ class EntryResult:
         return listing
 
 
-@dataclass(frozen=True)
+@frozen
 class Job:
     """One entry of either discovery config, as the runner sees it: names and the work.
 
@@ -215,7 +216,7 @@ def pairs_to_add(results: Iterable[EntryResult]) -> list[tuple[str, str]]:
     return list(dict.fromkeys(pairs))
 
 
-@dataclass(frozen=True)
+@frozen
 class Addition:
     """One (image, tag) through the add-tag checks."""
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Awaitable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from enum import StrEnum
 from typing import Protocol, TypeVar
 
@@ -24,6 +24,7 @@ from ..errors import MirrorError, NotFound
 from ..flight import SingleFlight, settle
 from ..ref import ImageRef
 from ..registry.media import INDEX_TYPES, Descriptor, Manifest
+from ..value import frozen
 from .platforms import filter_index
 from .results import SyncOptions, WorkItem
 
@@ -47,7 +48,7 @@ class ManifestReader(Protocol):
     async def list_tags(self, ref: ImageRef) -> list[str]: ...
 
 
-@dataclass(frozen=True)
+@frozen
 class Plan:
     """What to do for one (line, destination) pair, and what was learnt deciding it.
 

@@ -12,11 +12,11 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from ..errors import CopyError, InputError
 from ..registry.media import Descriptor, Manifest, Platform, sha256_digest
+from ..value import frozen
 
 __all__ = [
     "ARCH_TAG_ARCHES",
@@ -36,7 +36,7 @@ ARCH_TAG_ARCHES = ("amd64", "arm64", "arm", "s390x")
 _ATTESTATION_REF = "vnd.docker.reference.digest"
 
 
-@dataclass(frozen=True)
+@frozen
 class PlatformSpec:
     """``os/arch[/variant]`` from ``--platforms``; no variant matches every variant."""
 
@@ -76,7 +76,7 @@ def parse_platforms(text: str) -> tuple[PlatformSpec, ...]:
     return tuple(specs)
 
 
-@dataclass(frozen=True)
+@frozen
 class FilteredIndex:
     """An index reduced to some platforms: new bytes, their digest, the kept children."""
 
@@ -124,7 +124,7 @@ def filter_index(index: Manifest, platforms: Sequence[PlatformSpec]) -> Filtered
 # --------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@frozen
 class ArchTag:
     """One extra tag ``tag`` that points at the platform manifest ``digest``."""
 

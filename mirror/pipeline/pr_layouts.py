@@ -6,20 +6,20 @@ named, and what an addition that passed the checks contributes to the branch has
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 from .. import imageslist, prnames
 from ..imageslist import Line
 from ..lists import default_target_name, parse_artifacts
 from ..sniff import is_artifacts_text
 from ..lists.edit import add_found
+from ..value import frozen
 from .discover import Addition, ArtifactAddition
 
 __all__ = ["LAYOUTS", "ApplyAdditions", "Found", "Layout", "TagAddition", "apply_to_config_yaml",
            "apply_to_images_list", "layout_of"]
 
 
-@dataclass(frozen=True)
+@frozen
 class TagAddition:
     """Tags for one image or artifact: its source as the list spells it and its target."""
 
@@ -70,7 +70,7 @@ def _artifact_key(addition: Found) -> tuple[str, str, str] | None:
     return addition.source, addition.name, addition.tag
 
 
-@dataclass(frozen=True)
+@frozen
 class Layout:
     """What the flow needs of a list layout; the rest (discovery, the checks) is shared.
 

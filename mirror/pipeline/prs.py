@@ -40,6 +40,7 @@ from ..events import EventSink
 from ..failure import describe
 from ..github_prs import Repository
 from ..lists import parse_artifacts
+from ..value import frozen
 from .autoupdate import StrategyRunner, discover_autoupdate
 from .pr_layouts import (LAYOUTS, ApplyAdditions, Found, Layout, TagAddition, apply_to_config_yaml,
                          apply_to_images_list, layout_of)
@@ -86,7 +87,7 @@ def list_path(local: str, given: str | None, *, cwd: str | None = None) -> str:
     return path
 
 
-@dataclass(frozen=True)
+@frozen
 class Options:
     repo: str
     base: str | None = None  # None: the repository's default branch
@@ -95,7 +96,7 @@ class Options:
     path: str = "images-list"  # the list's path in the repository
 
 
-@dataclass(frozen=True)
+@frozen
 class Plan:
     """One entry's pull request: what is printed on stdout, and what is written."""
 
@@ -152,7 +153,7 @@ class PrRun:
     tracebacks: list[str] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
+@frozen
 class _Base:
     """The base branch as read once: every branch of the run starts from this commit."""
 

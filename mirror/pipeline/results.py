@@ -9,6 +9,7 @@ from typing import Any
 
 from ..imageslist import Line
 from ..ref import ImageRef
+from ..value import frozen
 from .platforms import PlatformSpec
 
 __all__ = ["DEFAULT_JOBS", "LineResult", "Outcome", "SyncOptions", "SyncReport", "WorkItem"]
@@ -21,7 +22,7 @@ class Outcome(StrEnum):
     PLANNED = "planned"  # --dry-run: would be copied
 
 
-@dataclass(frozen=True)
+@frozen
 class WorkItem:
     """A valid list line and one of its destinations (``image:tag``, overrides applied).
 
@@ -47,7 +48,7 @@ class WorkItem:
 DEFAULT_JOBS = 16
 
 
-@dataclass(frozen=True)
+@frozen
 class SyncOptions:
     jobs: int = DEFAULT_JOBS
     missing: bool = False
@@ -57,7 +58,7 @@ class SyncOptions:
     deadline: float | None = None  # ``--timeout``: a ``clock()`` value; lines not done by then fail
 
 
-@dataclass(frozen=True)
+@frozen
 class LineResult:
     """How one line ended. ``digest`` is the destination's top digest afterwards."""
 

@@ -23,12 +23,12 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
 from .. import ref as imageref
 from ..errors import InputError, InvalidReference
 from ..imageslist import Line
 from ..ref import ImageRef
+from ..value import frozen
 
 __all__ = ["Overrides", "Shard", "Target", "parse_targets", "shard_of", "superseded"]
 
@@ -63,7 +63,7 @@ def _moved(destination: ImageRef, host: str | None, first: str | None) -> ImageR
 # --------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@frozen
 class Overrides:
     """The seed's environment overrides of every line's destination.
 
@@ -113,7 +113,7 @@ class Overrides:
         return self.apply(line.destination_image)
 
 
-@dataclass(frozen=True)
+@frozen
 class Target:
     """One ``--target REGISTRY[/PATH]``: where every line is also mirrored to."""
 
@@ -164,7 +164,7 @@ def shard_of(source: ImageRef, count: int) -> int:
     return int(digest, 16) % count
 
 
-@dataclass(frozen=True)
+@frozen
 class Shard:
     """``--shard I/N``: this process handles shard ``index`` of ``count`` (0-based)."""
 

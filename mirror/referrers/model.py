@@ -18,13 +18,13 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from ..errors import InputError, ProtocolError
 from ..ref import valid_digest
 from ..registry.media import OCI_INDEX
 from ..text import excerpt
+from ..value import frozen
 
 __all__ = [
     "ALIASES", "COSIGN_SUFFIXES", "MAX_DEPTH", "Referrer", "ReferrerOptions", "ReferrerOutcome",
@@ -67,7 +67,7 @@ _MEDIA_TYPE = re.compile(r"[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}/[A-Za-z0-9][A-
 _NOT_IN_TAG = re.compile(r"[^A-Za-z0-9_.-]")
 
 
-@dataclass(frozen=True)
+@frozen
 class ReferrerOptions:
     """What to copy. ``types``: the artifact types (``None``: every one); ``cosign``: the cosign
     tag suffixes to copy; ``everywhere``: ``--referrers`` (else only to destination hosts whose
@@ -130,7 +130,7 @@ def cosign_tag(digest: str, suffix: str) -> str:
     return digest.replace(":", "-") + suffix
 
 
-@dataclass(frozen=True)
+@frozen
 class Referrer:
     """One thing attached to ``subject``: listed by the referrers API or a referrers tag (then
     ``descriptor`` is its entry, as JSON text exactly as listed), or a cosign tag (``tag``)."""
@@ -163,7 +163,7 @@ class Referrer:
         return f"{self.digest}{kind} of {self.subject}"
 
 
-@dataclass(frozen=True)
+@frozen
 class ReferrerOutcome:
     """What became of one line's referrers: each entry names a referrer (``failed``: with the
     reason; ``skipped``: what was not copied and why)."""

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
 
 from ..errors import NotFound, ProtocolError
 from ..flight import SingleFlight
@@ -21,6 +20,7 @@ from ..ref import ImageRef
 from ..registry.client import RegistryClient
 from ..registry.media import Manifest
 from ..registry.referrers import ReferrersAnswer
+from ..value import frozen
 from .model import Referrer, ReferrerOptions, cosign_tag, referrers_tag
 
 __all__ = ["Listing", "SourceReader", "TagLists"]
@@ -29,7 +29,7 @@ __all__ = ["Listing", "SourceReader", "TagLists"]
 _DIGEST_TAG = re.compile(r"(?:sha256-[0-9a-f]{64}|sha512-[0-9a-f]{64})")
 
 
-@dataclass(frozen=True)
+@frozen
 class Listing:
     """The selected referrers of one subject. ``index``: the source's referrers-tag index bytes
     when the listing came from it (a destination without one can get the same bytes)."""

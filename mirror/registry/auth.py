@@ -28,6 +28,7 @@ import anyio
 from ..errors import AuthError, ProtocolError
 from ..transport.gate import Clock
 from ..transport.status import Api, Failure, status_error
+from ..value import frozen
 from .credentials import Credential, CredentialStore
 from .hosts import ResolvedHost, is_loopback
 
@@ -51,7 +52,7 @@ _ESCAPE = re.compile(r"\\(.)", re.DOTALL)
 _BARE = re.compile(r"[^\s,]+")  # lenient: servers send unquoted URLs, which are no RFC tokens
 
 
-@dataclass(frozen=True)
+@frozen
 class Challenge:
     """One ``WWW-Authenticate`` challenge: a scheme (lower-case) and its parameters."""
 
@@ -123,7 +124,7 @@ def repository_scope(name: str, *actions: str) -> str:
     return f"repository:{name}:{','.join(actions or ('pull',))}"
 
 
-@dataclass(frozen=True)
+@frozen
 class TokenRequest:
     """An HTTP request to a token realm (sent by the transport without auth flow)."""
 
@@ -133,7 +134,7 @@ class TokenRequest:
     form: Mapping[str, str] | None = field(default=None, repr=False)
 
 
-@dataclass(frozen=True)
+@frozen
 class TokenResponse:
     status: int
     body: bytes = field(repr=False)

@@ -20,6 +20,7 @@ import aiohttp
 from ..errors import ProtocolError, RegistryError
 from ..transport import Transport
 from ..transport.limits import SMALL_BLOB_LIMIT
+from ..value import frozen
 from .auth import repository_scope
 from .download import RemoteBlob
 from .hosts import ResolvedHost
@@ -68,7 +69,7 @@ class BlobReader:
             raise ProtocolError(f"{self.what}: content has digest {actual}, expected {self.digest}")
 
 
-@dataclass(frozen=True)
+@frozen
 class BlobStore:
     """The blobs of one repository on one resolved host (``name`` is the remote name)."""
 

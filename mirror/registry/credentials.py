@@ -22,7 +22,7 @@ import json
 import logging
 import os
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -31,6 +31,7 @@ import anyio
 
 from ..errors import InputError
 from ..ref import DOCKER_HUB, normalize_host
+from ..value import frozen
 
 __all__ = ["Credential", "CredentialStore", "credential_key"]
 
@@ -52,7 +53,7 @@ def credential_key(server: str) -> str:
     return normalize_host(text)
 
 
-@dataclass(frozen=True)
+@frozen
 class Credential:
     """A user name with a password, or an identity (refresh) token."""
 
@@ -90,7 +91,7 @@ def _entry_credential(raw: Any) -> Credential | None:
     return credential or None
 
 
-@dataclass(frozen=True)
+@frozen
 class _ConfigFile:
     path: str
     auths: Mapping[str, Credential] = field(default_factory=dict, repr=False)

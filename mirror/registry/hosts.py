@@ -25,12 +25,13 @@ from __future__ import annotations
 import ipaddress
 import ssl
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from urllib.parse import urlsplit
 
 from ..errors import InputError
 from ..ref import DOCKER_HUB, ImageRef, normalize_host
 from ..transport.limits import StreamLimits
+from ..value import frozen
 
 __all__ = [
     "DEFAULT_CONCURRENCY",
@@ -57,7 +58,7 @@ def is_loopback(netloc: str) -> bool:
         return False
 
 
-@dataclass(frozen=True)
+@frozen
 class HostConfig:
     """One host's settings as written in the registries file (all optional)."""
 
@@ -73,7 +74,7 @@ class HostConfig:
     referrers: bool = False  # as a destination: sync copies referrers here (as with --referrers)
 
 
-@dataclass(frozen=True)
+@frozen
 class ResolvedHost:
     """Where requests for one registry host go, and how.
 
@@ -151,7 +152,7 @@ class ResolvedHost:
         return replace(self, scheme=scheme, may_fall_back=False)
 
 
-@dataclass(frozen=True)
+@frozen
 class Registries:
     """The parsed registries file: settings per normalised host."""
 

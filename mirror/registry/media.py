@@ -12,10 +12,10 @@ from __future__ import annotations
 import hashlib
 import json
 import sys
-from dataclasses import dataclass
 from typing import Any
 
 from ..errors import ProtocolError
+from ..value import frozen
 
 __all__ = [
     "ACCEPT_MANIFESTS",
@@ -67,7 +67,7 @@ def sha256_digest(data: bytes) -> str:
     return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
-@dataclass(frozen=True, slots=True)
+@frozen(slots=True)
 class Platform:
     os: str
     architecture: str
@@ -78,7 +78,7 @@ class Platform:
         return f"{text}/{self.variant}" if self.variant else text
 
 
-@dataclass(frozen=True, slots=True)
+@frozen(slots=True)
 class Descriptor:
     """What a HEAD (or an index entry) tells about content: digest, type, size."""
 
@@ -133,7 +133,7 @@ def detect_media_type(data: bytes, served: str | None) -> str:
     return served_base
 
 
-@dataclass(frozen=True, slots=True)
+@frozen(slots=True)
 class Manifest:
     """A manifest as served: ``data`` is byte-exact, ``digest`` is its sha256."""
 

@@ -14,11 +14,11 @@ them into a destination's fallback index as they are.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from ..errors import NotFound, ProtocolError
+from ..value import frozen
 from .auth import repository_scope
 from .media import OCI_INDEX
 from .pages import json_object, pages
@@ -32,7 +32,7 @@ __all__ = ["ReferrersAnswer", "list_referrers"]
 REFERRERS_LIMIT = 4 * 1024 * 1024  # one page: the manifest limit
 
 
-@dataclass(frozen=True)
+@frozen
 class ReferrersAnswer:
     """Every page's descriptors, in order, and the filters the registry says it applied."""
 

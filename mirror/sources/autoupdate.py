@@ -16,7 +16,6 @@ HelmLatest is :mod:`mirror.sources.autoupdate_helm`.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
 from .. import ref as imageref
@@ -24,12 +23,13 @@ from ..autoupdate import Artifact, AutoupdateEntry, GithubRelease, RegistryTags,
 from ..errors import GitHubError
 from ..github import GitHubClient
 from ..registry import RegistryClient
+from ..value import frozen
 from .base import Clients, StrategySource
 
 __all__ = ["GITHUB_RELEASE", "REGISTRY", "ArtifactTags", "github_release", "registry", "same_tags"]
 
 
-@dataclass(frozen=True)
+@frozen
 class ArtifactTags:
     """What one entry found: tags per artifact (in the entry's order), and raw candidates seen."""
 

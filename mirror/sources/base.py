@@ -16,12 +16,12 @@ dispatches through those tables, not through an if-chain.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from .. import ref as imageref
 from ..config import Entry
 from ..errors import InvalidReference
+from ..value import frozen
 
 if TYPE_CHECKING:
     from ..autoupdate import AutoupdateEntry
@@ -35,7 +35,7 @@ __all__ = ["Clients", "Found", "Source", "StrategySource", "normalize_full_image
 S_contra = TypeVar("S_contra", contravariant=True)
 
 
-@dataclass(frozen=True)
+@frozen
 class Found:
     """What a source found for one entry.
 

@@ -27,7 +27,6 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
-from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
@@ -37,12 +36,13 @@ from .. import helm as helmlib
 from ..config import ChartConfig, Entry, HelmChart, SourceKind
 from ..errors import HelmError, MirrorError
 from ..helm import Fetcher, HelmRenderer, OciReader
+from ..value import frozen
 from .base import Clients, Found, Source, normalize_full_images
 
 __all__ = ["SOURCE", "discover"]
 
 
-@dataclass(frozen=True)
+@frozen
 class _Target:
     """One chart version to render: a local archive or directory."""
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 import anyio
 
 from ..events import HostStats
+from ..value import frozen
 
 __all__ = [
     "Clock",
@@ -93,7 +94,7 @@ class HostGate:
             await self._wait(slot - now)
 
 
-@dataclass(frozen=True)
+@frozen
 class RetryPolicy:
     """Bounded exponential backoff with full jitter; a server's delay wins."""
 

@@ -16,9 +16,10 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 
 import anyio
+
+from ..value import frozen
 
 __all__ = ["KIB", "MEMORY_BUDGET", "MIB", "PROCESS_BUDGET", "SMALL_BLOB_LIMIT", "MemoryBudget", "StreamLimits"]
 
@@ -29,7 +30,7 @@ MEMORY_BUDGET = 64 * MIB
 SMALL_BLOB_LIMIT = 16 * MIB
 
 
-@dataclass(frozen=True)
+@frozen
 class StreamLimits:
     """How blobs are streamed to and from one host (defaults: DESIGN.md, registries file)."""
 

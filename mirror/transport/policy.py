@@ -28,12 +28,13 @@ whose reply timed out may have done its work; it is never sent again.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Protocol
 
 from multidict import CIMultiDictProxy
 
 from ..errors import MirrorError
+from ..value import frozen
 from .gate import RetryPolicy, parse_retry_after
 from .status import Api, Limit, retryable
 
@@ -57,7 +58,7 @@ class Action(enum.Enum):
     FAIL = "fail"
 
 
-@dataclass(frozen=True)
+@frozen
 class Decision:
     """A policy's verdict. ``counted=False`` waits (GitHub's quota reset) do not use up attempts."""
 
@@ -73,7 +74,7 @@ OK = Decision(Action.OK)
 FAIL = Decision(Action.FAIL)
 
 
-@dataclass(frozen=True)
+@frozen
 class Request:
     """What a policy may know about the request being decided."""
 
@@ -93,7 +94,7 @@ class Request:
         return self.idempotent or status == 429 or status in self.unprocessed
 
 
-@dataclass(frozen=True)
+@frozen
 class Outcome:
     """One reply as a policy sees it. ``body`` is read only for statuses the caller did not accept."""
 
@@ -127,7 +128,7 @@ class HostPolicy(Protocol):
         ...
 
 
-@dataclass(frozen=True)
+@frozen
 class RegistryPolicy:
     """OCI registries, token servers and plain HTTP hosts (Helm chart repositories).
 

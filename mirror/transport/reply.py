@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import functools
 from collections.abc import AsyncIterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 import aiohttp
 from multidict import CIMultiDict, CIMultiDictProxy, MultiDictProxy
 from yarl import URL
+
+from ..value import frozen
 
 __all__ = ["Body", "Links", "Reply", "parse_links"]
 
@@ -21,7 +23,7 @@ Body = bytes | bytearray | AsyncIterable[bytes] | None
 Links = MultiDictProxy[MultiDictProxy[str | URL]]
 
 
-@dataclass(frozen=True)
+@frozen
 class Reply:
     """A finished response: status, headers, the body read in full, and its ``Link`` header
     parsed when first asked (only paged listings have one; most replies are HEADs)."""

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import enum
 import json
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
@@ -31,6 +30,7 @@ from ..errors import (
     RateLimited,
     RegistryError,
 )
+from ..value import frozen
 
 __all__ = [
     "Api",
@@ -59,7 +59,7 @@ class Api(enum.Enum):
     TOKEN = "token"  # a registry's token server (``what`` names the registry)
 
 
-@dataclass(frozen=True)
+@frozen
 class Limit:
     """A rate limit that outlasted our patience (GitHub's primary quota or a secondary limit)."""
 
@@ -69,7 +69,7 @@ class Limit:
     reset: int | None = None  # quota: epoch second of the reset
 
 
-@dataclass(frozen=True)
+@frozen
 class Failure:
     """Everything :func:`status_error` may say about a final reply."""
 
