@@ -190,7 +190,8 @@ class DiscoveryBed:
         self.images_list = images_list
         self.log = log
         self.config = json.loads(CONFIG_SOURCE.read_text())
-        self.github = FakeGitHub(limit_authenticated=10**9, limit_anonymous=10**9)
+        # Compact JSON: the fake stands for GitHub's servers, whose pretty-printing is not this machine's CPU.
+        self.github = FakeGitHub(limit_authenticated=10**9, limit_anonymous=10**9, pretty=False)
         # The delay and counts sit in front of each fake as a middleware (no proxy hop: every
         # fake is in this process, and a second HTTP hop answered bursts late; bench.proxy).
         self.github_proxy = LatencyFront(delay=delay, name="github", timeline=True)
