@@ -15,12 +15,14 @@ goes through :meth:`Transport.request` (body read) or :meth:`Transport.stream`
 3. send with the best ``Authorization`` we have; on 401 answer the challenge
    once (through the :class:`Authenticator` the registry client installs);
 4. follow redirects ourselves, dropping ``Authorization`` when the origin
-   changes — a credential or token never goes to a blob CDN;
+   changes — a credential or token never goes to a blob CDN (:mod:`.redirects`);
 5. let the policy decide from the reply — ok, retry, pause the host, fail —
    within :class:`~.gate.RetryPolicy` (attempts *and* total time); streamed
    request bodies are never replayed, and a POST only when it was not sent or
    the reply says it was not processed (see :mod:`.policy`);
 6. turn the final status into a typed error in :func:`~.status.status_error`.
+
+Steps 2 to 5 are one attempt (:func:`.attempt.try_once`); this module loops over them.
 
 Log lines and errors carry the method, the host and the path — never headers,
 and never query strings (signed CDN URLs carry credentials there).
@@ -28,31 +30,28 @@ and never query strings (signed CDN URLs carry credentials there).
 
 from __future__ import annotations
 
-import functools
 import logging
 import random
 import time
 from collections.abc import AsyncIterable, AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, Protocol
-from urllib.parse import urljoin, urlsplit
 
 import aiohttp
 import anyio
-import anyio.lowlevel
-from yarl import URL
 
-from ..errors import AuthError, MirrorError, ProtocolError
+from ..errors import AuthError, MirrorError
 from ..events import EventSink, HostStats, NullSink, Stats
+from .attempt import ERROR_BODY_LIMIT, failure, try_once
 from .body import counting, read_limited
-from .call import Call, Held, Retry, attempt_timeout, on_origin
+from .call import Call, Held, Retry, attempt_timeout
 from .gate import Clock, HostGate, RetryPolicy, Sleep
 from .limits import PROCESS_BUDGET, MemoryBudget
-from .policy import Action, Decision, HostPolicy, Outcome, RegistryPolicy, Request
-from .quota import Admission, PullQuota
+from .policy import Action, HostPolicy, RegistryPolicy, Request
+from .quota import PullQuota
 from .reply import Body, Reply
 from .session import open_session
-from .status import Failure, describe, safe_url, status_error, tls_error, unreachable_error
+from .status import safe_url, status_error, unreachable_error
 
 if TYPE_CHECKING:
     from ..registry.hosts import Registries, ResolvedHost
@@ -61,12 +60,8 @@ __all__ = ["Authenticator", "Transport"]
 
 log = logging.getLogger("mirror.transport")
 
-REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
-MAX_REDIRECTS = 10
-ERROR_BODY_LIMIT = 64 * 1024
 DEFAULT_BODY_LIMIT = 8 * 1024 * 1024
 PROBE_TIMEOUT = aiohttp.ClientTimeout(total=10)
-_NO_REPLY = (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError, TimeoutError)
 
 
 class Authenticator(Protocol):
@@ -261,7 +256,7 @@ class Transport:
             if admitted is not None:
                 held.callback(admitted.settle)
             try:
-                result = await self._attempt(call, held, gate, policy, authorization, limit, attempt, waits, admitted)
+                result = await try_once(self, call, held, gate, policy, authorization, limit, attempt, waits, admitted)
             except Retry as retry:
                 held.release()
                 counted = await self._before_retry(call, gate, policy, retry, attempt, started, replayable)
@@ -287,14 +282,8 @@ class Transport:
                     body = result.body if isinstance(result, Reply) else await read_limited(result, ERROR_BODY_LIMIT)
                 finally:
                     held.release()
-                raise status_error(self._failure(call, policy, status, body))
+                raise status_error(failure(call, policy, status, body))
             return result, held
-
-    def _failure(self, call: Call, policy: HostPolicy, status: int, body: bytes, attempts: int = 1,
-                 decision: Decision | None = None) -> Failure:
-        return Failure(status, body, call.what, call.target.netloc, policy.api, attempts,
-                       decision.limit if decision else None, call.request.not_found,
-                       authenticated=bool(call.authorization))
 
     async def _reread(self, call: Call) -> None:
         """A HEAD of the waiting pull's URL: free, and its reply carries the quota again."""
@@ -338,126 +327,3 @@ class Transport:
             gate.stats.wait_seconds += delay
             await self.sleep(delay)
         return decision.counted
-
-    async def _attempt(
-        self,
-        call: Call,
-        held: Held,
-        gate: HostGate,
-        policy: HostPolicy,
-        authorization: str | None,
-        limit: int | None,
-        attempt: int,
-        waits: int,
-        admitted: Admission | None = None,
-    ) -> Reply | aiohttp.ClientResponse:
-        borrower = object()  # a token per request: nested requests in one task must not collide
-        limiter = gate.limiter
-        # A free slot is taken at once: a cancelled run still stops here, but a request that may
-        # go gets no extra turn of the event loop (anyio's acquire yields even when it need not).
-        await anyio.lowlevel.checkpoint_if_cancelled()
-        try:
-            limiter.acquire_on_behalf_of_nowait(borrower)
-        except anyio.WouldBlock:
-            await limiter.acquire_on_behalf_of(borrower)
-        held.callback(functools.partial(limiter.release_on_behalf_of, borrower))
-        await gate.admit()
-        held.enter(gate.stats.request())
-        quota = self.quota(call.target)
-        ticket = quota.ticket()
-        held.callback(functools.partial(quota.forget, ticket))
-        started = self.clock()
-        try:
-            response = await self._send(call, authorization, gate.stats)
-        except aiohttp.ClientConnectorCertificateError as exc:
-            raise tls_error(policy.api, what=call.what, netloc=call.target.netloc, host=call.target.host,
-                            detail=describe(exc.certificate_error), handshake=False) from None
-        except aiohttp.ClientConnectorSSLError as exc:  # no retry: a handshake fails the same way again
-            raise tls_error(policy.api, what=call.what, netloc=call.target.netloc, host=call.target.host,
-                            detail=describe(exc), handshake=True) from None
-        except _NO_REPLY as exc:
-            self._no_reply(call, policy, exc, sent=not isinstance(exc, aiohttp.ClientConnectorError))
-        held.callback(response.release)
-        if isinstance(call.body, (bytes, bytearray)):
-            gate.stats.bytes_sent += len(call.body)
-        gate.stats.record_status(response.status)
-        if log.isEnabledFor(logging.DEBUG):  # safe_url parses: not for a line nobody writes
-            log.debug("%s %s -> %d (%.0f ms)", call.method, safe_url(call.url), response.status,
-                      (self.clock() - started) * 1000)
-        read = quota.note(response.headers, ticket)
-        if admitted is not None:
-            pulled = 200 <= response.status < 300
-            admitted.settle(spent=pulled and not read)  # a reading with the headers counts it already
-            if pulled:
-                gate.stats.pulls += 1
-            refused = quota.refused(response.status, response.headers)
-            if refused is not None:
-                raise refused  # the registry says no pull is left: retrying only spends requests
-        accepted = response.status in call.ok
-        if accepted and limit is None:
-            body = b""
-        else:
-            read_limit = limit if accepted and limit is not None else ERROR_BODY_LIMIT
-            try:
-                body = await read_limited(response, read_limit, what=call.what, strict=accepted)
-            except _NO_REPLY as exc:
-                self._no_reply(call, policy, exc, sent=True)
-        if response.status == 401 and call.authenticate and self.auth is not None:
-            decision = Decision(Action.OK)  # the challenge is answered in _perform
-        else:
-            decision = policy.decide(Outcome(call.request, response.status, response.headers, body if not accepted
-                                             else b"", accepted, attempt, waits))
-        if decision.action in (Action.RETRY, Action.PAUSE):
-            raise Retry(decision, self._failure(call, policy, response.status, body, attempt, decision))
-        if decision.action is Action.FAIL and call.check:
-            raise status_error(self._failure(call, policy, response.status, body, attempt, decision))
-        if accepted and limit is None:
-            return response
-        return Reply(response.status, response.headers, body, str(response.url))
-
-    def _no_reply(self, call: Call, policy: HostPolicy, exc: BaseException, *, sent: bool) -> None:
-        """A connection error or timeout: retry unless a POST may have been processed."""
-        reason = describe(exc)
-        if sent and not call.request.idempotent:
-            raise unreachable_error(policy.api, what=call.what, host=call.target.netloc, attempts=1,
-                                    cause=f"{reason}; not sent again: it may have been processed")
-        raise Retry(Decision(Action.RETRY, None, reason), None) from None
-
-    async def _send(self, call: Call, authorization: str | None, stats: HostStats) -> aiohttp.ClientResponse:
-        """Send, following redirects ourselves so credentials stay on their origin."""
-        url, method = call.url, call.method
-        for hop in range(MAX_REDIRECTS + 1):
-            headers = dict(call.headers)
-            home = on_origin(url, call.target)
-            if not home:
-                headers.pop("Authorization", None)
-            elif authorization:
-                headers["Authorization"] = authorization
-            data: Any = call.body if hop == 0 else None
-            extra: dict[str, Any] = {"timeout": call.timeout} if call.timeout is not None else {}
-            response = await self.session.request(
-                method, URL(url, encoded=True), headers=headers, data=data,
-                allow_redirects=False, ssl=call.target.ssl if home else self._ssl_for(call.target, url), **extra,
-            )  # fmt: skip
-            location = response.headers.get("Location")
-            follow = call.follow_redirects and method in ("GET", "HEAD")  # a body is never re-sent
-            if not follow or response.status not in REDIRECT_STATUSES or not location:
-                return response
-            stats.record_status(response.status)
-            response.release()
-            target = urljoin(url, location)
-            if urlsplit(target).scheme not in ("http", "https"):
-                raise ProtocolError(f"{call.what}: redirect to a non-HTTP URL")
-            if log.isEnabledFor(logging.DEBUG):
-                log.debug("%s %s redirected (%d) to %s", method, safe_url(url), response.status, safe_url(target))
-            if response.status == 303 and method != "HEAD":
-                method = "GET"
-            url = target
-        raise ProtocolError(f"{call.what}: more than {MAX_REDIRECTS} redirects from {call.target.netloc}")
-
-    def _ssl_for(self, target: ResolvedHost, url: str) -> Any:
-        netloc = urlsplit(url).netloc.lower()
-        if netloc == target.netloc.lower():
-            return target.ssl
-        other, _ = self.registries.resolve_url(url)
-        return other.ssl
