@@ -170,8 +170,8 @@ async def gather(calls: Sequence[Callable[[], Awaitable[T]]]) -> list[T]:
     callers want to report the error itself, so the first one is re-raised
     unwrapped and the siblings are cancelled (their work is wasted anyway).
     """
-    if len(calls) == 1:
-        return [await calls[0]()]
+    if len(calls) <= 1:  # no task group: even an empty one is a turn of the event loop
+        return [await call() for call in calls]
     results: list[T | None] = [None] * len(calls)
     errors: list[Exception] = []
 

@@ -334,7 +334,7 @@ class GitHubClient:
         def page(url: str) -> Callable[[], Awaitable[_Reply]]:
             return lambda: self._request(url, accept=_JSON_MEDIA, what=what, not_found=not_found)
 
-        return await gather([page(url) for url in urls]) if urls else []
+        return await gather([page(url) for url in urls])
 
     def _same_origin(self, url: str | None, what: str) -> str | None:
         if url is not None and (urlsplit(url).scheme, urlsplit(url).netloc.lower()) != self.target.origin:

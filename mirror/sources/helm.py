@@ -35,6 +35,7 @@ import anyio
 from .. import helm as helmlib
 from ..config import ChartConfig, Entry, HelmChart, SourceKind
 from ..errors import HelmError, MirrorError
+from ..flight import gather
 from ..helm import Fetcher, HelmRenderer, OciReader
 from ..value import frozen
 from .base import Clients, Found, Source, normalize_full_images
@@ -104,32 +105,6 @@ class _Run:
         return chosen
 
 
-async def _gather(jobs: list[Callable[[], Awaitable[None]]]) -> None:
-    """Run jobs concurrently; the first error cancels the rest and is raised as itself.
-
-    Why not let the task group raise: callers (and users) want one HelmError
-    naming the chart that failed, not an ExceptionGroup.
-    """
-    if len(jobs) <= 1:  # no task group: even an empty one is a turn of the event loop
-        for job in jobs:
-            await job()
-        return
-    errors: list[MirrorError] = []
-
-    async def guarded(job: Callable[[], Awaitable[None]]) -> None:
-        try:
-            await job()
-        except MirrorError as exc:
-            errors.append(exc)
-            tg.cancel_scope.cancel()
-
-    async with anyio.create_task_group() as tg:
-        for job in jobs:
-            tg.start_soon(guarded, job)
-    if errors:
-        raise errors[0]
-
-
 async def _fetch(run: _Run, url: str, what: str) -> bytes:
     try:
         return await run.fetcher.fetch(url)
@@ -179,7 +154,7 @@ async def _repo_targets(run: _Run, repo_url: str) -> list[_Target]:
         await _write(run, path, data)
         files.append(_Target(chart, version, path))
 
-    await _gather([partial(download, c, v, u) for c, v, u in downloads])
+    await gather([partial(download, c, v, u) for c, v, u in downloads])
     return targets + files
 
 
@@ -193,7 +168,7 @@ async def _all_oci_targets(run: _Run, charts: list[HelmChart]) -> list[_Target]:
     async def one(chart: HelmChart) -> None:
         targets.extend(await _oci_targets(run, chart))
 
-    await _gather([partial(one, chart) for chart in charts])
+    await gather([partial(one, chart) for chart in charts])
     return targets
 
 
@@ -224,7 +199,7 @@ async def _oci_targets(run: _Run, chart: HelmChart) -> list[_Target]:
         targets.append(_Target(chart, version, path))
 
     versions = run.versions_for(chart, list(by_version), chart.name)
-    await _gather([partial(pull, v) for v in versions])
+    await gather([partial(pull, v) for v in versions])
     return targets
 
 
@@ -291,7 +266,7 @@ async def discover(entry: Entry, helm: HelmRenderer, fetcher: Fetcher, oci: OciR
             configs: tuple[ChartConfig | None, ...] = target.chart.chart_configs or (None,)
             jobs += [partial(_render, run, target, config) for config in configs]
             jobs.append(partial(_values, run, target))
-        await _gather(jobs)
+        await gather(jobs)
     raw = set(run.candidates)
     return Found(full_images=normalize_full_images(raw, entry.image_denylist), seen=len(raw))
 
